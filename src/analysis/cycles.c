@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Cycles of the unreachable set.  Strongly connected components (Tarjan,
+ * "Depth-first search and linear graph algorithms", SIAM J. Comput. 1972,
+ * done iteratively) of the subgraph induced by the unreachable objects are
+ * the cycles; an unreachable object outside every cycle hangs off one and
+ * is counted with the first cycle that reaches it.  Cycles are grouped by a
+ * signature made of type names and edge labels only, so that a leak
+ * repeated ten thousand times is one line, and the fingerprint of that
+ * signature is the same in every core of the same program.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "heap.h"
+
+struct graph {
+	uint32_t n;
+	uint32_t *start; /* n + 1 */
+	uint32_t *targets;
+};
+
+struct edge_collect {
+	struct pcc_heap *h;
+	uint32_t *out;
+	uint32_t count;
+	bool fill;
+};
+
+/* After pcc_heap_find_unreachable, gc_refs of an unreachable object is no
+ * longer needed: it holds the object's position in h->unreachable. */
+static inline uint32_t upos(const struct pcc_heap *h, uint64_t addr)
+{
+	uint32_t j = pcc_heap_find(h, addr);
+	if (j == UINT32_MAX || (h->flags[j] & PCC_OBJ_REACHABLE))
+		return UINT32_MAX;
+	return (uint32_t)h->gc_refs[j];
+}
+
+static void visit_edge(void *ctx, uint64_t ref, const struct pcc_edge *e)
+{
+	(void)e;
+	struct edge_collect *c = ctx;
+	uint32_t p = upos(c->h, ref);
+	if (p == UINT32_MAX)
+		return;
+	if (c->fill)
+		c->out[c->count] = p;
+	c->count++;
+}
+
+static void build_graph(struct pcc_heap *h, struct graph *g)
+{
+	uint32_t n = h->nunreachable;
+	g->n = n;
+	g->start = pcc_xcalloc((size_t)n + 1, sizeof(uint32_t));
+	struct edge_collect c = { .h = h };
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t before = c.count;
+		pcc_python_traverse(h->py, h->addrs[h->unreachable[i]], visit_edge,
+				    &c, false, NULL);
+		g->start[i] = before;
+	}
+	g->start[n] = c.count;
+	g->targets = pcc_xcalloc(c.count ? c.count : 1, sizeof(uint32_t));
+	c.out = g->targets;
+	c.fill = true;
+	for (uint32_t i = 0; i < n; i++) {
+		c.count = g->start[i];
+		pcc_python_traverse(h->py, h->addrs[h->unreachable[i]], visit_edge,
+				    &c, false, NULL);
+		/* A second read of the same bytes gives the same edges; clamp
+		 * anyway so a surprise cannot write past the array. */
+		if (c.count > g->start[i + 1])
+			abort();
+	}
+}
+
+/* Iterative Tarjan: comp[v] = component id; returns the count. */
+static uint32_t tarjan(const struct graph *g, uint32_t *comp)
+{
+	uint32_t n = g->n, next_index = 0, ncomp = 0;
+	uint32_t *index = pcc_xmalloc((size_t)n * sizeof(uint32_t) + 4);
+	uint32_t *low = pcc_xmalloc((size_t)n * sizeof(uint32_t) + 4);
+	uint32_t *stack = pcc_xmalloc((size_t)n * sizeof(uint32_t) + 4);
+	uint32_t *call_v = pcc_xmalloc((size_t)n * sizeof(uint32_t) + 4);
+	uint32_t *call_e = pcc_xmalloc((size_t)n * sizeof(uint32_t) + 4);
+	bool *on_stack = pcc_xcalloc(n ? n : 1, sizeof(bool));
+	uint32_t sp = 0;
+	for (uint32_t v = 0; v < n; v++)
+		index[v] = UINT32_MAX;
+	for (uint32_t root = 0; root < n; root++) {
+		if (index[root] != UINT32_MAX)
+			continue;
+		uint32_t depth = 0;
+		call_v[depth] = root;
+		call_e[depth] = g->start[root];
+		index[root] = low[root] = next_index++;
+		stack[sp++] = root;
+		on_stack[root] = true;
+		for (;;) {
+			uint32_t v = call_v[depth];
+			if (call_e[depth] < g->start[v + 1]) {
+				uint32_t w = g->targets[call_e[depth]++];
+				if (index[w] == UINT32_MAX) {
+					index[w] = low[w] = next_index++;
+					stack[sp++] = w;
+					on_stack[w] = true;
+					depth++;
+					call_v[depth] = w;
+					call_e[depth] = g->start[w];
+				} else if (on_stack[w] && index[w] < low[v]) {
+					low[v] = index[w];
+				}
+				continue;
+			}
+			if (low[v] == index[v]) {
+				uint32_t w;
+				do {
+					w = stack[--sp];
+					on_stack[w] = false;
+					comp[w] = ncomp;
+				} while (w != v);
+				ncomp++;
+			}
+			if (depth == 0)
+				break;
+			depth--;
+			uint32_t parent = call_v[depth];
+			if (low[v] < low[parent])
+				low[parent] = low[v];
+		}
+	}
+	free(index);
+	free(low);
+	free(stack);
+	free(call_v);
+	free(call_e);
+	free(on_stack);
+	return ncomp;
+}
+
+char *pcc_edge_text(struct pcc_python *py, const struct pcc_edge *e)
+{
+	char *k, *s;
+	switch (e->label) {
+	case PCC_EDGE_MEMBER:
+		return e->name && e->name[0] == '<' ? pcc_xasprintf(" %s", e->name)
+						    : pcc_xasprintf(".%s", e->name);
+	case PCC_EDGE_INDEX:
+		return pcc_xasprintf("[%lld]", (long long)e->index);
+	case PCC_EDGE_LOCAL:
+		return pcc_xasprintf(" <local %lld>", (long long)e->index);
+	case PCC_EDGE_DICT_VALUE:
+		if (!e->key)
+			return pcc_xasprintf("[%lld]", (long long)e->index);
+		k = pcc_python_key_repr(py, e->key);
+		s = pcc_xasprintf("[%s]", k);
+		free(k);
+		return s;
+	case PCC_EDGE_DICT_KEY:
+		k = pcc_python_key_repr(py, e->key);
+		s = pcc_xasprintf(" <key %s>", k);
+		free(k);
+		return s;
+	case PCC_EDGE_ATTR:
+		/* Written as the dict would be, so that 3.11+ inline values and
+		 * older instance dicts read (and fingerprint) the same. */
+		if (!e->key)
+			return pcc_xasprintf(".__dict__[%lld]", (long long)e->index);
+		k = pcc_python_key_repr(py, e->key);
+		s = pcc_xasprintf(".__dict__[%s]", k);
+		free(k);
+		return s;
+	case PCC_EDGE_SLOT:
+		k = pcc_target_read_cstr(py->t, e->key, 100);
+		s = pcc_xasprintf(".%s", k ? k : "<slot>");
+		free(k);
+		return s;
+	case PCC_EDGE_DICT:
+		return pcc_xstrdup(".__dict__");
+	case PCC_EDGE_TYPE:
+		return pcc_xstrdup(".__class__");
+	}
+	return pcc_xstrdup(".?");
+}
+
+struct find_label {
+	struct pcc_python *py;
+	uint64_t target;
+	char *text;
+	enum pcc_edge_label label;
+};
+
+static void visit_find_label(void *ctx, uint64_t ref, const struct pcc_edge *e)
+{
+	struct find_label *f = ctx;
+	if (f->text || ref != f->target || !e)
+		return;
+	f->text = pcc_edge_text(f->py, e);
+	f->label = e->label;
+}
+
+static const char *type_name_of(struct pcc_heap *h, uint32_t pos)
+{
+	uint64_t addr = h->addrs[h->unreachable[pos]];
+	return pcc_python_type_name(h->py,
+				    pcc_python_type(h->py,
+						    pcc_python_ob_type(h->py, addr)));
+}
+
+/*
+ * Shortest loop from start back to start inside its component (BFS over
+ * the component's edges, in traversal order, so the choice is the same in
+ * every core of the program).
+ */
+static uint32_t shortest_loop(const struct graph *g, const uint32_t *comp,
+			      uint32_t start, uint32_t *parent, uint32_t *queue,
+			      uint32_t *loop, uint32_t max)
+{
+	uint32_t head = 0, tail = 0, c = comp[start];
+	queue[tail++] = start;
+	parent[start] = start;
+	uint32_t found = UINT32_MAX;
+	while (head < tail && found == UINT32_MAX) {
+		uint32_t v = queue[head++];
+		for (uint32_t e = g->start[v]; e < g->start[v + 1]; e++) {
+			uint32_t w = g->targets[e];
+			if (comp[w] != c)
+				continue;
+			if (w == start) {
+				found = v;
+				break;
+			}
+			if (parent[w] == UINT32_MAX) {
+				parent[w] = v;
+				queue[tail++] = w;
+			}
+		}
+	}
+	uint32_t len = 0;
+	if (found != UINT32_MAX) {
+		/* Walk back from found to start, then reverse. */
+		for (uint32_t v = found; len < max; v = parent[v]) {
+			loop[len++] = v;
+			if (v == start)
+				break;
+		}
+		for (uint32_t i = 0; i < len / 2; i++) {
+			uint32_t t = loop[i];
+			loop[i] = loop[len - 1 - i];
+			loop[len - 1 - i] = t;
+		}
+	}
+	for (uint32_t i = 0; i < tail; i++)
+		parent[queue[i]] = UINT32_MAX;
+	return len;
+}
+
+/* "A.__dict__['x'] → B.__self__ → A": one text for the signature and the
+ * report; a dict reached through .__dict__ is not named again. */
+static char *loop_text(struct pcc_heap *h, const uint32_t *loop, uint32_t len,
+		       char **labels)
+{
+	size_t cap = 256, n = 0;
+	char *s = pcc_xmalloc(cap);
+	s[0] = 0;
+	for (uint32_t i = 0; i <= len; i++) {
+		uint32_t v = loop[i % len];
+		bool skip_name = i > 0 && strcmp(labels[i - 1], ".__dict__") == 0;
+		const char *name = skip_name ? "" : type_name_of(h, v);
+		const char *arrow = i > 0 && !skip_name ? " → " : "";
+		const char *label = i < len ? labels[i] : "";
+		size_t need = strlen(arrow) + strlen(name) + strlen(label) + 1;
+		while (n + need >= cap) {
+			cap *= 2;
+			s = pcc_xrealloc(s, cap);
+		}
+		n += (size_t)sprintf(s + n, "%s%s%s", arrow, name, label);
+	}
+	return s;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *s; s++) {
+		h ^= (uint8_t)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+struct component_summary {
+	uint32_t first_member; /* position of its canonical start */
+	uint32_t size;
+	uint32_t group;        /* 0 = not a cycle */
+};
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void pcc_heap_group_cycles(struct pcc_heap *h)
+{
+	uint32_t n = h->nunreachable;
+	h->group_of = pcc_xcalloc(n ? n : 1, sizeof(uint32_t));
+	if (!n)
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		h->gc_refs[h->unreachable[i]] = (int32_t)i;
+
+	struct graph g;
+	build_graph(h, &g);
+	uint32_t *comp = pcc_xmalloc((size_t)n * sizeof(uint32_t));
+	uint32_t ncomp = tarjan(&g, comp);
+
+	struct component_summary *cs = pcc_xcalloc(ncomp, sizeof(*cs));
+	for (uint32_t v = 0; v < n; v++) {
+		struct component_summary *c = &cs[comp[v]];
+		/* Canonical start: the smallest type name, first in list order. */
+		if (c->size == 0
+		    || strcmp(type_name_of(h, v), type_name_of(h, c->first_member)) < 0)
+			c->first_member = v;
+		c->size++;
+	}
+	for (uint32_t v = 0; v < n; v++) {
+		if (cs[comp[v]].size > 1)
+			continue;
+		for (uint32_t e = g.start[v]; e < g.start[v + 1]; e++)
+			if (g.targets[e] == v)
+				cs[comp[v]].size = 1 | 0x80000000u; /* self-loop */
+	}
+
+	uint32_t *parent = pcc_xmalloc((size_t)n * sizeof(uint32_t));
+	uint32_t *queue = pcc_xmalloc((size_t)n * sizeof(uint32_t));
+	for (uint32_t i = 0; i < n; i++)
+		parent[i] = UINT32_MAX;
+	enum { MAX_LOOP = 64 };
+	uint32_t loop[MAX_LOOP];
+
+	/* Components in order of first appearance, for stable group ids. */
+	for (uint32_t v = 0; v < n; v++) {
+		struct component_summary *c = &cs[comp[v]];
+		bool is_cycle = c->size > 1 || (c->size & 0x80000000u);
+		if (!is_cycle || c->group || c->first_member != v)
+			continue;
+		uint32_t len = shortest_loop(&g, comp, v, parent, queue, loop,
+					     MAX_LOOP);
+		if (len == 0)
+			len = 1, loop[0] = v;
+		char **labels = pcc_xcalloc(len, sizeof(char *));
+		for (uint32_t i = 0; i < len; i++) {
+			struct find_label f = {
+				h->py, h->addrs[h->unreachable[loop[(i + 1) % len]]],
+				NULL, PCC_EDGE_MEMBER
+			};
+			pcc_python_traverse(h->py, h->addrs[h->unreachable[loop[i]]],
+					    visit_find_label, &f, true, NULL);
+			labels[i] = f.text ? f.text : pcc_xstrdup(" ?");
+		}
+		char *text = loop_text(h, loop, len, labels);
+		uint32_t size = c->size & 0x7fffffffu;
+		char *sig = size > len
+				    ? pcc_xasprintf("%s (+%u more in the cycle)",
+						    text, size - len)
+				    : pcc_xstrdup(text);
+		free(text);
+
+		struct pcc_group *grp = NULL;
+		for (size_t i = 0; i < h->groups.len; i++)
+			if (strcmp(h->groups.data[i].signature, sig) == 0)
+				grp = &h->groups.data[i];
+		if (grp) {
+			free(sig);
+			for (uint32_t i = 0; i < len; i++)
+				free(labels[i]);
+			free(labels);
+		} else {
+			grp = pcc_group_vec_push(&h->groups);
+			memset(grp, 0, sizeof(*grp));
+			grp->id = (uint32_t)h->groups.len;
+			grp->signature = sig;
+			snprintf(grp->fingerprint, sizeof(grp->fingerprint),
+				 "%016llx", (unsigned long long)fnv1a(sig));
+			grp->loop = pcc_xmalloc(len * sizeof(uint32_t));
+			memcpy(grp->loop, loop, len * sizeof(uint32_t));
+			grp->loop_labels = labels;
+			grp->loop_len = len;
+			grp->objects_per_cycle = size;
+		}
+		grp->cycles++;
+		c->group = grp->id;
+	}
+
+	/* Objects in a cycle take its group; the rest the first group that
+	 * reaches them (breadth-first from the cycles, in group order). */
+	uint32_t head = 0, tail = 0;
+	for (uint32_t v = 0; v < n; v++) {
+		h->group_of[v] = cs[comp[v]].group;
+		if (h->group_of[v])
+			queue[tail++] = v;
+	}
+	while (head < tail) {
+		uint32_t v = queue[head++];
+		for (uint32_t e = g.start[v]; e < g.start[v + 1]; e++) {
+			uint32_t w = g.targets[e];
+			if (!h->group_of[w]) {
+				h->group_of[w] = h->group_of[v];
+				queue[tail++] = w;
+			}
+		}
+	}
+	for (uint32_t v = 0; v < n; v++) {
+		if (!h->group_of[v])
+			continue;
+		struct pcc_group *grp = &h->groups.data[h->group_of[v] - 1];
+		grp->objects++;
+		uint64_t type = pcc_python_ob_type(h->py, h->addrs[h->unreachable[v]]);
+		size_t i;
+		for (i = 0; i < grp->types.len && grp->types.data[i].type != type; i++)
+			;
+		if (i == grp->types.len)
+			*pcc_count_vec_push(&grp->types) = (struct pcc_count){ type, 0 };
+		grp->types.data[i].count++;
+	}
+	(void)name_cmp;
+	free(parent);
+	free(queue);
+	free(cs);
+	free(comp);
+	free(g.start);
+	free(g.targets);
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "heap.h"
+
+void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (msg)
+		*pcc_string_vec_push(&h->warnings) = msg;
+}
+
+static void walk_list(struct pcc_heap *h, struct pcc_u64_vec *objs,
+		      uint64_t head, int64_t interp_id, const char *what,
+		      uint64_t max_objects)
+{
+	uint64_t room = max_objects > objs->len ? max_objects - objs->len : 0;
+	struct pcc_gc_list_result r = pcc_gc_list_walk(h->py, head, room, objs);
+	if (r.broken_at) {
+		pcc_heap_warn(h,
+			      "interpreter %lld, %s: list broken at 0x%llx after "
+			      "%llu objects (%s); the rest of this list is not "
+			      "analysed",
+			      (long long)interp_id, what,
+			      (unsigned long long)r.broken_at,
+			      (unsigned long long)r.count, r.reason);
+		h->complete = false;
+	}
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
+		    uint64_t max_objects)
+{
+	memset(h, 0, sizeof(*h));
+	h->py = py;
+	h->complete = true;
+	struct pcc_u64_vec objs = { 0 };
+	static const char *const names[] = { "generation 0", "generation 1",
+					     "generation 2" };
+	for (size_t i = 0; i < py->gcs.len; i++) {
+		const struct pcc_gc_state *gs = &py->gcs.data[i];
+		if (gs->collecting > 0) {
+			pcc_heap_warn(h,
+				      "interpreter %lld was collecting garbage "
+				      "when the core was taken: objects being "
+				      "collected sit on private lists and are "
+				      "not analysed",
+				      (long long)gs->interp_id);
+			h->complete = false;
+		}
+		for (int g = 0; g < PCC_GENERATIONS; g++)
+			walk_list(h, &objs, gs->list_heads[g], gs->interp_id,
+				  names[g], max_objects);
+	}
+	if (objs.len >= UINT32_MAX / 2) {
+		pcc_heap_warn(h, "more than %u tracked objects: only the first "
+			      "are analysed", UINT32_MAX / 2);
+		objs.len = UINT32_MAX / 2 - 1;
+		h->complete = false;
+	}
+
+	h->n = (uint32_t)objs.len;
+	h->addrs = objs.data;
+	uint64_t cap = 1024;
+	while (cap < 2 * (uint64_t)h->n)
+		cap *= 2;
+	h->index = pcc_xcalloc(cap, sizeof(uint32_t));
+	h->index_mask = cap - 1;
+	uint32_t dups = 0;
+	for (uint32_t i = 0; i < h->n; i++) {
+		uint64_t addr = h->addrs[i];
+		uint64_t slot = (addr * 0x9e3779b97f4a7c15ull >> 17) & h->index_mask;
+		while (h->index[slot] && h->addrs[h->index[slot] - 1] != addr)
+			slot = (slot + 1) & h->index_mask;
+		if (h->index[slot])
+			dups++;
+		else
+			h->index[slot] = i + 1;
+	}
+	if (dups) {
+		pcc_heap_warn(h, "%u objects appear on more than one GC list: the "
+			      "lists are corrupt", dups);
+		h->complete = false;
+	}
+	h->gc_refs = pcc_xcalloc(h->n, sizeof(int32_t));
+	h->flags = pcc_xcalloc(h->n, 1);
+	(void)u64_cmp;
+}
+
+void pcc_heap_deinit(struct pcc_heap *h)
+{
+	free(h->addrs);
+	free(h->index);
+	free(h->gc_refs);
+	free(h->flags);
+	free(h->unreachable);
+	free(h->group_of);
+	for (size_t i = 0; i < h->groups.len; i++) {
+		struct pcc_group *g = &h->groups.data[i];
+		free(g->signature);
+		free(g->loop);
+		for (uint32_t j = 0; j < g->loop_len; j++)
+			free(g->loop_labels[j]);
+		free(g->loop_labels);
+		pcc_count_vec_free(&g->types);
+	}
+	pcc_group_vec_free(&h->groups);
+	pcc_count_vec_free(&h->unknown_types);
+	pcc_count_vec_free(&h->type_histogram);
+	for (size_t i = 0; i < h->warnings.len; i++)
+		free(h->warnings.data[i]);
+	pcc_string_vec_free(&h->warnings);
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The heap snapshot and what is computed on it.
+ *
+ * Memory per tracked object is the budget that matters (millions of
+ * objects): the address (8 bytes), an open-addressing index slot (4 bytes at
+ * a load of at most 1/2, so 8), gc_refs (4) and flags (1).  Edges are not
+ * stored: like CPython, the traversal is run again when needed.  Only the
+ * unreachable part, usually small, gets an explicit graph.
+ */
+#ifndef PCC_HEAP_H
+#define PCC_HEAP_H
+
+#include "../cpython/gc_list.h"
+#include "../cpython/python.h"
+
+enum pcc_obj_flag {
+	PCC_OBJ_REACHABLE = 1,
+	PCC_OBJ_UNKNOWN = 2, /* traversal unknown: referents left external */
+	PCC_OBJ_PARTIAL = 4, /* traversal read only part of the object */
+	PCC_OBJ_IMMORTAL = 8,
+};
+
+struct pcc_count {
+	uint64_t type;
+	uint64_t count;
+};
+PCC_VEC(pcc_count_vec, struct pcc_count)
+
+struct pcc_group {
+	uint32_t id;
+	char *signature;
+	char fingerprint[17];
+	uint32_t cycles;
+	uint64_t objects; /* in cycles plus hanging off them */
+	uint32_t objects_per_cycle; /* of the example cycle's component */
+	/* The example: a loop through one cycle, node indexes, and edges. */
+	uint32_t *loop;
+	char **loop_labels; /* label of the edge leaving loop[i] */
+	uint32_t loop_len;
+	struct pcc_count_vec types; /* type histogram of the group */
+};
+PCC_VEC(pcc_group_vec, struct pcc_group)
+
+struct pcc_heap {
+	struct pcc_python *py;
+	uint64_t *addrs;
+	uint32_t n;
+	uint32_t *index; /* slot → object index + 1; 0 = empty */
+	uint64_t index_mask;
+	int32_t *gc_refs;
+	uint8_t *flags;
+
+	/* Results. */
+	uint32_t *unreachable; /* object indexes */
+	uint32_t nunreachable;
+	uint32_t *group_of;     /* per unreachable position: group id (1-based) */
+	struct pcc_group_vec groups;
+	struct pcc_count_vec unknown_types; /* objects whose traversal is unknown */
+	struct pcc_count_vec type_histogram;
+	uint64_t partial_objects;
+	uint64_t negative_refs; /* objects whose gc_refs went below zero */
+	struct pcc_string_vec warnings;
+	bool complete;
+};
+
+/* Walk every interpreter's generation lists into a snapshot. */
+void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
+		    uint64_t max_objects);
+void pcc_heap_deinit(struct pcc_heap *h);
+void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Index of a tracked object, or UINT32_MAX. */
+static inline uint32_t pcc_heap_find(const struct pcc_heap *h, uint64_t addr)
+{
+	uint64_t slot = (addr * 0x9e3779b97f4a7c15ull >> 17) & h->index_mask;
+	for (;;) {
+		uint32_t v = h->index[slot];
+		if (!v)
+			return UINT32_MAX;
+		if (h->addrs[v - 1] == addr)
+			return v - 1;
+		slot = (slot + 1) & h->index_mask;
+	}
+}
+
+/* CPython's collection, offline: gc_refs, roots, the unreachable set. */
+void pcc_heap_find_unreachable(struct pcc_heap *h);
+/* Cycles of the unreachable set, grouped by signature. */
+void pcc_heap_group_cycles(struct pcc_heap *h);
+/* Type histogram of all tracked objects. */
+void pcc_heap_count_types(struct pcc_heap *h);
+
+/* Render an edge label as text: ".__dict__", "['recv']", "[3]". */
+char *pcc_edge_text(struct pcc_python *py, const struct pcc_edge *e);
+
+#endif

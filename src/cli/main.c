@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pycorecheck: options, the pipeline target → debuginfo → cpython →
+ * analysis → report, and the exit status.  Only this file prints errors.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../report/report.h"
+
+enum exit_status {
+	EXIT_NOTHING_FOUND = 0,
+	EXIT_FOUND = 1,
+	EXIT_USAGE = 2,
+	EXIT_CANNOT_ANALYSE = 3,
+};
+
+enum {
+	OPT_JSON = 0x100,
+	OPT_DOT,
+	OPT_DEBUGINFO_PATH,
+	OPT_SYSROOT,
+	OPT_MAX_OBJECTS,
+	OPT_DUMP_REFERENTS,
+};
+
+static const struct option long_options[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "dot", required_argument, NULL, OPT_DOT },
+	{ "debuginfo-path", required_argument, NULL, OPT_DEBUGINFO_PATH },
+	{ "sysroot", required_argument, NULL, OPT_SYSROOT },
+	{ "max-objects", required_argument, NULL, OPT_MAX_OBJECTS },
+	{ "dump-referents", required_argument, NULL, OPT_DUMP_REFERENTS },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct options {
+	bool json;
+	const char *dot_dir;
+	const char *debuginfo_path;
+	const char *sysroot;
+	const char *dump_referents;
+	uint64_t max_objects;
+	const char *core;
+};
+
+static void usage(FILE *out)
+{
+	fputs("usage: pycorecheck [OPTIONS] CORE\n"
+	      "\n"
+	      "Find the reference cycles that CPython's garbage collector has not\n"
+	      "freed, in a core dump of a Python process.\n"
+	      "\n"
+	      "  --json                 one JSON object on standard output\n"
+	      "  --dot DIR              a Graphviz file per kind of cycle in DIR\n"
+	      "  --debuginfo-path DIR   also look for separate debug info in DIR\n"
+	      "  --sysroot DIR          find the core's mapped files under DIR\n"
+	      "  --max-objects N        stop walking the GC lists after N objects\n"
+	      "  --dump-referents FILE  write every tracked object's referents\n"
+	      "                         (JSON lines; for checking pycorecheck)\n"
+	      "  -h, --help             this text\n"
+	      "  -V, --version          the version\n"
+	      "\n"
+	      "Exit status: 0 nothing found, 1 unreachable cycles found,\n"
+	      "2 usage error, 3 the core could not be analysed.\n",
+	      out);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("pycorecheck: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs(" (see pycorecheck --help)\n", stderr);
+	return EXIT_USAGE;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	o->max_objects = UINT64_C(1) << 31;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hV", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_DOT:
+			o->dot_dir = optarg;
+			break;
+		case OPT_DEBUGINFO_PATH:
+			o->debuginfo_path = optarg;
+			break;
+		case OPT_SYSROOT:
+			o->sysroot = optarg;
+			break;
+		case OPT_DUMP_REFERENTS:
+			o->dump_referents = optarg;
+			break;
+		case OPT_MAX_OBJECTS: {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*end || v == 0 || optarg[0] == '-')
+				return usage_error("--max-objects needs a positive "
+						   "number, not '%s'", optarg);
+			o->max_objects = v;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			exit(EXIT_NOTHING_FOUND);
+		case 'V':
+			puts("pycorecheck " PACKAGE_VERSION);
+			exit(EXIT_NOTHING_FOUND);
+		default:
+			return usage_error("unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("%s", "no core file given");
+	if (optind + 1 < argc)
+		return usage_error("more than one core given ('%s'); pass one",
+				   argv[optind + 1]);
+	o->core = argv[optind];
+	return -1;
+}
+
+static int fail(struct pcc_error *err)
+{
+	fputs("pycorecheck: ", stderr);
+	pcc_error_fwrite(err, stderr);
+	pcc_error_destroy(err);
+	return EXIT_CANNOT_ANALYSE;
+}
+
+static int analyse(const struct options *o)
+{
+	struct pcc_target *t = NULL;
+	struct pcc_debuginfo *di = NULL;
+	struct pcc_python *py = NULL;
+	int status;
+	struct pcc_error *err = pcc_target_open_core(o->core, o->sysroot, &t);
+	if (err)
+		return fail(err);
+	err = pcc_debuginfo_open(t, o->debuginfo_path, &di);
+	if (err) {
+		status = fail(err);
+		goto out_target;
+	}
+	err = pcc_python_open(t, di, &py);
+	if (err) {
+		status = fail(err);
+		goto out_debuginfo;
+	}
+
+	struct pcc_heap heap;
+	pcc_heap_build(&heap, py, o->max_objects);
+	pcc_heap_find_unreachable(&heap);
+	pcc_heap_group_cycles(&heap);
+	pcc_heap_count_types(&heap);
+	struct pcc_report r = { t, di, py, &heap };
+
+	status = heap.nunreachable ? EXIT_FOUND : EXIT_NOTHING_FOUND;
+	if (o->dump_referents) {
+		FILE *f = fopen(o->dump_referents, "w");
+		if (!f) {
+			status = fail(pcc_error_os("cannot write %s", o->dump_referents));
+			goto out_heap;
+		}
+		pcc_report_referents(&r, f);
+		if (fclose(f) != 0) {
+			status = fail(pcc_error_os("cannot write %s", o->dump_referents));
+			goto out_heap;
+		}
+	}
+	if (o->dot_dir) {
+		err = pcc_report_dot(&r, o->dot_dir);
+		if (err) {
+			status = fail(err);
+			goto out_heap;
+		}
+	}
+	if (o->json)
+		pcc_report_json(&r, stdout);
+	else
+		pcc_report_text(&r, stdout);
+	if (fflush(stdout) != 0)
+		status = fail(pcc_error_os("cannot write the report"));
+out_heap:
+	pcc_heap_deinit(&heap);
+	pcc_python_destroy(py);
+out_debuginfo:
+	pcc_debuginfo_destroy(di);
+out_target:
+	pcc_target_destroy(t);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	/* A report piped into head must not kill us mid-write with SIGPIPE;
+	 * the failed write is reported instead. */
+	signal(SIGPIPE, SIG_IGN);
+	struct options o = { 0 };
+	int status = parse_options(argc, argv, &o);
+	if (status >= 0)
+		return status;
+	return analyse(&o);
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The collector's generation lists: circular doubly linked lists of
+ * PyGC_Head, one sentinel head per generation.  The target's memory is not
+ * trusted: every step checks that the next node is readable and points back
+ * to the one we came from, and the walk stops at a hard bound.
+ */
+#include "config.h"
+
+#include "gc_list.h"
+
+/* 3.8+: the low two bits of both links are flags (finalized, collecting,
+ * unreachable, old space); the pointer is what remains. */
+static const uint64_t LINK_MASK = ~(uint64_t)3;
+
+struct pcc_gc_list_result pcc_gc_list_walk(struct pcc_python *py,
+					   uint64_t head, uint64_t limit,
+					   struct pcc_u64_vec *out)
+{
+	struct pcc_gc_list_result r = { 0 };
+	int64_t next_off = py->l.off[PCC_L_GC_NEXT];
+	int64_t prev_off = py->l.off[PCC_L_GC_PREV];
+	uint64_t node = head, next;
+	if (!pcc_target_read_u64(py->t, head + next_off, &next)) {
+		r.broken_at = head;
+		r.reason = "list head is unreadable";
+		return r;
+	}
+	next &= LINK_MASK;
+	while (next != head) {
+		if (r.count >= limit) {
+			r.broken_at = next;
+			r.reason = "more objects than the walk limit (--max-objects)";
+			return r;
+		}
+		const uint8_t *h = pcc_target_ptr(py->t, next,
+						  (size_t)py->gc_head_size);
+		if (!h) {
+			r.broken_at = next;
+			r.reason = "next object is not in readable memory";
+			return r;
+		}
+		uint64_t prev, after;
+		memcpy(&prev, h + prev_off, 8);
+		memcpy(&after, h + next_off, 8);
+		if ((prev & LINK_MASK) != node) {
+			r.broken_at = next;
+			r.reason = "next object does not link back (prev mismatch)";
+			return r;
+		}
+		*pcc_u64_vec_push(out) = next + (uint64_t)py->gc_head_size;
+		r.count++;
+		node = next;
+		next = after & LINK_MASK;
+	}
+	return r;
+}

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The interpreter: version, build flavour, interpreters and the collector
+ * state of each.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "python.h"
+
+enum { MAX_INTERPRETERS = 4096 };
+
+/* tp_traverse functions by their symbol (present in .symtab and in separate
+ * debug files), and exported type objects whose tp_traverse tells the same
+ * when the symbol table is only .dynsym. */
+static const struct {
+	enum pcc_kind kind;
+	const char *traverse;
+	const char *type;
+} known_traversals[] = {
+	{ PCC_KIND_LIST, "list_traverse", "PyList_Type" },
+	{ PCC_KIND_TUPLE, "tupletraverse", "PyTuple_Type" },
+	{ PCC_KIND_DICT, "dict_traverse", "PyDict_Type" },
+	{ PCC_KIND_SET, "set_traverse", "PySet_Type" },
+	{ PCC_KIND_TYPE, "type_traverse", "PyType_Type" },
+	{ PCC_KIND_FUNCTION, "func_traverse", "PyFunction_Type" },
+	{ PCC_KIND_METHOD, "method_traverse", "PyMethod_Type" },
+	{ PCC_KIND_CELL, "cell_traverse", "PyCell_Type" },
+	{ PCC_KIND_CLASSMETHOD, "cm_traverse", "PyClassMethod_Type" },
+	{ PCC_KIND_STATICMETHOD, "sm_traverse", "PyStaticMethod_Type" },
+	{ PCC_KIND_PROPERTY, "property_traverse", "PyProperty_Type" },
+	{ PCC_KIND_MODULE, "module_traverse", "PyModule_Type" },
+	{ PCC_KIND_FRAME, "frame_traverse", "PyFrame_Type" },
+	{ PCC_KIND_GENERATOR, "gen_traverse", "PyGen_Type" },
+	{ PCC_KIND_ASYNC_GENERATOR, "async_gen_traverse", "PyAsyncGen_Type" },
+	{ PCC_KIND_EXCEPTION, "BaseException_traverse", NULL },
+	{ PCC_KIND_TRACEBACK, "tb_traverse", "PyTraceBack_Type" },
+	{ PCC_KIND_WEAKREF, NULL, "_PyWeakref_RefType" },
+	{ PCC_KIND_CFUNCTION, "meth_traverse", "PyCFunction_Type" },
+	{ PCC_KIND_DESCRIPTOR, "descr_traverse", "PyMethodDescr_Type" },
+	{ PCC_KIND_METHOD_WRAPPER, "wrapper_traverse", "_PyMethodWrapper_Type" },
+	{ PCC_KIND_MAPPINGPROXY, "mappingproxy_traverse", "PyDictProxy_Type" },
+	{ PCC_KIND_DEQUE, "deque_traverse", NULL },
+	{ PCC_KIND_DEFAULTDICT, "defdict_traverse", NULL },
+	{ PCC_KIND_ORDEREDDICT, "odict_traverse", "PyODict_Type" },
+	{ PCC_KIND_PARTIAL, "partial_traverse", NULL },
+	{ PCC_KIND_FILEIO, "fileio_traverse", NULL },
+	{ PCC_KIND_BUFFERED, "buffered_traverse", NULL },
+	{ PCC_KIND_TEXTIO, "textiowrapper_traverse", NULL },
+	{ PCC_KIND_RWPAIR, "bufferedrwpair_traverse", NULL },
+};
+
+/* Traversals that visit a fixed set of members, as listed in the layout. */
+static const struct {
+	enum pcc_layout_list list;
+	const char *traverse;
+} member_traversals[] = {
+	{ PCC_LL_LISTITER, "listiter_traverse" },
+	{ PCC_LL_TUPLEITER, "tupleiter_traverse" },
+	{ PCC_LL_DICTITER, "dictiter_traverse" },
+	{ PCC_LL_SETITER, "setiter_traverse" },
+	{ PCC_LL_SEQITER, "iter_traverse" },
+	{ PCC_LL_CALLITER, "calliter_traverse" },
+	{ PCC_LL_ENUMERATE, "enum_traverse" },
+	{ PCC_LL_ZIP, "zip_traverse" },
+	{ PCC_LL_MAP, "map_traverse" },
+	{ PCC_LL_FILTER, "filter_traverse" },
+	{ PCC_LL_REVERSED, "reversed_traverse" },
+	{ PCC_LL_DICTVIEW, "dictview_traverse" },
+	{ PCC_LL_NAMESPACE, "namespace_traverse" },
+	{ PCC_LL_ABC_DATA, "_abc_data_traverse" },
+	{ PCC_LL_TUPLEGETTER, "tuplegetter_traverse" },
+};
+#define N_MEMBER_TRAVERSALS (sizeof(member_traversals) / sizeof(member_traversals[0]))
+
+static const char *const other_symbols[] = {
+	"_PyRuntime",    "Py_Version",      "_PyGC_generation0",
+	"subtype_traverse", "_PySet_Dummy", "lookdict",
+	"PyExc_BaseException",
+};
+
+static void load_symbols(struct pcc_python *py)
+{
+	size_t n = sizeof(known_traversals) / sizeof(known_traversals[0]);
+	size_t nother = sizeof(other_symbols) / sizeof(other_symbols[0]);
+	const char **names = pcc_xcalloc(2 * n + nother + N_MEMBER_TRAVERSALS,
+					 sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < N_MEMBER_TRAVERSALS; i++)
+		names[k++] = member_traversals[i].traverse;
+	for (size_t i = 0; i < n; i++) {
+		if (known_traversals[i].traverse)
+			names[k++] = known_traversals[i].traverse;
+		if (known_traversals[i].type)
+			names[k++] = known_traversals[i].type;
+	}
+	for (size_t i = 0; i < nother; i++)
+		names[k++] = other_symbols[i];
+	pcc_debuginfo_load_symbols(py->di, names, k);
+	free(names);
+}
+
+static uint64_t traverse_of_type(struct pcc_python *py, uint64_t type)
+{
+	uint64_t fn = 0;
+	if (type)
+		pcc_target_read_u64(py->t, type + py->l.off[PCC_L_TP_TRAVERSE], &fn);
+	return fn;
+}
+
+static void find_traversals(struct pcc_python *py)
+{
+	size_t n = sizeof(known_traversals) / sizeof(known_traversals[0]);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t fn = 0;
+		if (known_traversals[i].traverse)
+			fn = pcc_debuginfo_symbol(py->di, known_traversals[i].traverse,
+						  NULL);
+		if (!fn && known_traversals[i].type)
+			fn = traverse_of_type(
+				py, pcc_debuginfo_symbol(py->di,
+							 known_traversals[i].type,
+							 NULL));
+		py->traverse_fn[known_traversals[i].kind] = fn;
+	}
+	if (!py->traverse_fn[PCC_KIND_EXCEPTION]) {
+		uint64_t p = pcc_debuginfo_symbol(py->di, "PyExc_BaseException",
+						  NULL), type;
+		if (p && pcc_target_read_u64(py->t, p, &type))
+			py->traverse_fn[PCC_KIND_EXCEPTION] =
+				traverse_of_type(py, type);
+	}
+	for (size_t i = 0; i < N_MEMBER_TRAVERSALS; i++)
+		if (py->l.lists[member_traversals[i].list].n)
+			py->member_traverse_fn[member_traversals[i].list] =
+				pcc_debuginfo_symbol(py->di,
+						     member_traversals[i].traverse,
+						     NULL);
+	py->subtype_traverse = pcc_debuginfo_symbol(py->di, "subtype_traverse",
+						    NULL);
+	py->lookdict = pcc_debuginfo_symbol(py->di, "lookdict", NULL);
+	py->type_type = pcc_debuginfo_symbol(py->di, "PyType_Type", NULL);
+	uint64_t dummy_ptr = pcc_debuginfo_symbol(py->di, "_PySet_Dummy", NULL);
+	if (dummy_ptr)
+		pcc_target_read_u64(py->t, dummy_ptr, &py->set_dummy);
+}
+
+/* Find sys.version in the interpreter's sys dict: "3.9.18 (main, ...". */
+static void visit_sysdict(void *ctx, uint64_t ref, const struct pcc_edge *e)
+{
+	struct pcc_python *py = ctx;
+	if (py->version[0] || !e || e->label != PCC_EDGE_DICT_VALUE || !e->key)
+		return;
+	char *key = pcc_python_str(py, e->key, 16);
+	if (key && strcmp(key, "version") == 0) {
+		char *v = pcc_python_str(py, ref, 64);
+		if (v) {
+			snprintf(py->version, sizeof(py->version), "%s", v);
+			char *sp = strchr(py->version, ' ');
+			if (sp)
+				*sp = 0;
+		}
+		free(v);
+	}
+	free(key);
+}
+
+static struct pcc_error *find_version(struct pcc_python *py,
+				      uint64_t first_interp)
+{
+	uint64_t addr = pcc_debuginfo_symbol(py->di, "Py_Version", NULL), hex;
+	if (addr && pcc_target_read_u64(py->t, addr, &hex)) {
+		hex &= 0xffffffffu;
+		py->major = (int)(hex >> 24) & 0xff;
+		py->minor = (int)(hex >> 16) & 0xff;
+		py->micro = (int)(hex >> 8) & 0xff;
+		snprintf(py->version, sizeof(py->version), "%d.%d.%d",
+			 py->major, py->minor, py->micro);
+		return NULL;
+	}
+	uint64_t sysdict = 0;
+	if (first_interp && pcc_layout_has(&py->l, PCC_L_INTERP_SYSDICT))
+		pcc_target_read_u64(py->t,
+				    first_interp + py->l.off[PCC_L_INTERP_SYSDICT],
+				    &sysdict);
+	if (sysdict)
+		pcc_python_traverse(py, sysdict, visit_sysdict, py, true, NULL);
+	if (sscanf(py->version, "%d.%d.%d", &py->major, &py->minor,
+		   &py->micro) != 3)
+		return pcc_error_create(PCC_ERROR_BAD_DATA,
+					"cannot determine the Python version: "
+					"neither Py_Version nor sys.version is "
+					"readable");
+	return NULL;
+}
+
+static void read_int(struct pcc_python *py, uint64_t addr, int *ret)
+{
+	uint32_t v;
+	*ret = pcc_target_read_u32(py->t, addr, &v) ? (int)v : -1;
+}
+
+static void read_gc_state(struct pcc_python *py, struct pcc_gc_state *gs)
+{
+	const struct pcc_layout *l = &py->l;
+	uint64_t s = gs->state_addr;
+	read_int(py, s + l->off[PCC_L_GCSTATE_ENABLED], &gs->enabled);
+	read_int(py, s + l->off[PCC_L_GCSTATE_DEBUG], &gs->debug);
+	read_int(py, s + l->off[PCC_L_GCSTATE_COLLECTING], &gs->collecting);
+	pcc_target_read_u64(py->t, s + l->off[PCC_L_GCSTATE_GARBAGE],
+			    &gs->garbage_list);
+	if (pcc_layout_has(l, PCC_L_GCSTATE_CALLBACKS))
+		pcc_target_read_u64(py->t, s + l->off[PCC_L_GCSTATE_CALLBACKS],
+				    &gs->callbacks_list);
+	for (int i = 0; i < PCC_GENERATIONS; i++) {
+		uint64_t gen = s + l->off[PCC_L_GCSTATE_GENERATIONS]
+			       + (uint64_t)i * l->off[PCC_L_GEN_SIZE];
+		gs->list_heads[i] = gen + l->off[PCC_L_GEN_HEAD];
+		read_int(py, gen + l->off[PCC_L_GEN_THRESHOLD], &gs->thresholds[i]);
+		read_int(py, gen + l->off[PCC_L_GEN_COUNT], &gs->counts[i]);
+	}
+	if (pcc_layout_has(l, PCC_L_GCSTATE_PERMANENT))
+		gs->permanent_head = s + l->off[PCC_L_GCSTATE_PERMANENT]
+				     + l->off[PCC_L_GEN_HEAD];
+}
+
+static struct pcc_error *check_layout(struct pcc_python *py)
+{
+	static const enum pcc_layout_field required[] = {
+		PCC_L_OB_REFCNT, PCC_L_OB_TYPE, PCC_L_OB_SIZE, PCC_L_GC_HEAD_SIZE,
+		PCC_L_GC_NEXT, PCC_L_GC_PREV, PCC_L_TP_NAME, PCC_L_TP_BASICSIZE,
+		PCC_L_TP_ITEMSIZE, PCC_L_TP_FLAGS, PCC_L_TP_TRAVERSE,
+		PCC_L_TP_DICTOFFSET, PCC_L_TP_BASE, PCC_L_MEMBERDEF_SIZE,
+		PCC_L_MEMBERDEF_TYPE, PCC_L_MEMBERDEF_OFFSET, PCC_L_MEMBERDEF_NAME,
+		PCC_L_INTERP_NEXT, PCC_L_GCSTATE_ENABLED, PCC_L_GCSTATE_DEBUG,
+		PCC_L_GCSTATE_GENERATIONS, PCC_L_GCSTATE_COLLECTING,
+		PCC_L_GCSTATE_GARBAGE, PCC_L_GEN_SIZE, PCC_L_GEN_HEAD,
+		PCC_L_GEN_THRESHOLD, PCC_L_GEN_COUNT, PCC_L_LIST_ITEMS,
+		PCC_L_TUPLE_ITEMS, PCC_L_DICT_KEYS, PCC_L_DK_NENTRIES,
+		PCC_L_DK_INDICES, PCC_L_DKE_SIZE, PCC_L_DKE_KEY, PCC_L_DKE_VALUE,
+		PCC_L_SET_MASK, PCC_L_SET_TABLE, PCC_L_SETENTRY_SIZE,
+		PCC_L_SETENTRY_KEY,
+	};
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (!pcc_layout_has(&py->l, required[i]))
+			return pcc_error_hint(
+				pcc_error_create(PCC_ERROR_UNSUPPORTED,
+						 "the debug info of %s lacks %s, "
+						 "which this version of "
+						 "pycorecheck needs",
+						 py->di->python_file,
+						 pcc_layout_field_name(required[i])),
+				"this Python version or build is not supported yet");
+	return NULL;
+}
+
+struct pcc_error *pcc_python_open(struct pcc_target *t,
+				  struct pcc_debuginfo *di,
+				  struct pcc_python **ret)
+{
+	struct pcc_python *py = pcc_xcalloc(1, sizeof(*py));
+	py->t = t;
+	py->di = di;
+	struct pcc_error *err = pcc_layout_from_dwarf(di, &py->l);
+	if (err)
+		goto fail;
+	load_symbols(py);
+
+	uint64_t runtime = pcc_debuginfo_symbol(di, "_PyRuntime", NULL);
+	if (!runtime) {
+		err = pcc_error_create(PCC_ERROR_UNSUPPORTED,
+				       "%s has no _PyRuntime: Python 2.7 and "
+				       "3.6 are not supported yet",
+				       di->python_file);
+		goto fail;
+	}
+	/* 3.13+ start _PyRuntime with _Py_DebugOffsets, which says whether
+	 * this is a free-threaded build: its objects have no PyGC_Head. */
+	const uint8_t *cookie = pcc_target_ptr(t, runtime, 24);
+	if (cookie && memcmp(cookie, "xdebugpy", 8) == 0) {
+		uint64_t free_threaded;
+		memcpy(&free_threaded, cookie + 16, 8);
+		if (free_threaded) {
+			err = pcc_error_create(PCC_ERROR_UNSUPPORTED,
+					       "this is a free-threaded Python "
+					       "build, which pycorecheck does "
+					       "not analyse yet");
+			goto fail;
+		}
+	}
+	err = check_layout(py);
+	if (err)
+		goto fail;
+
+	const struct pcc_layout *l = &py->l;
+	py->gc_head_size = l->off[PCC_L_GC_HEAD_SIZE];
+	py->off_refcnt = l->off[PCC_L_OB_REFCNT];
+	py->off_type = l->off[PCC_L_OB_TYPE];
+	py->off_size = l->off[PCC_L_OB_SIZE];
+	py->gc_refs_in_head = pcc_layout_has(l, PCC_L_GC_REFS);
+	find_traversals(py);
+
+	uint64_t interp = 0;
+	if (!pcc_layout_has(l, PCC_L_RUNTIME_INTERP_HEAD)
+	    || !pcc_target_read_u64(t, runtime + l->off[PCC_L_RUNTIME_INTERP_HEAD],
+				    &interp)
+	    || !interp) {
+		err = pcc_error_create(PCC_ERROR_BAD_DATA,
+				       "cannot read the interpreter list at "
+				       "_PyRuntime (0x%llx): the core may be "
+				       "truncated or from another build",
+				       (unsigned long long)runtime);
+		goto fail;
+	}
+	err = find_version(py, interp);
+	if (err)
+		goto fail;
+	py->immortal_refcnt = py->major == 3 && py->minor >= 12;
+	py->heap_types_visit_self = py->major == 3 && py->minor >= 9;
+	py->subtype_defers_type_to_heap_base = py->major == 3 && py->minor >= 10;
+	/* gh-130327 (merged for 3.13 in March 2026, first in 3.13.13 by our
+	 * reading of the release dates; 3.14.4) made the managed dict
+	 * visit embedded values and the owner prefer its dict. */
+	py->inline_values_owner_only =
+		py->major == 3 && ((py->minor == 13 && py->micro < 13)
+				   || (py->minor == 14 && py->micro < 4));
+
+	for (int n = 0; interp && n < MAX_INTERPRETERS; n++) {
+		struct pcc_gc_state *gs = pcc_gc_state_vec_push(&py->gcs);
+		memset(gs, 0, sizeof(*gs));
+		gs->interp_addr = interp;
+		uint64_t id = (uint64_t)n;
+		if (pcc_layout_has(l, PCC_L_INTERP_ID))
+			pcc_target_read_u64(t, interp + l->off[PCC_L_INTERP_ID], &id);
+		gs->interp_id = (int64_t)id;
+		if (pcc_layout_has(l, PCC_L_INTERP_GC)) {
+			gs->state_addr = interp + l->off[PCC_L_INTERP_GC];
+		} else if (n == 0 && pcc_layout_has(l, PCC_L_RUNTIME_GC)) {
+			gs->state_addr = runtime + l->off[PCC_L_RUNTIME_GC];
+			gs->shared = true;
+		} else {
+			py->gcs.len--;
+			break;
+		}
+		read_gc_state(py, gs);
+		if (!pcc_target_read_u64(t, interp + l->off[PCC_L_INTERP_NEXT],
+					 &interp))
+			break;
+	}
+	if (py->gcs.len == 0) {
+		err = pcc_error_create(PCC_ERROR_BAD_DATA,
+				       "no garbage collector state found");
+		goto fail;
+	}
+	*ret = py;
+	return NULL;
+fail:
+	pcc_python_destroy(py);
+	return err;
+}
+
+void pcc_python_destroy(struct pcc_python *py)
+{
+	if (!py)
+		return;
+	for (size_t i = 0; i < py->types_cap; i++)
+		free(py->types[i].name);
+	free(py->types);
+	pcc_slot_vec_free(&py->slot_pool);
+	pcc_gc_state_vec_free(&py->gcs);
+	free(py);
+}
+
+int64_t pcc_python_refcnt(struct pcc_python *py, uint64_t obj)
+{
+	uint64_t rc;
+	if (!pcc_target_read_u64(py->t, obj + (uint64_t)py->off_refcnt, &rc))
+		return 0;
+	if (py->immortal_refcnt && (int32_t)(uint32_t)rc < 0)
+		return -1;
+	if (py->immortal_refcnt && py->minor >= 14)
+		rc &= 0xffffffffu;
+	return (int64_t)rc;
+}

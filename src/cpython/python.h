@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The CPython object model of the target: which interpreter this is, where
+ * its collector keeps its lists, and what each object refers to.  Nothing
+ * here includes libelf or libdw: layouts come in as a struct pcc_layout and
+ * symbols through struct pcc_debuginfo.
+ */
+#ifndef PCC_PYTHON_H
+#define PCC_PYTHON_H
+
+#include "../debuginfo/layout.h"
+#include "../target/target.h"
+
+/* How an object's referents are enumerated: one per tp_traverse we know. */
+#define PCC_KINDS(X)                                                          \
+	X(UNKNOWN, "unknown")                                                 \
+	X(NONE, "none")                                                       \
+	X(LIST, "list")                                                       \
+	X(TUPLE, "tuple")                                                     \
+	X(DICT, "dict")                                                       \
+	X(SET, "set")                                                         \
+	X(INSTANCE, "instance")                                               \
+	X(TYPE, "type")                                                       \
+	X(FUNCTION, "function")                                               \
+	X(METHOD, "method")                                                   \
+	X(CELL, "cell")                                                       \
+	X(CLASSMETHOD, "classmethod")                                         \
+	X(STATICMETHOD, "staticmethod")                                       \
+	X(PROPERTY, "property")                                               \
+	X(MODULE, "module")                                                   \
+	X(FRAME, "frame")                                                     \
+	X(GENERATOR, "generator")                                             \
+	X(ASYNC_GENERATOR, "async_generator")                                 \
+	X(EXCEPTION, "exception")                                             \
+	X(TRACEBACK, "traceback")                                             \
+	X(WEAKREF, "weakref")                                                 \
+	X(CFUNCTION, "builtin_function")                                      \
+	X(DESCRIPTOR, "descriptor")                                           \
+	X(METHOD_WRAPPER, "method-wrapper")                                   \
+	X(MAPPINGPROXY, "mappingproxy")                                       \
+	X(MEMBERS, "members")                                                 \
+	X(DEQUE, "deque")                                                     \
+	X(DEFAULTDICT, "defaultdict")                                         \
+	X(ORDEREDDICT, "OrderedDict")                                         \
+	X(PARTIAL, "partial")                                                 \
+	X(FILEIO, "FileIO")                                                   \
+	X(BUFFERED, "Buffered")                                               \
+	X(TEXTIO, "TextIOWrapper")                                            \
+	X(RWPAIR, "BufferedRWPair")
+
+enum pcc_kind {
+#define X(id, name) PCC_KIND_##id,
+	PCC_KINDS(X)
+#undef X
+	PCC_KIND_COUNT
+};
+
+const char *pcc_kind_name(enum pcc_kind kind);
+
+/* What an edge is, for the report.  The hot path ignores it. */
+enum pcc_edge_label {
+	PCC_EDGE_MEMBER,   /* .name: a C struct member (name is static) */
+	PCC_EDGE_INDEX,    /* [index] */
+	PCC_EDGE_DICT_VALUE, /* [key]: key is a target object address */
+	PCC_EDGE_DICT_KEY, /* <key> */
+	PCC_EDGE_ATTR,     /* .key: instance attribute, key is a str address */
+	PCC_EDGE_SLOT,     /* .name: __slots__ member, name is a target C string */
+	PCC_EDGE_DICT,     /* .__dict__ */
+	PCC_EDGE_TYPE,     /* .__class__ */
+	PCC_EDGE_LOCAL,    /* frame slot index */
+};
+
+struct pcc_edge {
+	enum pcc_edge_label label;
+	const char *name;
+	uint64_t key;   /* dict key / attribute name object / C string address */
+	int64_t index;
+};
+
+/*
+ * Visitor: called for each referent.  The label is built only when the
+ * caller asked for it (want_labels), so the hot path passes NULL.
+ */
+typedef void pcc_visit_fn(void *ctx, uint64_t referent,
+			  const struct pcc_edge *edge);
+
+struct pcc_type_info {
+	uint64_t addr;
+	enum pcc_kind kind;
+	/* For INSTANCE: the traversal of the first base that is not a Python
+	 * class (list for a list subclass, UNKNOWN for a C extension base). */
+	enum pcc_kind base_kind;
+	/* MEMBERS (or an INSTANCE whose base is MEMBERS): which list. */
+	int16_t member_list;
+	bool heap;
+	bool visit_type;     /* the traversal visits Py_TYPE(self) once */
+	bool visit_dict;     /* INSTANCE: tp_dictoffset differs from the base's */
+	uint64_t flags;
+	int64_t basicsize, itemsize, dictoffset;
+	uint64_t cached_keys; /* ht_cached_keys (3.11, 3.12) */
+	/* INSTANCE: __slots__ members along the chain, in slot_pool. */
+	uint32_t slots_start, slots_count;
+	char *name; /* tp_name, read on first use for the report */
+};
+
+struct pcc_slot {
+	int64_t offset;
+	uint64_t name_addr;
+};
+
+enum { PCC_GENERATIONS = 3 };
+
+struct pcc_gc_state {
+	uint64_t interp_addr;
+	int64_t interp_id;
+	uint64_t state_addr; /* struct _gc_runtime_state */
+	uint64_t list_heads[PCC_GENERATIONS];
+	uint64_t permanent_head; /* 0 when the version has none */
+	int thresholds[PCC_GENERATIONS];
+	int counts[PCC_GENERATIONS];
+	int enabled, debug, collecting;
+	uint64_t garbage_list, callbacks_list;
+	bool shared; /* 3.7/3.8: one state for all interpreters */
+};
+PCC_VEC(pcc_gc_state_vec, struct pcc_gc_state)
+PCC_VEC(pcc_slot_vec, struct pcc_slot)
+
+struct pcc_python {
+	struct pcc_target *t;
+	struct pcc_debuginfo *di;
+	struct pcc_layout l;
+	int major, minor, micro;
+	char version[32];
+	struct pcc_gc_state_vec gcs;
+
+	/* Layout facts used on every object, hoisted out of the table. */
+	int64_t gc_head_size, off_refcnt, off_type, off_size;
+	bool gc_refs_in_head; /* 2.7–3.7: tracked iff gc_refs != UNTRACKED */
+	bool immortal_refcnt; /* 3.12+: low 32 bits with bit 31 set */
+	bool heap_types_visit_self; /* 3.9+: C heap types visit Py_TYPE */
+	/* 3.10+: subtype_traverse leaves Py_TYPE to a heap C base. */
+	bool subtype_defers_type_to_heap_base;
+	/* 3.13 before gh-130327: inline values are visited by the owner only,
+	 * and the owner prefers them over its managed dict. */
+	bool inline_values_owner_only;
+
+	/* tp_traverse address → kind, and well-known objects. */
+	uint64_t traverse_fn[PCC_KIND_COUNT];
+	uint64_t subtype_traverse;
+	/* Traversals that visit exactly a member list of the layout. */
+	uint64_t member_traverse_fn[PCC_LL_COUNT];
+	uint64_t set_dummy;
+	uint64_t lookdict; /* 3.6–3.10: general tables also visit keys */
+	uint64_t type_type;
+
+	/* Type cache: open addressing on the type's address. */
+	struct pcc_type_info *types;
+	size_t types_cap, types_len;
+	struct pcc_slot_vec slot_pool;
+	uint64_t last_type_addr;
+	struct pcc_type_info *last_type;
+};
+
+/*
+ * Find the interpreter state and every interpreter's GC state.
+ * Errors: PCC_ERROR_UNSUPPORTED for builds we do not read (free-threaded),
+ * PCC_ERROR_BAD_DATA when the runtime cannot be read.
+ */
+struct pcc_error *pcc_python_open(struct pcc_target *t,
+				  struct pcc_debuginfo *di,
+				  struct pcc_python **ret);
+void pcc_python_destroy(struct pcc_python *py);
+
+/* Type information, cached; NULL if the type object is unreadable. */
+struct pcc_type_info *pcc_python_type(struct pcc_python *py, uint64_t type);
+const char *pcc_python_type_name(struct pcc_python *py,
+				 struct pcc_type_info *ti);
+
+/* ob_type of an object, 0 if unreadable. */
+static inline uint64_t pcc_python_ob_type(struct pcc_python *py, uint64_t obj)
+{
+	uint64_t type;
+	return pcc_target_read_u64(py->t, obj + (uint64_t)py->off_type, &type)
+		       ? type
+		       : 0;
+}
+
+/*
+ * Reference count as the collector counts it: -1 for immortal objects (never
+ * garbage), 0 if unreadable.
+ */
+int64_t pcc_python_refcnt(struct pcc_python *py, uint64_t obj);
+
+/*
+ * Call visit for each reference the object's tp_traverse would report, in
+ * the same order.  Returns the kind used; PCC_KIND_UNKNOWN means nothing was
+ * visited because the type's traversal is not known (the caller must treat
+ * the object's referents as external).  *partial is set when only a part of
+ * the object could be traversed (a C extension base, an unreadable block).
+ */
+enum pcc_kind pcc_python_traverse(struct pcc_python *py, uint64_t obj,
+				  pcc_visit_fn *visit, void *ctx,
+				  bool want_labels, bool *partial);
+
+/*
+ * Display helpers, bounded: a str object's text (ASCII/latin-1 shown as is,
+ * other characters escaped), NULL if not a readable str.
+ */
+char *pcc_python_str(struct pcc_python *py, uint64_t obj, size_t max);
+/* Short repr-like text for a dict key: 'name', 3, <Foo object>. */
+char *pcc_python_key_repr(struct pcc_python *py, uint64_t obj);
+
+#endif

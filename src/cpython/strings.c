@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Text of str objects, for display only: attribute names, dict keys, type
+ * names.  Bounded, and anything odd comes out escaped rather than trusted.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "python.h"
+
+/* PyASCIIObject.state bits, 3.3–3.13: interned:2, kind:3, compact:1, ascii:1. */
+#define STATE_KIND(s) (((s) >> 2) & 7)
+#define STATE_COMPACT(s) (((s) >> 5) & 1)
+#define STATE_ASCII(s) (((s) >> 6) & 1)
+
+static bool is_str(struct pcc_python *py, uint64_t obj)
+{
+	uint64_t type = pcc_python_ob_type(py, obj);
+	struct pcc_type_info *ti = pcc_python_type(py, type);
+	if (!ti)
+		return false;
+	/* Py_TPFLAGS_UNICODE_SUBCLASS */
+	return (ti->flags & (1ul << 28)) != 0;
+}
+
+static void append_char(char *out, size_t *n, size_t cap, uint32_t c)
+{
+	if (*n + 11 >= cap)
+		return;
+	if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'' && c != '"') {
+		out[(*n)++] = (char)c;
+	} else if (c < 0x100) {
+		*n += (size_t)snprintf(out + *n, cap - *n, "\\x%02x", c);
+	} else if (c < 0x10000) {
+		*n += (size_t)snprintf(out + *n, cap - *n, "\\u%04x", c);
+	} else {
+		*n += (size_t)snprintf(out + *n, cap - *n, "\\U%08x", c);
+	}
+}
+
+char *pcc_python_str(struct pcc_python *py, uint64_t obj, size_t max)
+{
+	const struct pcc_layout *l = &py->l;
+	if (!obj || !pcc_layout_has(l, PCC_L_ASCII_STATE) || !is_str(py, obj))
+		return NULL;
+	uint64_t length;
+	uint32_t state;
+	if (!pcc_target_read_u64(py->t, obj + l->off[PCC_L_ASCII_LENGTH], &length)
+	    || !pcc_target_read_u32(py->t, obj + l->off[PCC_L_ASCII_STATE], &state)
+	    || !STATE_COMPACT(state))
+		return NULL;
+	unsigned kind = STATE_KIND(state);
+	if (kind != 1 && kind != 2 && kind != 4)
+		return NULL;
+	uint64_t data = obj + (uint64_t)(STATE_ASCII(state)
+						 ? l->off[PCC_L_ASCII_SIZE]
+						 : l->off[PCC_L_COMPACT_SIZE]);
+	size_t shown = length < max ? (size_t)length : max;
+	const uint8_t *p = pcc_target_ptr(py->t, data, shown * kind);
+	if (!p && shown)
+		return NULL;
+	size_t cap = shown * 10 + 8, n = 0;
+	char *out = pcc_xmalloc(cap);
+	for (size_t i = 0; i < shown; i++) {
+		uint32_t c = 0;
+		memcpy(&c, p + i * kind, kind);
+		append_char(out, &n, cap, c);
+	}
+	if (shown < length && n + 4 < cap) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = 0;
+	return out;
+}
+
+char *pcc_python_key_repr(struct pcc_python *py, uint64_t obj)
+{
+	char *s = pcc_python_str(py, obj, 60);
+	if (s) {
+		char *q = pcc_xasprintf("'%s'", s);
+		free(s);
+		return q;
+	}
+	uint64_t type = pcc_python_ob_type(py, obj);
+	return pcc_xasprintf("<%s>",
+			     pcc_python_type_name(py, pcc_python_type(py, type)));
+}

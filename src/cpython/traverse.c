@@ -1,0 +1,729 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Referents of an object, as its type's tp_traverse would report them.
+ *
+ * Exactness matters in one direction only: visiting a reference that the
+ * real traversal does not report can make a live object look like garbage,
+ * so when in doubt we visit less and mark the object partial (its referents
+ * then keep a positive gc_refs, as if held from outside).  Struct offsets
+ * come from the layout; only behaviour that no struct records (which flag
+ * bits mean what, where the pre-header slots are) is tied to the version,
+ * and each such place says which change it follows.
+ */
+#include "config.h"
+
+#include "python.h"
+
+enum {
+	TPFLAGS_INLINE_VALUES = 1u << 2, /* 3.13+ */
+	TPFLAGS_MANAGED_DICT = 1u << 4,  /* 3.11+ */
+	/* No real container is this large; a bigger count is corrupt data. */
+	MAX_ITEMS = 1 << 28,
+	/* _PyGenObject.gi_frame_state once the frame is gone (3.11+). */
+	FRAME_CLEARED = 4,
+	/* _PyInterpreterFrame.owner of a frame copied into its frame object. */
+	FRAME_OWNED_BY_FRAME_OBJECT = 2,
+	METH_METHOD = 0x0200,
+	DICT_KEYS_GENERAL = 0,
+};
+
+struct walk {
+	struct pcc_python *py;
+	pcc_visit_fn *visit;
+	void *ctx;
+	bool labels;
+	bool partial;
+};
+
+static inline void emit(struct walk *w, uint64_t ref, enum pcc_edge_label label,
+			const char *name, uint64_t key, int64_t index)
+{
+	if (!ref)
+		return;
+	if (w->labels) {
+		struct pcc_edge e = { label, name, key, index };
+		w->visit(w->ctx, ref, &e);
+	} else {
+		w->visit(w->ctx, ref, NULL);
+	}
+}
+
+static inline bool rd(struct walk *w, uint64_t addr, uint64_t *v)
+{
+	if (pcc_target_read_u64(w->py->t, addr, v))
+		return true;
+	w->partial = true;
+	return false;
+}
+
+static inline const uint8_t *rdn(struct walk *w, uint64_t addr, uint64_t n,
+				 uint64_t size)
+{
+	if (n > MAX_ITEMS) {
+		w->partial = true;
+		return NULL;
+	}
+	const uint8_t *p = pcc_target_ptr(w->py->t, addr, n * size);
+	if (!p && n)
+		w->partial = true;
+	return p;
+}
+
+static inline uint64_t word_at(const uint8_t *p, uint64_t i)
+{
+	uint64_t v;
+	memcpy(&v, p + i * 8, 8);
+	return v;
+}
+
+/* Visit a pointer member at a layout offset, if the version has it. */
+static void member(struct walk *w, uint64_t obj, enum pcc_layout_field f,
+		   const char *name)
+{
+	int64_t off = w->py->l.off[f];
+	uint64_t v;
+	if (off >= 0 && rd(w, obj + (uint64_t)off, &v))
+		emit(w, v, PCC_EDGE_MEMBER, name, 0, 0);
+}
+
+static void member_list(struct walk *w, uint64_t obj, enum pcc_layout_list id)
+{
+	const struct pcc_member_list *ml = &w->py->l.lists[id];
+	for (int i = 0; i < ml->n; i++) {
+		uint64_t v;
+		if (rd(w, obj + (uint64_t)ml->offset[i], &v))
+			emit(w, v, PCC_EDGE_MEMBER, ml->name[i], 0, 0);
+	}
+}
+
+static void visit_array(struct walk *w, uint64_t items, uint64_t n,
+			enum pcc_edge_label label)
+{
+	const uint8_t *p = rdn(w, items, n, 8);
+	if (!p)
+		return;
+	for (uint64_t i = 0; i < n; i++)
+		emit(w, word_at(p, i), label, NULL, 0, (int64_t)i);
+}
+
+static void traverse_list(struct walk *w, uint64_t obj)
+{
+	uint64_t n, items;
+	if (rd(w, obj + w->py->off_size, &n)
+	    && rd(w, obj + w->py->l.off[PCC_L_LIST_ITEMS], &items))
+		visit_array(w, items, n, PCC_EDGE_INDEX);
+}
+
+static void traverse_tuple(struct walk *w, uint64_t obj)
+{
+	uint64_t n;
+	if (rd(w, obj + w->py->off_size, &n))
+		visit_array(w, obj + w->py->l.off[PCC_L_TUPLE_ITEMS], n,
+			    PCC_EDGE_INDEX);
+}
+
+static void traverse_set(struct walk *w, uint64_t obj)
+{
+	const struct pcc_layout *l = &w->py->l;
+	uint64_t mask, table;
+	if (!rd(w, obj + l->off[PCC_L_SET_MASK], &mask)
+	    || !rd(w, obj + l->off[PCC_L_SET_TABLE], &table))
+		return;
+	uint64_t esize = (uint64_t)l->off[PCC_L_SETENTRY_SIZE];
+	const uint8_t *p = rdn(w, table, mask + 1, esize);
+	if (!p || mask + 1 == 0)
+		return;
+	for (uint64_t i = 0; i <= mask; i++) {
+		uint64_t key;
+		memcpy(&key, p + i * esize + l->off[PCC_L_SETENTRY_KEY], 8);
+		if (key && key != w->py->set_dummy)
+			emit(w, key, PCC_EDGE_MEMBER, "<set item>", 0, 0);
+	}
+}
+
+struct dict_keys {
+	uint64_t nentries;
+	uint64_t entries;
+	uint64_t esize, key_off, value_off;
+	bool general; /* keys may be any object: the traversal visits them */
+};
+
+static bool read_dict_keys(struct walk *w, uint64_t keys, struct dict_keys *dk)
+{
+	const struct pcc_layout *l = &w->py->l;
+	struct pcc_target *t = w->py->t;
+	if (!rd(w, keys + l->off[PCC_L_DK_NENTRIES], &dk->nentries))
+		return false;
+	uint64_t slots, index_bytes;
+	if (pcc_layout_has(l, PCC_L_DK_LOG2_SIZE)) {
+		/* 3.11+: sizes are log2 bytes; entries are 16 bytes (str keys)
+		 * or 24 bytes (general) depending on dk_kind. */
+		const uint8_t *p = pcc_target_ptr(t, keys, (size_t)l->off[PCC_L_DK_INDICES]);
+		if (!p) {
+			w->partial = true;
+			return false;
+		}
+		uint8_t log2_size = p[l->off[PCC_L_DK_LOG2_SIZE]];
+		uint8_t log2_index = p[l->off[PCC_L_DK_LOG2_INDEX_BYTES]];
+		uint8_t kind = p[l->off[PCC_L_DK_KIND]];
+		if (log2_size > 40 || log2_index > 44)
+			goto bad;
+		slots = 1ull << log2_size;
+		index_bytes = 1ull << log2_index;
+		dk->general = kind == DICT_KEYS_GENERAL;
+		if (dk->general) {
+			dk->esize = (uint64_t)l->off[PCC_L_DKE_SIZE];
+			dk->key_off = (uint64_t)l->off[PCC_L_DKE_KEY];
+			dk->value_off = (uint64_t)l->off[PCC_L_DKE_VALUE];
+		} else {
+			dk->esize = (uint64_t)l->off[PCC_L_DKUE_SIZE];
+			dk->key_off = (uint64_t)l->off[PCC_L_DKUE_KEY];
+			dk->value_off = (uint64_t)l->off[PCC_L_DKUE_VALUE];
+		}
+	} else {
+		/* 3.6–3.10: the index width follows dk_size; tables using the
+		 * general lookdict visit their keys too. */
+		uint64_t lookup = 0;
+		if (!rd(w, keys + l->off[PCC_L_DK_SIZE], &slots))
+			return false;
+		if (pcc_layout_has(l, PCC_L_DK_LOOKUP))
+			rd(w, keys + l->off[PCC_L_DK_LOOKUP], &lookup);
+		if (slots == 0 || slots > (1ull << 40))
+			goto bad;
+		uint64_t width = slots <= 0xff ? 1 : slots <= 0xffff ? 2
+					      : slots <= 0xffffffffull ? 4 : 8;
+		index_bytes = slots * width;
+		dk->general = !w->py->lookdict || lookup == w->py->lookdict;
+		dk->esize = (uint64_t)l->off[PCC_L_DKE_SIZE];
+		dk->key_off = (uint64_t)l->off[PCC_L_DKE_KEY];
+		dk->value_off = (uint64_t)l->off[PCC_L_DKE_VALUE];
+	}
+	if (dk->nentries > slots)
+		goto bad;
+	dk->entries = keys + (uint64_t)l->off[PCC_L_DK_INDICES] + index_bytes;
+	return true;
+bad:
+	w->partial = true;
+	return false;
+}
+
+/* Key of entry i (for labels): the attribute or item name. */
+static uint64_t entry_key(struct walk *w, const struct dict_keys *dk,
+			  uint64_t i)
+{
+	uint64_t key = 0;
+	if (w->labels)
+		pcc_target_read_u64(w->py->t,
+				    dk->entries + i * dk->esize + dk->key_off,
+				    &key);
+	return key;
+}
+
+/* Values stored apart from the keys: a split dict's, or an instance's. */
+static void visit_values(struct walk *w, uint64_t values, uint64_t n,
+			 const struct dict_keys *dk, enum pcc_edge_label label)
+{
+	const uint8_t *p = rdn(w, values, n, 8);
+	if (!p)
+		return;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t v = word_at(p, i);
+		if (v)
+			emit(w, v, label, NULL,
+			     dk && i < dk->nentries ? entry_key(w, dk, i) : 0,
+			     (int64_t)i);
+	}
+}
+
+static int64_t dv_values_off(const struct pcc_python *py)
+{
+	/* 3.6–3.12 point at the array itself; 3.13+ has a header before it. */
+	return py->l.off[PCC_L_DV_VALUES] > 0 ? py->l.off[PCC_L_DV_VALUES] : 0;
+}
+
+static void traverse_dict(struct walk *w, uint64_t obj)
+{
+	struct pcc_python *py = w->py;
+	const struct pcc_layout *l = &py->l;
+	uint64_t keys, values = 0;
+	struct dict_keys dk;
+	if (!rd(w, obj + l->off[PCC_L_DICT_KEYS], &keys)
+	    || (pcc_layout_has(l, PCC_L_DICT_VALUES)
+		&& !rd(w, obj + l->off[PCC_L_DICT_VALUES], &values))
+	    || !read_dict_keys(w, keys, &dk))
+		return;
+	if (values) {
+		if (py->inline_values_owner_only
+		    && pcc_layout_has(l, PCC_L_DV_EMBEDDED)) {
+			const uint8_t *e = pcc_target_ptr(
+				py->t, values + l->off[PCC_L_DV_EMBEDDED], 1);
+			if (e && *e)
+				return;
+		}
+		visit_values(w, values + dv_values_off(py), dk.nentries, &dk,
+			     PCC_EDGE_DICT_VALUE);
+		return;
+	}
+	const uint8_t *p = rdn(w, dk.entries, dk.nentries, dk.esize);
+	if (!p)
+		return;
+	for (uint64_t i = 0; i < dk.nentries; i++) {
+		uint64_t key, value;
+		memcpy(&key, p + i * dk.esize + dk.key_off, 8);
+		memcpy(&value, p + i * dk.esize + dk.value_off, 8);
+		if (!value)
+			continue;
+		emit(w, value, PCC_EDGE_DICT_VALUE, NULL, key, 0);
+		if (dk.general)
+			emit(w, key, PCC_EDGE_DICT_KEY, NULL, key, 0);
+	}
+}
+
+/* 2.7–3.10 _PyObject_GetDictPtr: a negative tp_dictoffset counts from the
+ * end of a variable-sized object. */
+static uint64_t instance_dict_ptr(struct walk *w, uint64_t obj,
+				  const struct pcc_type_info *ti)
+{
+	int64_t off = ti->dictoffset;
+	if (off >= 0)
+		return obj + (uint64_t)off;
+	uint64_t size;
+	if (!rd(w, obj + w->py->off_size, &size))
+		return 0;
+	int64_t n = (int64_t)size < 0 ? -(int64_t)size : (int64_t)size;
+	int64_t total = ti->basicsize + n * ti->itemsize;
+	total = (total + 7) & ~(int64_t)7;
+	return obj + (uint64_t)(total + off);
+}
+
+/*
+ * Attributes kept outside a dict (3.11+): a values array laid out like the
+ * type's shared keys.  3.11 and 3.12 size it by the cached keys' entry
+ * count, 3.13+ by the capacity byte in the values header.
+ */
+static void visit_inline_values(struct walk *w, uint64_t values,
+				const struct pcc_type_info *ti)
+{
+	struct pcc_python *py = w->py;
+	struct dict_keys dk;
+	bool have_keys = ti->cached_keys && read_dict_keys(w, ti->cached_keys, &dk);
+	uint64_t n;
+	if (pcc_layout_has(&py->l, PCC_L_DV_CAPACITY)) {
+		const uint8_t *h = pcc_target_ptr(py->t, values, 8);
+		if (!h) {
+			w->partial = true;
+			return;
+		}
+		if (pcc_layout_has(&py->l, PCC_L_DV_VALID)
+		    && !h[py->l.off[PCC_L_DV_VALID]])
+			return;
+		n = h[py->l.off[PCC_L_DV_CAPACITY]];
+	} else {
+		if (!have_keys)
+			return;
+		n = dk.nentries;
+	}
+	visit_values(w, values + dv_values_off(py), n, have_keys ? &dk : NULL,
+		     PCC_EDGE_ATTR);
+}
+
+/* Does a 3.13+ object keep valid inline values? */
+static bool inline_values_valid(struct walk *w, uint64_t values)
+{
+	const uint8_t *h = pcc_target_ptr(w->py->t, values, 8);
+	return h && h[w->py->l.off[PCC_L_DV_VALID]];
+}
+
+static void instance_dict(struct walk *w, uint64_t obj,
+			  const struct pcc_type_info *ti)
+{
+	struct pcc_python *py = w->py;
+	/* The managed dict pointer sits three words before the object from
+	 * 3.11 on (MANAGED_DICT_OFFSET); 3.11 keeps the values pointer one
+	 * word before that, 3.12 tags a values pointer into the dict slot,
+	 * 3.13 puts the values right after the object. */
+	if (py->minor >= 11 && py->major == 3 && (ti->flags & TPFLAGS_MANAGED_DICT)) {
+		uint64_t slot;
+		if (!rd(w, obj - 24, &slot))
+			return;
+		if (py->minor == 11) {
+			uint64_t values;
+			if (rd(w, obj - 32, &values) && values)
+				visit_inline_values(w, values, ti);
+			emit(w, slot, PCC_EDGE_DICT, NULL, 0, 0);
+			return;
+		}
+		if (py->minor == 12) {
+			if (slot & 1)
+				visit_inline_values(w, slot + 1, ti);
+			else
+				emit(w, slot, PCC_EDGE_DICT, NULL, 0, 0);
+			return;
+		}
+		uint64_t values = obj + (uint64_t)ti->basicsize;
+		bool inline_ok = (ti->flags & TPFLAGS_INLINE_VALUES)
+				 && inline_values_valid(w, values);
+		if (py->inline_values_owner_only) {
+			if (inline_ok)
+				visit_inline_values(w, values, ti);
+			else
+				emit(w, slot, PCC_EDGE_DICT, NULL, 0, 0);
+			return;
+		}
+		if (slot)
+			emit(w, slot, PCC_EDGE_DICT, NULL, 0, 0);
+		else if (inline_ok)
+			visit_inline_values(w, values, ti);
+		return;
+	}
+	if (ti->visit_dict) {
+		uint64_t dictptr = instance_dict_ptr(w, obj, ti), dict;
+		if (dictptr && rd(w, dictptr, &dict))
+			emit(w, dict, PCC_EDGE_DICT, NULL, 0, 0);
+	}
+}
+
+static void traverse_kind(struct walk *w, uint64_t obj, enum pcc_kind kind,
+			  int16_t list, uint64_t type, bool visit_type);
+
+static void traverse_instance(struct walk *w, uint64_t obj, uint64_t type,
+			      struct pcc_type_info *ti)
+{
+	struct pcc_python *py = w->py;
+	for (uint32_t i = 0; i < ti->slots_count; i++) {
+		const struct pcc_slot *s = &py->slot_pool.data[ti->slots_start + i];
+		uint64_t v;
+		if (rd(w, obj + (uint64_t)s->offset, &v))
+			emit(w, v, PCC_EDGE_SLOT, NULL, s->name_addr, 0);
+	}
+	instance_dict(w, obj, ti);
+	if (ti->visit_type)
+		emit(w, type, PCC_EDGE_TYPE, NULL, 0, 0);
+	if (ti->base_kind == PCC_KIND_UNKNOWN) {
+		w->partial = true;
+		return;
+	}
+	/* The C base visits Py_TYPE(self) itself when it is a heap type. */
+	bool base_visits_type = ti->heap && !ti->visit_type;
+	traverse_kind(w, obj, ti->base_kind, ti->member_list, type,
+		      base_visits_type);
+}
+
+static void traverse_type(struct walk *w, uint64_t obj)
+{
+	member(w, obj, PCC_L_TP_DICT, "__dict__");
+	member(w, obj, PCC_L_TP_CACHE, "tp_cache");
+	member(w, obj, PCC_L_TP_MRO, "__mro__");
+	member(w, obj, PCC_L_TP_BASES, "__bases__");
+	member(w, obj, PCC_L_TP_BASE, "__base__");
+	member(w, obj, PCC_L_HT_MODULE, "ht_module");
+}
+
+static void traverse_module(struct walk *w, uint64_t obj)
+{
+	/* An extension module's m_traverse is its own C code: its state's
+	 * references are left external. */
+	const struct pcc_layout *l = &w->py->l;
+	uint64_t def, fn;
+	if (pcc_layout_has(l, PCC_L_MODULE_DEF)
+	    && pcc_layout_has(l, PCC_L_MODULEDEF_TRAVERSE)
+	    && rd(w, obj + l->off[PCC_L_MODULE_DEF], &def) && def
+	    && rd(w, def + l->off[PCC_L_MODULEDEF_TRAVERSE], &fn) && fn)
+		w->partial = true;
+	member(w, obj, PCC_L_MODULE_DICT, "__dict__");
+}
+
+/* _PyFrame_Traverse (3.11+): the interpreter frame's objects and its live
+ * locals and stack, localsplus[0 .. stacktop). */
+static void traverse_iframe(struct walk *w, uint64_t f)
+{
+	const struct pcc_layout *l = &w->py->l;
+	member(w, f, PCC_L_IFRAME_FRAME_OBJ, "frame_obj");
+	member(w, f, PCC_L_IFRAME_LOCALS, "f_locals");
+	member(w, f, PCC_L_IFRAME_FUNC, "f_func");
+	member(w, f, PCC_L_IFRAME_CODE, "f_code");
+	if (!pcc_layout_has(l, PCC_L_IFRAME_STACKTOP)) {
+		w->partial = true; /* 3.14 stack references: not yet */
+		return;
+	}
+	uint32_t top;
+	if (!pcc_target_read_u32(w->py->t, f + l->off[PCC_L_IFRAME_STACKTOP], &top)) {
+		w->partial = true;
+		return;
+	}
+	visit_array(w, f + l->off[PCC_L_IFRAME_LOCALSPLUS], (int32_t)top < 0 ? 0 : top,
+		    PCC_EDGE_LOCAL);
+}
+
+static void traverse_frame(struct walk *w, uint64_t obj)
+{
+	struct pcc_python *py = w->py;
+	const struct pcc_layout *l = &py->l;
+	if (pcc_layout_has(l, PCC_L_FRAME_FRAME)) {
+		/* 3.11+: the frame object visits its interpreter frame only
+		 * once it owns it (the frame outlived its execution). */
+		member_list(w, obj, PCC_LL_FRAME_NEW);
+		uint64_t f;
+		if (!rd(w, obj + l->off[PCC_L_FRAME_FRAME], &f) || !f)
+			return;
+		const uint8_t *owner =
+			pcc_target_ptr(py->t, f + l->off[PCC_L_IFRAME_OWNER], 1);
+		if (!owner) {
+			w->partial = true;
+			return;
+		}
+		if (*owner == FRAME_OWNED_BY_FRAME_OBJECT)
+			traverse_iframe(w, f);
+		return;
+	}
+	/* 2.7–3.10: fixed members, then locals, cells and free variables,
+	 * then the value stack. */
+	member_list(w, obj, PCC_LL_FRAME_OLD);
+	uint64_t code, nlocals = 0, cells = 0, frees = 0, n = 0;
+	if (rd(w, obj + l->off[PCC_L_FRAME_CODE], &code) && code) {
+		uint32_t nl;
+		if (pcc_target_read_u32(py->t, code + l->off[PCC_L_CODE_NLOCALS], &nl))
+			nlocals = nl;
+		uint64_t tup;
+		if (rd(w, code + l->off[PCC_L_CODE_CELLVARS], &tup) && tup)
+			rd(w, tup + py->off_size, &cells);
+		if (rd(w, code + l->off[PCC_L_CODE_FREEVARS], &tup) && tup)
+			rd(w, tup + py->off_size, &frees);
+	}
+	uint64_t localsplus = obj + l->off[PCC_L_FRAME_LOCALSPLUS];
+	visit_array(w, localsplus, nlocals + cells + frees, PCC_EDGE_LOCAL);
+	uint64_t valuestack;
+	if (!rd(w, obj + l->off[PCC_L_FRAME_VALUESTACK], &valuestack))
+		return;
+	if (pcc_layout_has(l, PCC_L_FRAME_STACKDEPTH)) {
+		uint32_t depth;
+		if (pcc_target_read_u32(py->t, obj + l->off[PCC_L_FRAME_STACKDEPTH],
+					&depth))
+			n = depth;
+	} else if (pcc_layout_has(l, PCC_L_FRAME_STACKTOP)) {
+		uint64_t top;
+		if (rd(w, obj + l->off[PCC_L_FRAME_STACKTOP], &top) && top
+		    && top >= valuestack)
+			n = (top - valuestack) / 8;
+	}
+	visit_array(w, valuestack, n, PCC_EDGE_LOCAL);
+}
+
+static void traverse_generator(struct walk *w, uint64_t obj)
+{
+	const struct pcc_layout *l = &w->py->l;
+	member(w, obj, PCC_L_GEN_FRAME, "gi_frame");
+	member_list(w, obj, PCC_LL_GEN);
+	if (pcc_layout_has(l, PCC_L_GEN_IFRAME)) {
+		const int8_t *state = pcc_target_ptr(
+			w->py->t, obj + l->off[PCC_L_GEN_FRAME_STATE], 1);
+		if (!state)
+			w->partial = true;
+		else if (*state < FRAME_CLEARED)
+			traverse_iframe(w, obj + l->off[PCC_L_GEN_IFRAME]);
+	}
+	if (pcc_layout_has(l, PCC_L_GEN_EXC_STATE)) {
+		uint64_t es = obj + l->off[PCC_L_GEN_EXC_STATE];
+		member(w, es, PCC_L_EXC_ITEM_TYPE, "gi_exc_state.exc_type");
+		member(w, es, PCC_L_EXC_ITEM_VALUE, "gi_exc_state.exc_value");
+		member(w, es, PCC_L_EXC_ITEM_TRACEBACK, "gi_exc_state.exc_traceback");
+	}
+}
+
+static void traverse_cfunction(struct walk *w, uint64_t obj)
+{
+	const struct pcc_layout *l = &w->py->l;
+	member_list(w, obj, PCC_LL_CFUNC);
+	/* PyCMethodObject.mm_class exists only with METH_METHOD. */
+	uint64_t ml;
+	uint32_t flags;
+	if (pcc_layout_has(l, PCC_L_METHODDEF_FLAGS)
+	    && l->lists[PCC_LL_CMETHOD].n
+	    && rd(w, obj + l->off[PCC_L_CFUNC_ML], &ml) && ml
+	    && pcc_target_read_u32(w->py->t, ml + l->off[PCC_L_METHODDEF_FLAGS],
+				   &flags)
+	    && (flags & METH_METHOD))
+		member_list(w, obj, PCC_LL_CMETHOD);
+}
+
+static void traverse_deque(struct walk *w, uint64_t obj)
+{
+	const struct pcc_layout *l = &w->py->l;
+	uint64_t block, index, len;
+	int64_t blocklen = l->count[PCC_L_BLOCK_DATA];
+	if (blocklen <= 0 || !rd(w, obj + l->off[PCC_L_DEQUE_LEFTBLOCK], &block)
+	    || !rd(w, obj + l->off[PCC_L_DEQUE_LEFTINDEX], &index)
+	    || !rd(w, obj + l->off[PCC_L_DEQUE_LEN], &len) || len > MAX_ITEMS
+	    || index >= (uint64_t)blocklen) {
+		w->partial = true;
+		return;
+	}
+	for (uint64_t i = 0; i < len; i++) {
+		uint64_t item;
+		if (!rd(w, block + l->off[PCC_L_BLOCK_DATA] + index * 8, &item))
+			return;
+		emit(w, item, PCC_EDGE_INDEX, NULL, 0, (int64_t)i);
+		if (++index == (uint64_t)blocklen && i + 1 < len) {
+			if (!rd(w, block + l->off[PCC_L_BLOCK_RIGHTLINK], &block)
+			    || !block) {
+				w->partial = true;
+				return;
+			}
+			index = 0;
+		}
+	}
+}
+
+static void traverse_odict(struct walk *w, uint64_t obj)
+{
+	const struct pcc_layout *l = &w->py->l;
+	member(w, obj, PCC_L_ODICT_INST_DICT, "__dict__");
+	uint64_t node, used;
+	if (!rd(w, obj + l->off[PCC_L_ODICT_FIRST], &node)
+	    || !rd(w, obj + l->off[PCC_L_DICT_USED], &used))
+		return;
+	/* The node list has one node per item; more means a broken list. */
+	for (uint64_t i = 0; node && i <= used; i++) {
+		uint64_t key;
+		if (!rd(w, node + l->off[PCC_L_ODICTNODE_KEY], &key))
+			return;
+		emit(w, key, PCC_EDGE_DICT_KEY, NULL, key, 0);
+		if (!rd(w, node + l->off[PCC_L_ODICTNODE_NEXT], &node))
+			return;
+	}
+	traverse_dict(w, obj);
+}
+
+static void traverse_kind(struct walk *w, uint64_t obj, enum pcc_kind kind,
+			  int16_t list, uint64_t type, bool visit_type)
+{
+	if (visit_type && kind != PCC_KIND_INSTANCE)
+		emit(w, type, PCC_EDGE_TYPE, NULL, 0, 0);
+	switch (kind) {
+	case PCC_KIND_UNKNOWN:
+		w->partial = true;
+		break;
+	case PCC_KIND_NONE:
+	case PCC_KIND_INSTANCE: /* handled by the caller */
+	case PCC_KIND_COUNT:
+		break;
+	case PCC_KIND_LIST:
+		traverse_list(w, obj);
+		break;
+	case PCC_KIND_TUPLE:
+		traverse_tuple(w, obj);
+		break;
+	case PCC_KIND_DICT:
+		traverse_dict(w, obj);
+		break;
+	case PCC_KIND_SET:
+		traverse_set(w, obj);
+		break;
+	case PCC_KIND_TYPE:
+		traverse_type(w, obj);
+		break;
+	case PCC_KIND_FUNCTION:
+		member_list(w, obj, PCC_LL_FUNC);
+		break;
+	case PCC_KIND_METHOD:
+		member(w, obj, PCC_L_METHOD_FUNC, "__func__");
+		member(w, obj, PCC_L_METHOD_SELF, "__self__");
+		member(w, obj, PCC_L_METHOD_CLASS, "im_class");
+		break;
+	case PCC_KIND_CELL:
+		member(w, obj, PCC_L_CELL_REF, "cell_contents");
+		break;
+	case PCC_KIND_CLASSMETHOD:
+		member_list(w, obj, PCC_LL_CLASSMETHOD);
+		break;
+	case PCC_KIND_STATICMETHOD:
+		member_list(w, obj, PCC_LL_STATICMETHOD);
+		break;
+	case PCC_KIND_PROPERTY:
+		member_list(w, obj, PCC_LL_PROPERTY);
+		break;
+	case PCC_KIND_MODULE:
+		traverse_module(w, obj);
+		break;
+	case PCC_KIND_FRAME:
+		traverse_frame(w, obj);
+		break;
+	case PCC_KIND_ASYNC_GENERATOR:
+		member(w, obj, PCC_L_ASYNCGEN_FINALIZER, "ag_finalizer");
+		traverse_generator(w, obj);
+		break;
+	case PCC_KIND_GENERATOR:
+		traverse_generator(w, obj);
+		break;
+	case PCC_KIND_EXCEPTION:
+		member_list(w, obj, PCC_LL_EXCEPTION);
+		break;
+	case PCC_KIND_TRACEBACK:
+		member(w, obj, PCC_L_TRACEBACK_NEXT, "tb_next");
+		member(w, obj, PCC_L_TRACEBACK_FRAME, "tb_frame");
+		break;
+	case PCC_KIND_WEAKREF:
+		member(w, obj, PCC_L_WEAKREF_CALLBACK, "__callback__");
+		break;
+	case PCC_KIND_CFUNCTION:
+		traverse_cfunction(w, obj);
+		break;
+	case PCC_KIND_DESCRIPTOR:
+		member(w, obj, PCC_L_DESCR_TYPE, "__objclass__");
+		break;
+	case PCC_KIND_METHOD_WRAPPER:
+		member(w, obj, PCC_L_WRAPPER_DESCR, "descr");
+		member(w, obj, PCC_L_WRAPPER_SELF, "__self__");
+		break;
+	case PCC_KIND_MAPPINGPROXY:
+		member(w, obj, PCC_L_MAPPINGPROXY_MAPPING, "mapping");
+		break;
+	case PCC_KIND_MEMBERS:
+		member_list(w, obj, (enum pcc_layout_list)list);
+		break;
+	case PCC_KIND_DEQUE:
+		traverse_deque(w, obj);
+		break;
+	case PCC_KIND_DEFAULTDICT:
+		member(w, obj, PCC_L_DEFDICT_FACTORY, "default_factory");
+		traverse_dict(w, obj);
+		break;
+	case PCC_KIND_ORDEREDDICT:
+		traverse_odict(w, obj);
+		break;
+	case PCC_KIND_PARTIAL:
+		member_list(w, obj, PCC_LL_PARTIAL);
+		break;
+	case PCC_KIND_FILEIO:
+		member(w, obj, PCC_L_FILEIO_DICT, "__dict__");
+		break;
+	case PCC_KIND_BUFFERED:
+		member(w, obj, PCC_L_BUFFERED_RAW, "raw");
+		member(w, obj, PCC_L_BUFFERED_DICT, "__dict__");
+		break;
+	case PCC_KIND_TEXTIO:
+		member_list(w, obj, PCC_LL_TEXTIO);
+		break;
+	case PCC_KIND_RWPAIR:
+		member_list(w, obj, PCC_LL_RWPAIR);
+		break;
+	}
+}
+
+enum pcc_kind pcc_python_traverse(struct pcc_python *py, uint64_t obj,
+				  pcc_visit_fn *visit, void *ctx,
+				  bool want_labels, bool *partial)
+{
+	struct walk w = { py, visit, ctx, want_labels, false };
+	uint64_t type = pcc_python_ob_type(py, obj);
+	struct pcc_type_info *ti = pcc_python_type(py, type);
+	enum pcc_kind kind = ti ? ti->kind : PCC_KIND_UNKNOWN;
+	if (kind == PCC_KIND_INSTANCE)
+		traverse_instance(&w, obj, type, ti);
+	else if (kind != PCC_KIND_UNKNOWN)
+		traverse_kind(&w, obj, kind, ti->member_list, type,
+			      ti->visit_type);
+	if (partial)
+		*partial = w.partial || kind == PCC_KIND_UNKNOWN;
+	return kind;
+}

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Type objects: what each type's tp_traverse is, and the facts about the type
+ * that its instances' traversal needs, read once per type and cached.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "python.h"
+
+enum {
+	TPFLAGS_HEAPTYPE = 1u << 9,
+	/* PyMemberDef.type of a __slots__ entry (T_OBJECT_EX / Py_T_OBJECT_EX). */
+	MEMBER_T_OBJECT_EX = 16,
+	/* A class hierarchy deeper than this is corrupt data. */
+	MAX_BASE_DEPTH = 256,
+	MAX_SLOTS = 4096,
+};
+
+static const char *const kind_names[] = {
+#define X(id, name) name,
+	PCC_KINDS(X)
+#undef X
+};
+
+const char *pcc_kind_name(enum pcc_kind kind)
+{
+	return kind < PCC_KIND_COUNT ? kind_names[kind] : "?";
+}
+
+static enum pcc_kind kind_of_traverse(struct pcc_python *py, uint64_t fn,
+				      int16_t *list)
+{
+	if (fn == 0)
+		return PCC_KIND_NONE;
+	if (fn == py->subtype_traverse)
+		return PCC_KIND_INSTANCE;
+	for (int k = PCC_KIND_LIST; k < PCC_KIND_COUNT; k++)
+		if (py->traverse_fn[k] == fn)
+			return (enum pcc_kind)k;
+	for (int i = 0; i < PCC_LL_COUNT; i++) {
+		if (py->member_traverse_fn[i] == fn) {
+			*list = (int16_t)i;
+			return PCC_KIND_MEMBERS;
+		}
+	}
+	return PCC_KIND_UNKNOWN;
+}
+
+struct type_fields {
+	uint64_t flags, traverse, base;
+	int64_t basicsize, itemsize, dictoffset;
+};
+
+static bool read_type_fields(struct pcc_python *py, uint64_t type,
+			     struct type_fields *f)
+{
+	const struct pcc_layout *l = &py->l;
+	uint64_t v;
+	if (!pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_FLAGS], &f->flags)
+	    || !pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_TRAVERSE],
+				    &f->traverse)
+	    || !pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_BASE], &f->base)
+	    || !pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_BASICSIZE], &v))
+		return false;
+	f->basicsize = (int64_t)v;
+	if (!pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_ITEMSIZE], &v))
+		return false;
+	f->itemsize = (int64_t)v;
+	if (!pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_DICTOFFSET], &v))
+		return false;
+	f->dictoffset = (int64_t)v;
+	return true;
+}
+
+/* Collect the T_OBJECT_EX members that subtype_traverse visits for one class
+ * in the chain: the PyMemberDef array right after the heap type object. */
+static void collect_slots(struct pcc_python *py, uint64_t type)
+{
+	uint64_t nslots, meta, meta_basicsize;
+	const struct pcc_layout *l = &py->l;
+	if (!pcc_target_read_u64(py->t, type + py->off_size, &nslots)
+	    || nslots == 0 || nslots > MAX_SLOTS)
+		return;
+	meta = pcc_python_ob_type(py, type);
+	if (!meta || !pcc_target_read_u64(py->t, meta + l->off[PCC_L_TP_BASICSIZE],
+					  &meta_basicsize))
+		return;
+	int64_t msize = l->off[PCC_L_MEMBERDEF_SIZE];
+	if (msize <= 0)
+		return;
+	for (uint64_t i = 0; i < nslots; i++) {
+		uint64_t m = type + meta_basicsize + i * (uint64_t)msize;
+		uint32_t mtype;
+		uint64_t moff, mname;
+		if (!pcc_target_read_u32(py->t, m + l->off[PCC_L_MEMBERDEF_TYPE],
+					 &mtype)
+		    || !pcc_target_read_u64(py->t,
+					    m + l->off[PCC_L_MEMBERDEF_OFFSET],
+					    &moff)
+		    || !pcc_target_read_u64(py->t, m + l->off[PCC_L_MEMBERDEF_NAME],
+					    &mname))
+			return;
+		if (mtype != MEMBER_T_OBJECT_EX)
+			continue;
+		struct pcc_slot *s = pcc_slot_vec_push(&py->slot_pool);
+		s->offset = (int64_t)moff;
+		s->name_addr = mname;
+	}
+}
+
+static void describe_type(struct pcc_python *py, uint64_t type,
+			  struct pcc_type_info *ti)
+{
+	struct type_fields f;
+	ti->addr = type;
+	ti->kind = PCC_KIND_UNKNOWN;
+	if (!read_type_fields(py, type, &f))
+		return;
+	ti->flags = f.flags;
+	ti->heap = f.flags & TPFLAGS_HEAPTYPE;
+	ti->basicsize = f.basicsize;
+	ti->itemsize = f.itemsize;
+	ti->dictoffset = f.dictoffset;
+	ti->kind = kind_of_traverse(py, f.traverse, &ti->member_list);
+	if (ti->heap && pcc_layout_has(&py->l, PCC_L_HT_CACHED_KEYS))
+		pcc_target_read_u64(py->t, type + py->l.off[PCC_L_HT_CACHED_KEYS],
+				    &ti->cached_keys);
+	if (ti->kind != PCC_KIND_INSTANCE) {
+		ti->visit_type = ti->heap && py->heap_types_visit_self
+				 && ti->kind != PCC_KIND_NONE;
+		return;
+	}
+
+	/* subtype_traverse: walk the Python classes up to the first base
+	 * with another traversal, collecting __slots__ on the way. */
+	ti->slots_start = (uint32_t)py->slot_pool.len;
+	uint64_t base = type;
+	struct type_fields bf = f;
+	int depth = 0;
+	while (kind_of_traverse(py, bf.traverse, &ti->member_list) == PCC_KIND_INSTANCE) {
+		collect_slots(py, base);
+		base = bf.base;
+		if (!base || ++depth > MAX_BASE_DEPTH
+		    || !read_type_fields(py, base, &bf)) {
+			ti->kind = PCC_KIND_UNKNOWN;
+			py->slot_pool.len = ti->slots_start;
+			return;
+		}
+	}
+	ti->slots_count = (uint32_t)(py->slot_pool.len - ti->slots_start);
+	ti->base_kind = kind_of_traverse(py, bf.traverse, &ti->member_list);
+	ti->visit_dict = f.dictoffset != bf.dictoffset;
+	bool base_visits_type = (bf.flags & TPFLAGS_HEAPTYPE)
+				&& py->heap_types_visit_self
+				&& ti->base_kind != PCC_KIND_NONE;
+	ti->visit_type = ti->heap && !(base_visits_type
+				       && py->subtype_defers_type_to_heap_base);
+}
+
+static size_t type_slot(uint64_t addr, size_t cap)
+{
+	uint64_t h = addr * 0x9e3779b97f4a7c15ull;
+	return (size_t)(h >> 20) & (cap - 1);
+}
+
+static void grow_types(struct pcc_python *py)
+{
+	size_t cap = py->types_cap ? py->types_cap * 2 : 1024;
+	struct pcc_type_info *t = pcc_xcalloc(cap, sizeof(*t));
+	for (size_t i = 0; i < py->types_cap; i++) {
+		if (!py->types[i].addr)
+			continue;
+		size_t j = type_slot(py->types[i].addr, cap);
+		while (t[j].addr)
+			j = (j + 1) & (cap - 1);
+		t[j] = py->types[i];
+	}
+	free(py->types);
+	py->types = t;
+	py->types_cap = cap;
+	py->last_type = NULL;
+	py->last_type_addr = 0;
+}
+
+struct pcc_type_info *pcc_python_type(struct pcc_python *py, uint64_t type)
+{
+	if (type == py->last_type_addr && py->last_type)
+		return py->last_type;
+	if (!type)
+		return NULL;
+	if ((py->types_len + 1) * 2 > py->types_cap)
+		grow_types(py);
+	size_t i = type_slot(type, py->types_cap);
+	while (py->types[i].addr && py->types[i].addr != type)
+		i = (i + 1) & (py->types_cap - 1);
+	struct pcc_type_info *ti = &py->types[i];
+	if (!ti->addr) {
+		describe_type(py, type, ti);
+		py->types_len++;
+	}
+	py->last_type_addr = type;
+	py->last_type = ti;
+	return ti;
+}
+
+const char *pcc_python_type_name(struct pcc_python *py,
+				 struct pcc_type_info *ti)
+{
+	if (!ti)
+		return "<unreadable type>";
+	if (ti->name)
+		return ti->name;
+	uint64_t name_addr;
+	char *name = NULL;
+	if (pcc_target_read_u64(py->t, ti->addr + py->l.off[PCC_L_TP_NAME],
+				&name_addr))
+		name = pcc_target_read_cstr(py->t, name_addr, 200);
+	if (!name)
+		name = pcc_xasprintf("<type at 0x%llx>",
+				     (unsigned long long)ti->addr);
+	ti->name = name;
+	return name;
+}

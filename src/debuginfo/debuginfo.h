@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Modules, symbols and DWARF of the target.  This is the only part of
+ * pycorecheck that talks to libdwfl; everything above it asks for symbol
+ * addresses and struct layouts by name.
+ */
+#ifndef PCC_DEBUGINFO_H
+#define PCC_DEBUGINFO_H
+
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+
+#include "../target/target.h"
+
+struct pcc_symbol {
+	const char *name;
+	uint64_t addr; /* 0: not found */
+	uint64_t size;
+	bool suffixed; /* found as name.lto_priv.N or similar */
+};
+
+struct pcc_debuginfo {
+	Dwfl *dwfl;
+	/* The module that holds the interpreter: the executable or libpython. */
+	Dwfl_Module *python;
+	const char *python_name;
+	const char *python_file;
+	const char *debug_file; /* where its DWARF came from, or NULL */
+	Dwarf *dwarf;
+	Dwarf_Addr bias;
+	char *debuginfo_path; /* owned, for Dwfl_Callbacks */
+	char **symbol_names;  /* sorted copy of what was asked, for lookups */
+	struct pcc_symbol *symbols;
+	size_t nsymbols;
+};
+
+/*
+ * Report the modules of a core and find the one holding the interpreter: the
+ * module that defines _PyRuntime (3.7+) or _PyGC_generation0 (2.7, 3.6).
+ * extra_path: more directories to search for separate debug info (may be
+ * NULL).  Errors: PCC_ERROR_INPUT when no module is Python.
+ */
+struct pcc_error *pcc_debuginfo_open(struct pcc_target *t,
+				     const char *extra_path,
+				     struct pcc_debuginfo **ret);
+void pcc_debuginfo_destroy(struct pcc_debuginfo *di);
+
+/*
+ * Resolve the given symbol names in the interpreter's module in one pass over
+ * its symbol table (the full .symtab when there is one, from the module or
+ * its debug file, else .dynsym).  Afterwards pcc_debuginfo_symbol() answers
+ * for these names.
+ */
+void pcc_debuginfo_load_symbols(struct pcc_debuginfo *di,
+				const char *const *names, size_t n);
+/* Address of a loaded symbol, 0 if absent. */
+uint64_t pcc_debuginfo_symbol(const struct pcc_debuginfo *di, const char *name,
+			      uint64_t *size_ret);
+
+#endif

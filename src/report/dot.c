@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "report.h"
+
+static void dot_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p >= 0x20 && *p != 0x7f)
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+struct pcc_error *pcc_report_dot(const struct pcc_report *r, const char *dir)
+{
+	const struct pcc_heap *h = r->heap;
+	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+		return pcc_error_os("cannot create %s", dir);
+	for (size_t i = 0; i < h->groups.len; i++) {
+		const struct pcc_group *g = &h->groups.data[i];
+		char *path = pcc_xasprintf("%s/group-%u.dot", dir, g->id);
+		FILE *out = fopen(path, "w");
+		if (!out) {
+			struct pcc_error *err = pcc_error_os("cannot write %s", path);
+			free(path);
+			return err;
+		}
+		fprintf(out, "digraph group_%u {\n  label=", g->id);
+		char *title = pcc_xasprintf("group %u: %u cycles, %llu objects [%s]",
+					    g->id, g->cycles,
+					    (unsigned long long)g->objects,
+					    g->fingerprint);
+		dot_string(out, title);
+		free(title);
+		fputs(";\n  node [shape=box, fontname=\"monospace\"];\n", out);
+		for (uint32_t j = 0; j < g->loop_len; j++) {
+			uint64_t addr = h->addrs[h->unreachable[g->loop[j]]];
+			char *label = pcc_xasprintf(
+				"%s\n0x%llx",
+				pcc_python_type_name(
+					r->py, pcc_python_type(r->py,
+							       pcc_python_ob_type(r->py, addr))),
+				(unsigned long long)addr);
+			fprintf(out, "  n%u [label=", j);
+			dot_string(out, label);
+			fputs("];\n", out);
+			free(label);
+		}
+		for (uint32_t j = 0; j < g->loop_len; j++) {
+			fprintf(out, "  n%u -> n%u [label=", j, (j + 1) % g->loop_len);
+			dot_string(out, g->loop_labels[j]);
+			fputs("];\n", out);
+		}
+		fputs("}\n", out);
+		bool failed = ferror(out);
+		if (fclose(out) != 0 || failed) {
+			struct pcc_error *err = pcc_error_os("cannot write %s", path);
+			free(path);
+			return err;
+		}
+		free(path);
+	}
+	return NULL;
+}

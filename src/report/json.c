@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "report.h"
+
+enum { SCHEMA_VERSION = 1 };
+
+void pcc_json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\u%04x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+static void json_addr(FILE *out, uint64_t addr)
+{
+	fprintf(out, "\"0x%llx\"", (unsigned long long)addr);
+}
+
+static const char *type_name(const struct pcc_report *r, uint64_t type)
+{
+	return pcc_python_type_name(r->py, pcc_python_type(r->py, type));
+}
+
+static void json_target(const struct pcc_report *r, FILE *out)
+{
+	fputs("\"target\":{\"core\":", out);
+	pcc_json_string(out, r->t->core_path);
+	fprintf(out, ",\"pid\":%d,\"signal\":%d,\"executable\":", r->t->pid,
+		r->t->signal);
+	pcc_json_string(out, r->t->exe_path ? r->t->exe_path : r->t->prog_name);
+	fputs(",\"python_version\":", out);
+	pcc_json_string(out, r->py->version);
+	fputs(",\"python_module\":", out);
+	pcc_json_string(out, r->di->python_file);
+	fputs(",\"layout_source\":", out);
+	char *src = pcc_xasprintf("DWARF: %s", r->py->l.source ? r->py->l.source : "?");
+	pcc_json_string(out, src);
+	free(src);
+	fputs("}", out);
+}
+
+static void json_ints(FILE *out, const int *v, int n)
+{
+	fputc('[', out);
+	for (int i = 0; i < n; i++)
+		fprintf(out, "%s%d", i ? "," : "", v[i]);
+	fputc(']', out);
+}
+
+static void json_gc(const struct pcc_report *r, FILE *out)
+{
+	fputs("\"gc\":{\"interpreters\":[", out);
+	for (size_t i = 0; i < r->py->gcs.len; i++) {
+		const struct pcc_gc_state *gs = &r->py->gcs.data[i];
+		fprintf(out, "%s{\"id\":%lld,\"enabled\":%s,\"thresholds\":",
+			i ? "," : "", (long long)gs->interp_id,
+			gs->enabled ? "true" : "false");
+		json_ints(out, gs->thresholds, PCC_GENERATIONS);
+		fputs(",\"counts\":", out);
+		json_ints(out, gs->counts, PCC_GENERATIONS);
+		fprintf(out, ",\"collecting\":%s,\"debug\":%d}",
+			gs->collecting > 0 ? "true" : "false", gs->debug);
+	}
+	fputs("]}", out);
+}
+
+static void json_counts(const struct pcc_report *r, FILE *out,
+			const struct pcc_count_vec *v, size_t max)
+{
+	fputc('[', out);
+	for (size_t i = 0; i < v->len && i < max; i++) {
+		fputs(i ? ",{\"type\":" : "{\"type\":", out);
+		pcc_json_string(out, type_name(r, v->data[i].type));
+		fprintf(out, ",\"count\":%llu}",
+			(unsigned long long)v->data[i].count);
+	}
+	fputc(']', out);
+}
+
+static void json_unreachable(const struct pcc_report *r, FILE *out)
+{
+	const struct pcc_heap *h = r->heap;
+	fprintf(out, "\"unreachable\":{\"count\":%u,\"objects\":[",
+		h->nunreachable);
+	for (uint32_t i = 0; i < h->nunreachable; i++) {
+		uint64_t addr = h->addrs[h->unreachable[i]];
+		fputs(i ? ",{\"addr\":" : "{\"addr\":", out);
+		json_addr(out, addr);
+		fputs(",\"type\":", out);
+		pcc_json_string(out, type_name(r, pcc_python_ob_type(r->py, addr)));
+		if (h->group_of[i])
+			fprintf(out, ",\"group\":%u}", h->group_of[i]);
+		else
+			fputs(",\"group\":null}", out);
+	}
+	fputs("],\"groups\":[", out);
+	for (size_t i = 0; i < h->groups.len; i++) {
+		const struct pcc_group *g = &h->groups.data[i];
+		fprintf(out, "%s{\"id\":%u,\"fingerprint\":\"%s\",\"signature\":",
+			i ? "," : "", g->id, g->fingerprint);
+		pcc_json_string(out, g->signature);
+		fprintf(out, ",\"cycles\":%u,\"objects\":%llu,\"objects_per_cycle\":%u,"
+			"\"types\":", g->cycles, (unsigned long long)g->objects,
+			g->objects_per_cycle);
+		json_counts(r, out, &g->types, SIZE_MAX);
+		fputs(",\"example\":[", out);
+		for (uint32_t j = 0; j < g->loop_len; j++) {
+			uint64_t addr = h->addrs[h->unreachable[g->loop[j]]];
+			fputs(j ? ",{\"addr\":" : "{\"addr\":", out);
+			json_addr(out, addr);
+			fputs(",\"type\":", out);
+			pcc_json_string(out,
+					type_name(r, pcc_python_ob_type(r->py, addr)));
+			fputs(",\"edge\":", out);
+			pcc_json_string(out, g->loop_labels[j]);
+			fputc('}', out);
+		}
+		fputs("]}", out);
+	}
+	fputs("]}", out);
+}
+
+void pcc_report_json(const struct pcc_report *r, FILE *out)
+{
+	const struct pcc_heap *h = r->heap;
+	fprintf(out, "{\"schema_version\":%d,", SCHEMA_VERSION);
+	json_target(r, out);
+	fputc(',', out);
+	json_gc(r, out);
+	fprintf(out, ",\"heap\":{\"tracked\":%u,\"partial_objects\":%llu,"
+		"\"unknown_types\":", h->n,
+		(unsigned long long)h->partial_objects);
+	json_counts(r, out, &h->unknown_types, SIZE_MAX);
+	fputs("},\"type_histogram\":", out);
+	json_counts(r, out, &h->type_histogram, 100);
+	fputc(',', out);
+	json_unreachable(r, out);
+	fputs(",\"warnings\":[", out);
+	size_t k = 0;
+	for (size_t i = 0; i < r->t->warnings.len; i++, k++) {
+		if (k)
+			fputc(',', out);
+		pcc_json_string(out, r->t->warnings.data[i]);
+	}
+	for (size_t i = 0; i < h->warnings.len; i++, k++) {
+		if (k)
+			fputc(',', out);
+		pcc_json_string(out, h->warnings.data[i]);
+	}
+	fprintf(out, "],\"complete\":%s}\n", h->complete ? "true" : "false");
+}
+
+struct referents_ctx {
+	FILE *out;
+	bool first;
+};
+
+static void visit_print(void *ctx, uint64_t ref, const struct pcc_edge *e)
+{
+	(void)e;
+	struct referents_ctx *c = ctx;
+	fprintf(c->out, "%s\"0x%llx\"", c->first ? "" : ",",
+		(unsigned long long)ref);
+	c->first = false;
+}
+
+void pcc_report_referents(const struct pcc_report *r, FILE *out)
+{
+	const struct pcc_heap *h = r->heap;
+	for (uint32_t i = 0; i < h->n; i++) {
+		uint64_t addr = h->addrs[i];
+		fputs("{\"addr\":", out);
+		json_addr(out, addr);
+		fputs(",\"type\":", out);
+		pcc_json_string(out, type_name(r, pcc_python_ob_type(r->py, addr)));
+		struct referents_ctx c = { out, true };
+		fputs(",\"referents\":[", out);
+		bool partial;
+		enum pcc_kind kind = pcc_python_traverse(r->py, addr, visit_print,
+							 &c, false, &partial);
+		fprintf(out, "],\"kind\":\"%s\",\"partial\":%s}\n",
+			pcc_kind_name(kind), partial ? "true" : "false");
+	}
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "report.h"
+
+/* Target-derived text goes to a terminal: control characters become '?'. */
+static void put_clean(FILE *out, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, out);
+}
+
+static const char *type_name(const struct pcc_report *r, uint64_t type)
+{
+	return pcc_python_type_name(r->py, pcc_python_type(r->py, type));
+}
+
+static void text_gc(const struct pcc_report *r, FILE *out)
+{
+	for (size_t i = 0; i < r->py->gcs.len; i++) {
+		const struct pcc_gc_state *gs = &r->py->gcs.data[i];
+		fprintf(out,
+			"gc (interpreter %lld): %s, thresholds %d/%d/%d, counts "
+			"%d/%d/%d%s\n",
+			(long long)gs->interp_id,
+			gs->enabled ? "enabled" : "DISABLED", gs->thresholds[0],
+			gs->thresholds[1], gs->thresholds[2], gs->counts[0],
+			gs->counts[1], gs->counts[2],
+			gs->collecting > 0 ? ", collection in progress" : "");
+	}
+}
+
+void pcc_report_text(const struct pcc_report *r, FILE *out)
+{
+	const struct pcc_heap *h = r->heap;
+	fputs("core ", out);
+	put_clean(out, r->t->core_path);
+	fprintf(out, " (pid %d", r->t->pid);
+	if (r->t->prog_name[0]) {
+		fputs(", ", out);
+		put_clean(out, r->t->prog_name);
+	}
+	fprintf(out, "): Python %s, ", r->py->version);
+	put_clean(out, r->di->python_file ? r->di->python_file : "?");
+	fputs("\n", out);
+	text_gc(r, out);
+	fprintf(out, "%u tracked objects, %u unreachable", h->n, h->nunreachable);
+	if (h->groups.len)
+		fprintf(out, " in %zu kind%s of cycle", h->groups.len,
+			h->groups.len == 1 ? "" : "s");
+	fputs("\n", out);
+
+	for (size_t i = 0; i < h->groups.len; i++) {
+		const struct pcc_group *g = &h->groups.data[i];
+		fprintf(out, "\n#%u  %u cycle%s × %u object%s, %llu objects in all  "
+			"[%s]\n", g->id, g->cycles, g->cycles == 1 ? "" : "s",
+			g->objects_per_cycle, g->objects_per_cycle == 1 ? "" : "s",
+			(unsigned long long)g->objects, g->fingerprint);
+		fputs("    ", out);
+		put_clean(out, g->signature);
+		fputs("\n    types:", out);
+		for (size_t j = 0; j < g->types.len && j < 8; j++) {
+			fprintf(out, "%s %llu × ", j ? "," : "",
+				(unsigned long long)g->types.data[j].count);
+			put_clean(out, type_name(r, g->types.data[j].type));
+		}
+		if (g->types.len > 8)
+			fprintf(out, ", … (%zu types)", g->types.len);
+		fputs("\n    example:", out);
+		for (uint32_t j = 0; j < g->loop_len && j < 4; j++)
+			fprintf(out, " 0x%llx",
+				(unsigned long long)h->addrs[h->unreachable[g->loop[j]]]);
+		fputs("\n", out);
+	}
+	if (h->unknown_types.len) {
+		uint64_t total = 0;
+		for (size_t i = 0; i < h->unknown_types.len; i++)
+			total += h->unknown_types.data[i].count;
+		fprintf(out, "\n%llu objects of types whose references pycorecheck "
+			"cannot follow (treated as held from outside):",
+			(unsigned long long)total);
+		for (size_t i = 0; i < h->unknown_types.len && i < 6; i++) {
+			fprintf(out, "%s ", i ? "," : "");
+			put_clean(out, type_name(r, h->unknown_types.data[i].type));
+			fprintf(out, " %llu", (unsigned long long)h->unknown_types.data[i].count);
+		}
+		fputs("\n", out);
+	}
+	for (size_t i = 0; i < r->t->warnings.len; i++) {
+		fputs("warning: ", out);
+		put_clean(out, r->t->warnings.data[i]);
+		fputc('\n', out);
+	}
+	for (size_t i = 0; i < h->warnings.len; i++) {
+		fputs("warning: ", out);
+		put_clean(out, h->warnings.data[i]);
+		fputc('\n', out);
+	}
+	if (!h->complete)
+		fputs("the analysis is incomplete (see the warnings)\n", out);
+}

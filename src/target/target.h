@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The target: the address space of the inspected process as host memory.
+ *
+ * Every readable range of the target is a segment whose bytes are in host
+ * memory (the mmapped core, an mmapped file on disk that backs what the core
+ * left out, or, for a live process, a copy taken while it was stopped), so a
+ * read is a lookup plus a pointer: no syscall and no copy on the hot path.
+ * Segments are sorted by address and do not overlap.
+ */
+#ifndef PCC_TARGET_H
+#define PCC_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <libelf.h>
+
+#include "../util/error.h"
+#include "../util/vec.h"
+
+enum pcc_segment_source {
+	PCC_SEGMENT_CORE,
+	PCC_SEGMENT_FILE,   /* read-only file mapping left out of the core */
+	PCC_SEGMENT_COPY,   /* copied from a live process */
+};
+
+struct pcc_segment {
+	uint64_t start, end; /* [start, end) */
+	const uint8_t *data;
+	enum pcc_segment_source source;
+};
+
+/* One NT_FILE entry (or one /proc/PID/maps line with a path). */
+struct pcc_mapped_file {
+	uint64_t start, end;
+	uint64_t offset; /* in bytes */
+	char *path;
+	/* Set once the file was opened and checked against the core. */
+	bool checked;
+	bool build_id_mismatch;
+};
+
+PCC_VEC(pcc_segment_vec, struct pcc_segment)
+PCC_VEC(pcc_mapped_file_vec, struct pcc_mapped_file)
+PCC_VEC(pcc_string_vec, char *)
+
+struct pcc_mmap {
+	void *addr;
+	size_t len;
+};
+PCC_VEC(pcc_mmap_vec, struct pcc_mmap)
+
+struct pcc_target {
+	struct pcc_segment_vec segments;
+	size_t last_hit;
+
+	/* Identity of the process. */
+	int pid;
+	int signal;
+	char *core_path;
+	char *exe_path;    /* AT_EXECFN / NT_FILE guess; may be NULL */
+	char prog_name[17]; /* pr_fname */
+	char *cmdline;     /* pr_psargs */
+	uint64_t auxv_phdr, auxv_entry, auxv_execfn;
+
+	struct pcc_mapped_file_vec files;
+	/* Where read-only mappings are looked up: "" or a sysroot prefix. */
+	char *sysroot;
+
+	/* The core as an Elf handle for libdwfl; NULL for a live process. */
+	Elf *core_elf;
+	int core_fd;
+	struct pcc_mmap_vec maps;
+
+	/* Non-fatal problems found while opening, for the report. */
+	struct pcc_string_vec warnings;
+	uint64_t missing_bytes; /* memory the core claims but does not hold */
+};
+
+/*
+ * Open an ELF core file.  Errors: PCC_ERROR_OS (cannot open),
+ * PCC_ERROR_INPUT (not ELF, not a core).
+ */
+struct pcc_error *pcc_target_open_core(const char *path, const char *sysroot,
+				       struct pcc_target **ret);
+void pcc_target_destroy(struct pcc_target *t);
+
+void pcc_target_warn(struct pcc_target *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Slow path of pcc_target_ptr: binary search, then cache the hit. */
+const struct pcc_segment *pcc_target_find_segment(struct pcc_target *t,
+						  uint64_t addr);
+
+/*
+ * Host pointer to len bytes at addr, or NULL when any of them is unreadable
+ * or the range crosses a segment boundary (objects never do).
+ */
+static inline const void *pcc_target_ptr(struct pcc_target *t, uint64_t addr,
+					 size_t len)
+{
+	if (t->segments.len == 0)
+		return NULL;
+	const struct pcc_segment *s = &t->segments.data[t->last_hit];
+	if (addr < s->start || addr >= s->end) {
+		s = pcc_target_find_segment(t, addr);
+		if (!s)
+			return NULL;
+	}
+	if (len > s->end - addr)
+		return NULL;
+	return s->data + (addr - s->start);
+}
+
+/* Copy len bytes; false if any byte is unreadable.  May cross segments. */
+bool pcc_target_read(struct pcc_target *t, uint64_t addr, void *buf,
+		     size_t len);
+
+static inline bool pcc_target_read_u64(struct pcc_target *t, uint64_t addr,
+				       uint64_t *ret)
+{
+	const void *p = pcc_target_ptr(t, addr, 8);
+	if (!p)
+		return false;
+	memcpy(ret, p, 8);
+	return true;
+}
+
+static inline bool pcc_target_read_u32(struct pcc_target *t, uint64_t addr,
+				       uint32_t *ret)
+{
+	const void *p = pcc_target_ptr(t, addr, 4);
+	if (!p)
+		return false;
+	memcpy(ret, p, 4);
+	return true;
+}
+
+/*
+ * Read a NUL-terminated string of at most max bytes (without the NUL) into a
+ * new buffer.  Returns NULL when unreadable; a string longer than max is
+ * truncated.
+ */
+char *pcc_target_read_cstr(struct pcc_target *t, uint64_t addr, size_t max);
+
+#endif

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+struct pcc_error pcc_enomem = {
+	.code = PCC_ERROR_NO_MEMORY,
+	.message = (char *)"out of memory",
+};
+
+static char *vformat(const char *fmt, va_list ap)
+{
+	char *s;
+	if (vasprintf(&s, fmt, ap) < 0)
+		return NULL;
+	return s;
+}
+
+static struct pcc_error *error_vcreate(enum pcc_error_code code, int errnum,
+				       uint64_t address, const char *fmt,
+				       va_list ap)
+{
+	struct pcc_error *err = calloc(1, sizeof(*err));
+	if (!err)
+		return &pcc_enomem;
+	err->message = vformat(fmt, ap);
+	if (!err->message) {
+		free(err);
+		return &pcc_enomem;
+	}
+	err->code = code;
+	err->errnum = errnum;
+	err->address = address;
+	return err;
+}
+
+struct pcc_error *pcc_error_create(enum pcc_error_code code, const char *fmt,
+				   ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	struct pcc_error *err = error_vcreate(code, 0, 0, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+struct pcc_error *pcc_error_os(const char *fmt, ...)
+{
+	int errnum = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	struct pcc_error *err = error_vcreate(PCC_ERROR_OS, errnum, 0, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+struct pcc_error *pcc_error_fault(uint64_t address, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	struct pcc_error *err =
+		error_vcreate(PCC_ERROR_FAULT, 0, address, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+struct pcc_error *pcc_error_hint(struct pcc_error *err, const char *fmt, ...)
+{
+	if (err == &pcc_enomem)
+		return err;
+	va_list ap;
+	va_start(ap, fmt);
+	char *hint = vformat(fmt, ap);
+	va_end(ap);
+	if (hint) {
+		free(err->hint);
+		err->hint = hint;
+	}
+	return err;
+}
+
+void pcc_error_destroy(struct pcc_error *err)
+{
+	if (!err || err == &pcc_enomem)
+		return;
+	free(err->message);
+	free(err->hint);
+	free(err);
+}
+
+void pcc_error_fwrite(const struct pcc_error *err, FILE *out)
+{
+	fputs(err->message, out);
+	if (err->code == PCC_ERROR_OS && err->errnum)
+		fprintf(out, ": %s", strerror(err->errnum));
+	if (err->hint)
+		fprintf(out, "; %s", err->hint);
+	fputc('\n', out);
+}
+
+static void die_enomem(void)
+{
+	fputs("pycorecheck: out of memory\n", stderr);
+	exit(3);
+}
+
+void *pcc_xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+	if (!p)
+		die_enomem();
+	return p;
+}
+
+void *pcc_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		die_enomem();
+	return p;
+}
+
+void *pcc_xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size ? size : 1);
+	if (!p)
+		die_enomem();
+	return p;
+}
+
+void *pcc_xreallocarray(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		die_enomem();
+	return pcc_xrealloc(p, n * size);
+}
+
+char *pcc_xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		die_enomem();
+	return d;
+}
+
+char *pcc_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = vformat(fmt, ap);
+	va_end(ap);
+	if (!s)
+		die_enomem();
+	return s;
+}

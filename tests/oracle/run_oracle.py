@@ -1,0 +1,613 @@
+#!/usr/bin/env python3
+"""Oracle test: pycorecheck's answer against CPython's own.
+
+For every interpreter x fixture (fixtures/*.py that call oracle.run):
+run the fixture, wait for its oracle JSON and for the parent to stop itself,
+take a core with gcore, kill the parent, run
+    pycorecheck --json --dump-referents REFS CORE
+and compare
+  a. the unreachable set with the oracle's (exactly),
+  b. the referents of every object pycorecheck could traverse with
+     gc.get_referents() (as multisets),
+  c. the exit status (1 when the oracle found garbage, else 0),
+  d. the Python version pycorecheck read.
+
+Prints one line per case (PASS:/FAIL:/SKIP:) and a closing
+"N passed, N failed, N skipped" line.  Exit 1 if anything failed, 77 if
+everything was skipped, else 0.
+
+Environment: PYCORECHECK (the binary), TOP_SRCDIR, PCC_PYTHONS (colon list
+of interpreters, replaces discovery), PCC_ALL_VERSIONS=1 (also run versions
+not supported yet), PYENV_ROOT.
+"""
+from __future__ import print_function
+
+import argparse
+import collections
+import concurrent.futures
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.environ.get("TOP_SRCDIR") or os.path.normpath(os.path.join(HERE, "..", ".."))
+FIXTURES = os.path.join(TOP, "fixtures")
+
+SUPPORTED = ((3, 8), (3, 14))  # [low, high)
+UNSUPPORTED_REASON = "not supported yet (issue 4)"
+
+FIXTURE_TIMEOUT = 150   # fixture start to oracle written + parent stopped
+GCORE_TIMEOUT = 300
+PCC_TIMEOUT = 600
+MAX_EXAMPLES = 3
+
+_live = set()           # process groups to kill on any exit
+_live_lock = threading.Lock()
+_print_lock = threading.Lock()
+_stopping = threading.Event()  # set on SIGTERM/SIGINT: start nothing new
+
+
+def say(text):
+    with _print_lock:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+
+
+# ---------------------------------------------------------------- processes
+
+def spawn(argv, **kw):
+    with _live_lock:
+        if _stopping.is_set():
+            raise RuntimeError("interrupted")
+        p = subprocess.Popen(argv, start_new_session=True, **kw)
+        _live.add(p)
+    return p
+
+
+def reap(p):
+    """SIGKILL the process group of p (its fork child too) and wait."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        p.wait(timeout=30)
+    except Exception:
+        pass
+    with _live_lock:
+        _live.discard(p)
+
+
+def reap_all():
+    with _live_lock:
+        procs = list(_live)
+    for p in procs:
+        reap(p)
+
+
+def proc_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as fh:
+            s = fh.read()
+    except (IOError, OSError):
+        return None
+    return s[s.rindex(")") + 2:].split()[0]
+
+
+def proc_children(pid):
+    out = []
+    for path in glob.glob("/proc/%d/task/*/children" % pid):
+        try:
+            with open(path) as fh:
+                out.extend(int(x) for x in fh.read().split())
+        except (IOError, OSError):
+            pass
+    return out
+
+
+def tail(path, n=15):
+    try:
+        with open(path, "rb") as fh:
+            lines = fh.read().decode("utf-8", "replace").splitlines()
+    except (IOError, OSError):
+        return ""
+    return "\n".join("      | " + l for l in lines[-n:])
+
+
+def run_cmd(argv, timeout):
+    """(returncode, stdout, stderr); returncode None on timeout."""
+    p = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=timeout)
+        rc = p.returncode
+    except subprocess.TimeoutExpired:
+        reap(p)
+        out, err = p.communicate()
+        rc = None
+    with _live_lock:
+        _live.discard(p)
+    return rc, out, err
+
+
+# ---------------------------------------------------------------- discovery
+
+def elf_has_dwarf(path):
+    """True/False, or None when it cannot be told (no readelf)."""
+    if not shutil.which("readelf"):
+        return None
+    rc, out, _ = run_cmd(["readelf", "-S", "-W", path], 60)
+    if rc == 0 and b".debug_info" in out:
+        return True
+    rc, out, _ = run_cmd(["readelf", "-n", path], 60)
+    m = re.search(rb"Build ID:\s*([0-9a-f]+)", out or b"")
+    if m:
+        bid = m.group(1).decode()
+        for root in ("/usr/lib/debug/.build-id",):
+            if os.path.exists(os.path.join(root, bid[:2], bid[2:] + ".debug")):
+                return True
+    return False
+
+
+def libpythons(exe):
+    rc, out, _ = run_cmd(["ldd", exe], 60)
+    libs = []
+    for line in (out or b"").decode("utf-8", "replace").splitlines():
+        m = re.match(r"\s*(libpython\S*)\s+=>\s+(\S+)", line)
+        if m:
+            libs.append(m.group(2))
+    return libs
+
+
+def dwarf_reason(exe):
+    """None if exe (or its libpython) carries DWARF, else why not."""
+    real = os.path.realpath(exe)
+    objs = libpythons(real) or [real]
+    for o in objs:
+        has = elf_has_dwarf(o)
+        if has is None or has:
+            return None
+    return "no DWARF for %s (install the -dbg package: %s has no .debug_info and " \
+        "no /usr/lib/debug/.build-id file)" % (exe, ", ".join(objs))
+
+
+class Python(object):
+    def __init__(self, path, label):
+        self.path = path
+        self.label = label
+        self.version = None   # (major, minor, micro)
+        self.skip = None      # reason
+
+
+def probe(py):
+    if not os.access(py.path, os.X_OK):
+        py.skip = "not executable: %s" % py.path
+        return
+    rc, out, err = run_cmd([py.path, "-E", "-S", "-c",
+                            "import sys; sys.stdout.write('%d %d %d' % sys.version_info[:3])"], 60)
+    if rc != 0:
+        py.skip = "cannot run %s: %s" % (py.path, (err or b"").decode("utf-8", "replace").strip()[:200])
+        return
+    py.version = tuple(int(x) for x in out.split())
+    if not (SUPPORTED[0] <= py.version[:2] < SUPPORTED[1]) and os.environ.get("PCC_ALL_VERSIONS") != "1":
+        py.skip = UNSUPPORTED_REASON
+        return
+
+
+def discover(explicit):
+    pys = []
+    if explicit:
+        for p in explicit:
+            pys.append(Python(p, p))
+        return pys
+    env = os.environ.get("PCC_PYTHONS")
+    if env:
+        for p in env.split(":"):
+            if p:
+                pys.append(Python(p, p))
+        return pys
+    root = os.environ.get("PYENV_ROOT") or "/root/.pyenv"
+    found = []
+    for d in glob.glob(os.path.join(root, "versions", "*")):
+        exe = os.path.join(d, "bin", "python")
+        if os.path.exists(exe):
+            found.append((os.path.basename(d), exe))
+
+    def vkey(item):
+        return [int(x) if x.isdigit() else x for x in re.split(r"[.-]", item[0])]
+    try:
+        found.sort(key=vkey)
+    except TypeError:
+        found.sort()
+    for name, exe in found:
+        pys.append(Python(exe, "pyenv-" + name))
+    for exe, label, need_dwarf in (("/usr/bin/python3.11", "debian-python3.11", True),
+                                   ("/usr/bin/python3.11d", "debian-python3.11d", False)):
+        if not os.path.exists(exe):
+            continue
+        py = Python(exe, label)
+        if need_dwarf:
+            py.skip = dwarf_reason(exe)
+        pys.append(py)
+    return pys
+
+
+def discover_fixtures(names):
+    out = []
+    for path in sorted(glob.glob(os.path.join(FIXTURES, "*.py"))):
+        name = os.path.splitext(os.path.basename(path))[0]
+        if name == "oracle":
+            continue
+        with open(path) as fh:
+            if "oracle.run(" not in fh.read():
+                continue
+        out.append((name, path))
+    if names:
+        by = dict(out)
+        missing = [n for n in names if n not in by]
+        if missing:
+            raise SystemExit("no such fixture: %s (have: %s)" % (", ".join(missing), " ".join(sorted(by))))
+        out = [(n, by[n]) for n in names]
+    return out
+
+
+def find_pycorecheck():
+    env = os.environ.get("PYCORECHECK")
+    if env:
+        return env
+    for cand in (os.path.join(TOP, "pycorecheck"), os.path.abspath("pycorecheck")):
+        if os.path.exists(cand):
+            return cand
+    return os.path.join(TOP, "pycorecheck")
+
+
+# ---------------------------------------------------------------- one case
+
+class Result(object):
+    def __init__(self, status, reason="", details=""):
+        self.status = status  # PASS FAIL SKIP
+        self.reason = reason
+        self.details = details
+
+
+def wait_for_oracle(p, out, deadline):
+    """Wait until out exists and the parent is stopped.  None or a reason."""
+    dead_child_since = None
+    while True:
+        rc = p.poll()
+        if rc is not None:
+            return "fixture exited early with status %s" % rc
+        state = proc_state(p.pid)
+        have = os.path.exists(out)
+        if have and state == "T":
+            return None
+        if state == "T" and not have:
+            if proc_children(p.pid):
+                dead_child_since = None
+            elif dead_child_since is None:
+                dead_child_since = time.time()
+            elif time.time() - dead_child_since > 2:
+                # re-check: the rename may have just landed
+                if os.path.exists(out):
+                    return None
+                return "the oracle child died without writing %s" % os.path.basename(out)
+        if time.time() > deadline:
+            return "timed out after %ds (parent state %s, oracle %s): the interpreter's " \
+                "own collector may hang (skipped loudly)" % (
+                    FIXTURE_TIMEOUT, state, "written" if have else "missing")
+        time.sleep(0.05)
+
+
+def short_type(name):
+    return name.rsplit(".", 1)[-1] if name else name
+
+
+def fmt_addrs(addrs, types, limit=6):
+    items = []
+    for a in addrs[:limit]:
+        items.append("%s(%s)" % (a, types.get(a, "?")))
+    more = "" if len(addrs) <= limit else " +%d more" % (len(addrs) - limit)
+    return ", ".join(items) + more
+
+
+def compare(oracle, report, refs_path, rc, stderr):
+    """List of failure reasons (short) and detail lines."""
+    reasons = []
+    details = []
+    otypes = oracle.get("types", {})
+    want = dict((o["addr"], o["type"]) for o in oracle["unreachable"])
+
+    # a. the unreachable set
+    got = {}
+    unr = (report.get("unreachable") or {}).get("objects")
+    if unr is None:
+        reasons.append("no unreachable.objects in the JSON")
+        unr = []
+    for o in unr:
+        try:
+            got[hex(int(o["addr"], 16))] = o.get("type")
+        except (KeyError, TypeError, ValueError):
+            reasons.append("bad unreachable entry %r" % (o,))
+            break
+    wantn = dict((hex(int(a, 16)), t) for a, t in want.items())
+    missing = sorted(set(wantn) - set(got))
+    extra = sorted(set(got) - set(wantn))
+    if missing or extra:
+        reasons.append("unreachable set differs: %d missing, %d extra (oracle %d, pycorecheck %d)" % (
+            len(missing), len(extra), len(wantn), len(got)))
+        for label, addrs, tmap in (("missing (oracle only)", missing, wantn),
+                                   ("extra (pycorecheck only)", extra, got)):
+            if not addrs:
+                continue
+            c = collections.Counter(tmap.get(a) or otypes.get(a, "?") for a in addrs)
+            details.append("    %s: %s" % (label, ", ".join("%s x%d" % kv for kv in c.most_common())))
+            details.append("      e.g. %s" % fmt_addrs(addrs, dict((a, tmap.get(a) or otypes.get(a, "?")) for a in addrs)))
+    else:
+        for a in sorted(set(got) & set(wantn)):
+            if got[a] and short_type(got[a]) != wantn[a]:
+                reasons.append("unreachable type names differ")
+                details.append("    e.g. %s: oracle %s, pycorecheck %s" % (a, wantn[a], got[a]))
+                break
+
+    # b. referents
+    orefs = oracle.get("referents", {})
+    volatile = set(oracle.get("volatile", []))
+    compared = unknown = 0
+    bad = collections.OrderedDict()
+    typediff = []
+    kinds = collections.Counter()
+    try:
+        fh = open(refs_path)
+    except (IOError, OSError) as e:
+        reasons.append("no referents dump: %s" % e)
+        fh = None
+    if fh is not None:
+        with fh:
+            for n, line in enumerate(fh):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    d = json.loads(line)
+                    addr = hex(int(d["addr"], 16))
+                except (ValueError, KeyError, TypeError):
+                    reasons.append("bad referents dump line %d" % (n + 1))
+                    break
+                kind = d.get("kind")
+                kinds[kind] += 1
+                if kind == "unknown":
+                    unknown += 1
+                    continue
+                o = orefs.get(addr)
+                if o is None or addr in volatile:
+                    continue
+                otype, olist = o
+                if short_type(d.get("type")) != otype:
+                    typediff.append((addr, otype, d.get("type")))
+                    continue
+                compared += 1
+                mine = sorted(int(x, 16) for x in d.get("referents", []))
+                theirs = sorted(int(x, 16) for x in olist)
+                if mine != theirs:
+                    mc = collections.Counter(mine)
+                    tc = collections.Counter(theirs)
+                    ex = sorted((mc - tc).elements())
+                    mi = sorted((tc - mc).elements())
+                    bad.setdefault(otype, []).append((addr, kind, ex, mi))
+    if bad:
+        total = sum(len(v) for v in bad.values())
+        reasons.append("referents differ for %d objects (%s)" % (
+            total, ", ".join("%s x%d" % (t, len(v)) for t, v in bad.items())))
+        for t, lst in bad.items():
+            details.append("    referents of %s (%d objects):" % (t, len(lst)))
+            for addr, kind, ex, mi in lst[:MAX_EXAMPLES]:
+                exh = ["0x%x" % x for x in ex]
+                mih = ["0x%x" % x for x in mi]
+                details.append("      %s kind=%s extra=[%s] missing=[%s]" % (
+                    addr, kind, fmt_addrs(exh, otypes), fmt_addrs(mih, otypes)))
+    if typediff:
+        reasons.append("type names differ for %d objects" % len(typediff))
+        c = collections.Counter((o, p) for _, o, p in typediff)
+        details.append("    type names (oracle -> pycorecheck): %s" % ", ".join(
+            "%s->%s x%d" % (o, p, k) for (o, p), k in c.most_common(8)))
+
+    # c. exit status
+    expect = 1 if want else 0
+    if rc != expect:
+        reasons.append("exit status %d, expected %d" % (rc, expect))
+        if stderr.strip():
+            details.append("    stderr: %s" % stderr.strip().splitlines()[-1][:300])
+
+    # d. version
+    tv = (report.get("target") or {}).get("python_version")
+    if tv is not None and tv != oracle.get("python"):
+        reasons.append("python_version %r, expected %r" % (tv, oracle.get("python")))
+
+    notes = "    referents compared for %d objects, %d unknown, kinds: %s" % (
+        compared, unknown, ", ".join("%s=%d" % kv for kv in kinds.most_common(12)))
+    return reasons, details, notes, report
+
+
+def run_case(py, fixture, fpath, pcc, opts):
+    name = "%s %s" % (py.label, fixture)
+    tmp = tempfile.mkdtemp(prefix="pcc-oracle-%s-" % fixture, dir=opts.keep)
+    keep = bool(opts.keep)
+    p = None
+    try:
+        out = os.path.join(tmp, "oracle.json")
+        log = os.path.join(tmp, "fixture.log")
+        with open(log, "wb") as logf:
+            p = spawn([py.path, "-E", "-S", fpath, out], stdout=logf, stderr=subprocess.STDOUT,
+                      stdin=subprocess.DEVNULL, cwd=tmp)
+        why = wait_for_oracle(p, out, time.time() + FIXTURE_TIMEOUT)
+        if why is not None:
+            if why.startswith("timed out"):
+                return name, Result("SKIP", why)
+            return name, Result("FAIL", why, tail(log))
+        with open(out) as fh:
+            oracle = json.load(fh)
+        if "error" in oracle:
+            return name, Result("FAIL", "fixture child raised", "\n".join(
+                "      | " + l for l in oracle["error"].splitlines()[-12:]))
+        sc = oracle.get("selfcheck", {})
+        if not sc.get("agrees", True):
+            c = collections.Counter(o["type"] for o in sc.get("only_gc", []) + sc.get("only_recomputed", []))
+            return name, Result("SKIP", "oracle self-check disagrees with gc.collect() "
+                                "(finalizers freed garbage?): %s" % ", ".join(
+                                    "%s x%d" % kv for kv in c.most_common(6)))
+        if oracle.get("threading_imported"):
+            say("NOTE: %s: threading was imported (its at-fork hook changes objects in the child)" % name)
+
+        if opts.oracle_only:
+            n = len(oracle["unreachable"])
+            if n == 0 and fixture != "reachable_only":
+                return name, Result("FAIL", "the oracle found no garbage")
+            if n and fixture == "reachable_only":
+                return name, Result("FAIL", "the oracle found garbage in reachable_only")
+            return name, Result("PASS", "oracle: %d tracked, %d unreachable, %d files" % (
+                oracle.get("tracked", 0), n, len(oracle.get("files", []))))
+
+        corebase = os.path.join(tmp, "core")
+        rc, gout, gerr = run_cmd(["gcore", "-o", corebase, str(p.pid)], GCORE_TIMEOUT)
+        with open(os.path.join(tmp, "gcore.log"), "wb") as fh:
+            fh.write(gout or b"")
+            fh.write(gerr or b"")
+        core = "%s.%d" % (corebase, p.pid)
+        reap(p)
+        if not os.path.exists(core):
+            return name, Result("FAIL", "gcore made no core (status %s)" % rc,
+                                tail(os.path.join(tmp, "gcore.log")))
+        refs = os.path.join(tmp, "refs.jsonl")
+        t0 = time.time()
+        rc, pout, perr = run_cmd([pcc, "--json", "--dump-referents", refs, core], PCC_TIMEOUT)
+        took = time.time() - t0
+        perr = (perr or b"").decode("utf-8", "replace")
+        with open(os.path.join(tmp, "pycorecheck.json"), "wb") as fh:
+            fh.write(pout or b"")
+        with open(os.path.join(tmp, "pycorecheck.stderr"), "w") as fh:
+            fh.write(perr)
+        if rc is None:
+            return name, Result("FAIL", "pycorecheck timed out after %ds" % PCC_TIMEOUT)
+        if rc < 0:
+            return name, Result("FAIL", "pycorecheck killed by signal %d" % -rc, perr[-2000:])
+        if rc == 3:
+            return name, Result("FAIL", "pycorecheck could not analyse (exit 3): %s" % perr.strip()[:300])
+        if rc not in (0, 1):
+            return name, Result("FAIL", "pycorecheck exit %d: %s" % (rc, perr.strip()[:300]))
+        try:
+            report = json.loads((pout or b"").decode("utf-8"))
+        except ValueError as e:
+            return name, Result("FAIL", "pycorecheck printed no valid JSON: %s" % e)
+        reasons, details, notes, report = compare(oracle, report, refs, rc, perr)
+        extra = []
+        if report.get("complete") is False:
+            extra.append("    incomplete analysis; warnings: %s" % "; ".join(
+                (report.get("warnings") or [])[:5]))
+        extra.append(notes + ", %.1fs" % took)
+        if reasons:
+            return name, Result("FAIL", "; ".join(reasons), "\n".join(details + extra))
+        return name, Result("PASS", "", "\n".join(extra) if opts.verbose else "")
+    except Exception as e:  # a harness bug must not leave processes behind
+        import traceback
+        return name, Result("FAIL", "harness error: %s" % e, traceback.format_exc())
+    finally:
+        if p is not None:
+            reap(p)
+        if keep:
+            say("    kept %s" % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--python", action="append", metavar="PATH", help="interpreter (repeatable)")
+    ap.add_argument("--fixture", action="append", metavar="NAME", help="fixture name (repeatable)")
+    ap.add_argument("--keep", metavar="DIR", help="keep every case's files (cores too) under DIR")
+    ap.add_argument("-j", type=int, default=2, metavar="N", help="cases in parallel (default 2)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="details for passing cases too")
+    ap.add_argument("--oracle-only", action="store_true",
+                    help="only check that the fixtures produce a sane oracle (no gcore, no pycorecheck)")
+    opts = ap.parse_args(argv)
+    if opts.keep:
+        opts.keep = os.path.abspath(opts.keep)
+        if not os.path.isdir(opts.keep):
+            os.makedirs(opts.keep)
+
+    def on_term(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+
+    fixtures = discover_fixtures(opts.fixture)
+    pys = discover(opts.python)
+    global_skip = None
+    pcc = find_pycorecheck()
+    if not opts.oracle_only:
+        for tool in ("gdb", "gcore"):
+            if not shutil.which(tool):
+                global_skip = "%s not found (install gdb)" % tool
+        if global_skip is None and not os.access(pcc, os.X_OK):
+            global_skip = "pycorecheck not built: %s" % pcc
+    say("pycorecheck: %s" % pcc)
+    cases = []
+    passed = failed = skipped = 0
+    for py in pys:
+        if py.skip is None and global_skip is None:
+            probe(py)
+        say("python %s: %s%s" % (py.label, py.path, "" if py.version is None else
+                                 " (%s)" % ".".join(map(str, py.version))))
+        for name, path in fixtures:
+            reason = global_skip or py.skip
+            if reason:
+                say("SKIP: %s %s (%s)" % (py.label, name, reason))
+                skipped += 1
+            else:
+                cases.append((py, name, path))
+
+    ex = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.j))
+    futs = [ex.submit(run_case, py, name, path, pcc, opts) for py, name, path in cases]
+    try:
+        for fut in concurrent.futures.as_completed(futs):
+            name, res = fut.result()
+            line = "%s: %s" % (res.status, name)
+            if res.reason:
+                line += " (%s)" % res.reason
+            if res.details:
+                line += "\n" + res.details
+            say(line)
+            if res.status == "PASS":
+                passed += 1
+            elif res.status == "FAIL":
+                failed += 1
+            else:
+                skipped += 1
+    except BaseException:
+        _stopping.set()
+        for f in futs:
+            f.cancel()
+        reap_all()
+        ex.shutdown(wait=True)
+        raise
+    finally:
+        reap_all()
+    ex.shutdown(wait=True)
+    say("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    if failed:
+        return 1
+    if passed == 0:
+        return 77
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
