@@ -151,7 +151,11 @@ char *pcc_edge_text(struct pcc_python *py, const struct pcc_edge *e)
 	case PCC_EDGE_INDEX:
 		return pcc_xasprintf("[%lld]", (long long)e->index);
 	case PCC_EDGE_LOCAL:
-		return pcc_xasprintf(" <local %lld>", (long long)e->index);
+		k = e->key ? pcc_python_str(py, e->key, 60) : NULL;
+		s = k ? pcc_xasprintf(".f_locals['%s']", k)
+		      : pcc_xasprintf(".f_localsplus[%lld]", (long long)e->index);
+		free(k);
+		return s;
 	case PCC_EDGE_DICT_VALUE:
 		if (!e->key)
 			return pcc_xasprintf("[%lld]", (long long)e->index);
@@ -208,6 +212,39 @@ static const char *type_name_of(struct pcc_heap *h, uint32_t pos)
 	return pcc_python_type_name(h->py,
 				    pcc_python_type(h->py,
 						    pcc_python_ob_type(h->py, addr)));
+}
+
+/* 0: an instance of a class, 1: a class, 2: anything else. */
+static int start_rank(struct pcc_heap *h, uint32_t pos)
+{
+	struct pcc_type_info *ti = pcc_python_type(
+		h->py, pcc_python_ob_type(h->py, h->addrs[h->unreachable[pos]]));
+	if (!ti)
+		return 2;
+	if (ti->heap)
+		return 0;
+	return ti->kind == PCC_KIND_TYPE ? 1 : 2;
+}
+
+static bool start_before(struct pcc_heap *h, uint32_t a, uint32_t b)
+{
+	int ra = start_rank(h, a), rb = start_rank(h, b);
+	if (ra != rb)
+		return ra < rb;
+	return strcmp(type_name_of(h, a), type_name_of(h, b)) < 0;
+}
+
+/* How a node is named in a loop: its type, or "class X" for a class. */
+static char *node_name(struct pcc_heap *h, uint32_t pos)
+{
+	uint64_t addr = h->addrs[h->unreachable[pos]];
+	struct pcc_type_info *ti =
+		pcc_python_type(h->py, pcc_python_ob_type(h->py, addr));
+	if (ti && ti->kind == PCC_KIND_TYPE) {
+		struct pcc_type_info *self = pcc_python_type(h->py, addr);
+		return pcc_xasprintf("class %s", pcc_python_type_name(h->py, self));
+	}
+	return pcc_xstrdup(type_name_of(h, pos));
 }
 
 /*
@@ -269,7 +306,7 @@ static char *loop_text(struct pcc_heap *h, const uint32_t *loop, uint32_t len,
 	for (uint32_t i = 0; i <= len; i++) {
 		uint32_t v = loop[i % len];
 		bool skip_name = i > 0 && strcmp(labels[i - 1], ".__dict__") == 0;
-		const char *name = skip_name ? "" : type_name_of(h, v);
+		char *name = skip_name ? pcc_xstrdup("") : node_name(h, v);
 		const char *arrow = i > 0 && !skip_name ? " → " : "";
 		const char *label = i < len ? labels[i] : "";
 		size_t need = strlen(arrow) + strlen(name) + strlen(label) + 1;
@@ -278,6 +315,7 @@ static char *loop_text(struct pcc_heap *h, const uint32_t *loop, uint32_t len,
 			s = pcc_xrealloc(s, cap);
 		}
 		n += (size_t)sprintf(s + n, "%s%s%s", arrow, name, label);
+		free(name);
 	}
 	return s;
 }
@@ -298,11 +336,6 @@ struct component_summary {
 	uint32_t group;        /* 0 = not a cycle */
 };
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 void pcc_heap_group_cycles(struct pcc_heap *h)
 {
 	uint32_t n = h->nunreachable;
@@ -320,9 +353,10 @@ void pcc_heap_group_cycles(struct pcc_heap *h)
 	struct component_summary *cs = pcc_xcalloc(ncomp, sizeof(*cs));
 	for (uint32_t v = 0; v < n; v++) {
 		struct component_summary *c = &cs[comp[v]];
-		/* Canonical start: the smallest type name, first in list order. */
-		if (c->size == 0
-		    || strcmp(type_name_of(h, v), type_name_of(h, c->first_member)) < 0)
+		/* Canonical start: an instance of a class (the user's types
+		 * read best first), then the smallest type name, then the
+		 * first in list order. */
+		if (c->size == 0 || start_before(h, v, c->first_member))
 			c->first_member = v;
 		c->size++;
 	}
@@ -426,7 +460,6 @@ void pcc_heap_group_cycles(struct pcc_heap *h)
 			*pcc_count_vec_push(&grp->types) = (struct pcc_count){ type, 0 };
 		grp->types.data[i].count++;
 	}
-	(void)name_cmp;
 	free(parent);
 	free(queue);
 	free(cs);

@@ -36,12 +36,6 @@ static void walk_list(struct pcc_heap *h, struct pcc_u64_vec *objs,
 	}
 }
 
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 		    uint64_t max_objects)
 {
@@ -81,6 +75,13 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 	h->index = pcc_xcalloc(cap, sizeof(uint32_t));
 	h->index_mask = cap - 1;
 	uint32_t dups = 0;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (uint32_t i = 0; i < h->n; i++) {
+		lo = h->addrs[i] < lo ? h->addrs[i] : lo;
+		hi = h->addrs[i] > hi ? h->addrs[i] : hi;
+	}
+	h->min_addr = h->n ? lo : 1;
+	h->addr_span = h->n ? hi - lo : 0;
 	for (uint32_t i = 0; i < h->n; i++) {
 		uint64_t addr = h->addrs[i];
 		uint64_t slot = (addr * 0x9e3779b97f4a7c15ull >> 17) & h->index_mask;
@@ -98,7 +99,6 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 	}
 	h->gc_refs = pcc_xcalloc(h->n, sizeof(int32_t));
 	h->flags = pcc_xcalloc(h->n, 1);
-	(void)u64_cmp;
 }
 
 void pcc_heap_deinit(struct pcc_heap *h)

@@ -47,6 +47,7 @@ struct pcc_heap {
 	uint64_t *addrs;
 	uint32_t n;
 	uint32_t *index; /* slot → object index + 1; 0 = empty */
+	uint64_t min_addr, addr_span; /* every tracked address is in range */
 	uint64_t index_mask;
 	int32_t *gc_refs;
 	uint8_t *flags;
@@ -74,6 +75,10 @@ void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
 /* Index of a tracked object, or UINT32_MAX. */
 static inline uint32_t pcc_heap_find(const struct pcc_heap *h, uint64_t addr)
 {
+	/* Most referents that are not tracked (types, interned strings,
+	 * small ints) live outside the heap's address range: no probe. */
+	if (addr - h->min_addr > h->addr_span)
+		return UINT32_MAX;
 	uint64_t slot = (addr * 0x9e3779b97f4a7c15ull >> 17) & h->index_mask;
 	for (;;) {
 		uint32_t v = h->index[slot];

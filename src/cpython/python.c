@@ -70,7 +70,7 @@ static const struct {
 	{ PCC_LL_REVERSED, "reversed_traverse" },
 	{ PCC_LL_DICTVIEW, "dictview_traverse" },
 	{ PCC_LL_NAMESPACE, "namespace_traverse" },
-	{ PCC_LL_ABC_DATA, "_abc_data_traverse" },
+	{ PCC_LL_ABC_DATA, "abc_data_traverse" },
 	{ PCC_LL_TUPLEGETTER, "tuplegetter_traverse" },
 };
 #define N_MEMBER_TRAVERSALS (sizeof(member_traversals) / sizeof(member_traversals[0]))

@@ -106,6 +106,68 @@ static void visit_array(struct walk *w, uint64_t items, uint64_t n,
 		emit(w, word_at(p, i), label, NULL, 0, (int64_t)i);
 }
 
+/* Item i of a tuple, 0 if out of range or unreadable. */
+static uint64_t tuple_item(struct pcc_python *py, uint64_t tuple, uint64_t i)
+{
+	uint64_t n, item;
+	if (!tuple || !pcc_target_read_u64(py->t, tuple + py->off_size, &n)
+	    || i >= n
+	    || !pcc_target_read_u64(py->t,
+				    tuple + py->l.off[PCC_L_TUPLE_ITEMS] + i * 8,
+				    &item))
+		return 0;
+	return item;
+}
+
+/*
+ * A frame's fast locals, cells and free variables, then its value stack:
+ * labelled with the variable's name where the code object has one
+ * (co_localsplusnames from 3.11, co_varnames + co_cellvars + co_freevars
+ * before).
+ */
+static void visit_frame_slots(struct walk *w, uint64_t slots, uint64_t n,
+			      uint64_t code)
+{
+	const uint8_t *p = rdn(w, slots, n, 8);
+	if (!p)
+		return;
+	const struct pcc_layout *l = &w->py->l;
+	uint64_t names[3] = { 0, 0, 0 }, counts[3] = { 0, 0, 0 };
+	if (w->labels && code) {
+		static const enum pcc_layout_field fields[] = {
+			PCC_L_CODE_LOCALSPLUSNAMES, PCC_L_CODE_VARNAMES,
+			PCC_L_CODE_CELLVARS, PCC_L_CODE_FREEVARS
+		};
+		int k = 0;
+		for (size_t f = pcc_layout_has(l, PCC_L_CODE_LOCALSPLUSNAMES) ? 0 : 1;
+		     f < 4 && k < 3; f++) {
+			uint64_t t = 0;
+			if (pcc_layout_has(l, fields[f]))
+				pcc_target_read_u64(w->py->t, code + l->off[fields[f]], &t);
+			if (t)
+				pcc_target_read_u64(w->py->t, t + w->py->off_size,
+						    &counts[k]);
+			names[k++] = t;
+			if (f == 0)
+				break;
+		}
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t v = word_at(p, i);
+		if (!v)
+			continue;
+		uint64_t name = 0, j = i;
+		for (int k = 0; k < 3 && w->labels; k++) {
+			if (j < counts[k]) {
+				name = tuple_item(w->py, names[k], j);
+				break;
+			}
+			j -= counts[k];
+		}
+		emit(w, v, PCC_EDGE_LOCAL, NULL, name, (int64_t)i);
+	}
+}
+
 static void traverse_list(struct walk *w, uint64_t obj)
 {
 	uint64_t n, items;
@@ -451,8 +513,11 @@ static void traverse_iframe(struct walk *w, uint64_t f)
 		w->partial = true;
 		return;
 	}
-	visit_array(w, f + l->off[PCC_L_IFRAME_LOCALSPLUS], (int32_t)top < 0 ? 0 : top,
-		    PCC_EDGE_LOCAL);
+	uint64_t code = 0;
+	if (w->labels)
+		pcc_target_read_u64(w->py->t, f + l->off[PCC_L_IFRAME_CODE], &code);
+	visit_frame_slots(w, f + l->off[PCC_L_IFRAME_LOCALSPLUS],
+			  (int32_t)top < 0 ? 0 : top, code);
 }
 
 static void traverse_frame(struct walk *w, uint64_t obj)
@@ -479,7 +544,7 @@ static void traverse_frame(struct walk *w, uint64_t obj)
 	/* 2.7–3.10: fixed members, then locals, cells and free variables,
 	 * then the value stack. */
 	member_list(w, obj, PCC_LL_FRAME_OLD);
-	uint64_t code, nlocals = 0, cells = 0, frees = 0, n = 0;
+	uint64_t code = 0, nlocals = 0, cells = 0, frees = 0, n = 0;
 	if (rd(w, obj + l->off[PCC_L_FRAME_CODE], &code) && code) {
 		uint32_t nl;
 		if (pcc_target_read_u32(py->t, code + l->off[PCC_L_CODE_NLOCALS], &nl))
@@ -491,7 +556,7 @@ static void traverse_frame(struct walk *w, uint64_t obj)
 			rd(w, tup + py->off_size, &frees);
 	}
 	uint64_t localsplus = obj + l->off[PCC_L_FRAME_LOCALSPLUS];
-	visit_array(w, localsplus, nlocals + cells + frees, PCC_EDGE_LOCAL);
+	visit_frame_slots(w, localsplus, nlocals + cells + frees, code);
 	uint64_t valuestack;
 	if (!rd(w, obj + l->off[PCC_L_FRAME_VALUESTACK], &valuestack))
 		return;
@@ -506,7 +571,7 @@ static void traverse_frame(struct walk *w, uint64_t obj)
 		    && top >= valuestack)
 			n = (top - valuestack) / 8;
 	}
-	visit_array(w, valuestack, n, PCC_EDGE_LOCAL);
+	visit_array(w, valuestack, n, PCC_EDGE_INDEX);
 }
 
 static void traverse_generator(struct walk *w, uint64_t obj)

@@ -139,6 +139,8 @@
 	X(CODE_CELLVARS, "PyCodeObject", "co_cellvars")                       \
 	X(CODE_FREEVARS, "PyCodeObject", "co_freevars")                       \
 	X(CODE_NLOCALSPLUS, "PyCodeObject", "co_nlocalsplus")                 \
+	X(CODE_LOCALSPLUSNAMES, "PyCodeObject", "co_localsplusnames")         \
+	X(CODE_VARNAMES, "PyCodeObject", "co_varnames")                       \
 	X(CODE_NAME, "PyCodeObject", "co_name")                               \
 	X(CODE_QUALNAME, "PyCodeObject", "co_qualname")                       \
 	X(IFRAME_FUNC, "_PyInterpreterFrame", "f_funcobj|f_func")             \
