@@ -60,6 +60,20 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 			walk_list(h, &objs, gs->list_heads[g], gs->interp_id,
 				  names[g], max_objects);
 	}
+	/* gc.freeze() moves objects out of the collector's reach: they are
+	 * only counted, and count as referenced from outside. */
+	h->frozen = pcc_xcalloc(py->gcs.len ? py->gcs.len : 1, sizeof(uint64_t));
+	for (size_t i = 0; i < py->gcs.len; i++) {
+		const struct pcc_gc_state *gs = &py->gcs.data[i];
+		if (!gs->permanent_head)
+			continue;
+		struct pcc_u64_vec frozen = { 0 };
+		size_t before = objs.len;
+		walk_list(h, &frozen, gs->permanent_head, gs->interp_id,
+			  "permanent generation", max_objects > before ? max_objects - before : 0);
+		h->frozen[i] = frozen.len;
+		pcc_u64_vec_free(&frozen);
+	}
 	if (objs.len >= UINT32_MAX / 2) {
 		pcc_heap_warn(h, "more than %u tracked objects: only the first "
 			      "are analysed", UINT32_MAX / 2);
@@ -104,6 +118,7 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 void pcc_heap_deinit(struct pcc_heap *h)
 {
 	free(h->addrs);
+	free(h->frozen);
 	free(h->index);
 	free(h->gc_refs);
 	free(h->flags);

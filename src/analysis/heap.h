@@ -60,6 +60,7 @@ struct pcc_heap {
 	struct pcc_count_vec unknown_types; /* objects whose traversal is unknown */
 	struct pcc_count_vec type_histogram;
 	uint64_t partial_objects;
+	uint64_t *frozen; /* per interpreter: objects in the permanent generation */
 	uint64_t negative_refs; /* objects whose gc_refs went below zero */
 	struct pcc_string_vec warnings;
 	bool complete;

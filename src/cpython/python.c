@@ -214,6 +214,14 @@ static void read_gc_state(struct pcc_python *py, struct pcc_gc_state *gs)
 	if (pcc_layout_has(l, PCC_L_GCSTATE_CALLBACKS))
 		pcc_target_read_u64(py->t, s + l->off[PCC_L_GCSTATE_CALLBACKS],
 				    &gs->callbacks_list);
+	uint64_t len;
+	gs->garbage_len = gs->garbage_list
+				  && pcc_target_read_u64(py->t, gs->garbage_list + py->off_size, &len)
+			  ? (int64_t)len : -1;
+	gs->callbacks_len = gs->callbacks_list
+				    && pcc_target_read_u64(py->t, gs->callbacks_list + py->off_size,
+							   &len)
+			    ? (int64_t)len : -1;
 	for (int i = 0; i < PCC_GENERATIONS; i++) {
 		uint64_t gen = s + l->off[PCC_L_GCSTATE_GENERATIONS]
 			       + (uint64_t)i * l->off[PCC_L_GEN_SIZE];
@@ -299,6 +307,7 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 	py->off_refcnt = l->off[PCC_L_OB_REFCNT];
 	py->off_type = l->off[PCC_L_OB_TYPE];
 	py->off_size = l->off[PCC_L_OB_SIZE];
+	py->gc_head_size = l->off[PCC_L_GC_HEAD_SIZE];
 	py->gc_refs_in_head = pcc_layout_has(l, PCC_L_GC_REFS);
 	find_traversals(py);
 

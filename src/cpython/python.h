@@ -120,6 +120,7 @@ struct pcc_gc_state {
 	int counts[PCC_GENERATIONS];
 	int enabled, debug, collecting;
 	uint64_t garbage_list, callbacks_list;
+	int64_t garbage_len, callbacks_len; /* -1: unreadable */
 	bool shared; /* 3.7/3.8: one state for all interpreters */
 };
 PCC_VEC(pcc_gc_state_vec, struct pcc_gc_state)

@@ -68,8 +68,11 @@ static void json_gc(const struct pcc_report *r, FILE *out)
 		json_ints(out, gs->thresholds, PCC_GENERATIONS);
 		fputs(",\"counts\":", out);
 		json_ints(out, gs->counts, PCC_GENERATIONS);
-		fprintf(out, ",\"collecting\":%s,\"debug\":%d}",
-			gs->collecting > 0 ? "true" : "false", gs->debug);
+		fprintf(out, ",\"collecting\":%s,\"debug\":%d,\"garbage\":%lld,"
+			"\"callbacks\":%lld,\"frozen\":%llu}",
+			gs->collecting > 0 ? "true" : "false", gs->debug,
+			(long long)gs->garbage_len, (long long)gs->callbacks_len,
+			(unsigned long long)r->heap->frozen[i]);
 	}
 	fputs("]}", out);
 }
