@@ -134,8 +134,21 @@ void pcc_heap_deinit(struct pcc_heap *h)
 		pcc_count_vec_free(&g->types);
 	}
 	pcc_group_vec_free(&h->groups);
+	for (size_t i = 0; i < h->files.len; i++) {
+		pcc_file_info_deinit(&h->files.data[i].info);
+		free(h->files.data[i].text_mode);
+		free(h->files.data[i].holder);
+	}
+	pcc_open_file_vec_free(&h->files);
 	pcc_count_vec_free(&h->unknown_types);
 	pcc_count_vec_free(&h->type_histogram);
+	if (h->garbage_types)
+		for (size_t i = 0; i < h->py->gcs.len; i++)
+			pcc_count_vec_free(&h->garbage_types[i]);
+	free(h->garbage_types);
+	for (size_t i = 0; i < h->diagnoses.len; i++)
+		free(h->diagnoses.data[i]);
+	pcc_string_vec_free(&h->diagnoses);
 	for (size_t i = 0; i < h->warnings.len; i++)
 		free(h->warnings.data[i]);
 	pcc_string_vec_free(&h->warnings);

@@ -12,6 +12,7 @@
 #define PCC_HEAP_H
 
 #include "../cpython/gc_list.h"
+#include "../cpython/io_objects.h"
 #include "../cpython/python.h"
 
 enum pcc_obj_flag {
@@ -42,6 +43,22 @@ struct pcc_group {
 };
 PCC_VEC(pcc_group_vec, struct pcc_group)
 
+/* An open descriptor owner (FileIO, socket) with its wrappers. */
+struct pcc_open_file {
+	uint64_t owner;
+	enum pcc_file_role role;
+	struct pcc_file_info info;
+	char *text_mode;   /* mode the user opened a text file with */
+	uint64_t wrappers[2]; /* outermost first */
+	int nwrappers;
+	uint64_t outermost;
+	bool tracked, reachable, leaked, many_same_path;
+	uint32_t same_path; /* open handles with this name, itself included */
+	uint64_t holder_addr;
+	char *holder; /* "LogWriter.__dict__['f']", NULL if none found */
+};
+PCC_VEC(pcc_open_file_vec, struct pcc_open_file)
+
 struct pcc_heap {
 	struct pcc_python *py;
 	uint64_t *addrs;
@@ -62,6 +79,10 @@ struct pcc_heap {
 	uint64_t partial_objects;
 	uint64_t *frozen; /* per interpreter: objects in the permanent generation */
 	uint64_t negative_refs; /* objects whose gc_refs went below zero */
+	struct pcc_open_file_vec files; /* leaked first, then by name */
+	uint64_t leaked_files;
+	struct pcc_count_vec *garbage_types; /* per interpreter */
+	struct pcc_string_vec diagnoses;
 	struct pcc_string_vec warnings;
 	bool complete;
 };
@@ -95,6 +116,10 @@ static inline uint32_t pcc_heap_find(const struct pcc_heap *h, uint64_t addr)
 void pcc_heap_find_unreachable(struct pcc_heap *h);
 /* Cycles of the unreachable set, grouped by signature. */
 void pcc_heap_group_cycles(struct pcc_heap *h);
+/* Open files and sockets, after pcc_heap_find_unreachable. */
+void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold);
+/* Diagnoses of the collector's state; after the other analyses. */
+void pcc_heap_check_health(struct pcc_heap *h);
 /* Type histogram of all tracked objects. */
 void pcc_heap_count_types(struct pcc_heap *h);
 

@@ -26,6 +26,7 @@ enum {
 	OPT_SYSROOT,
 	OPT_MAX_OBJECTS,
 	OPT_DUMP_REFERENTS,
+	OPT_SAME_PATH,
 };
 
 static const struct option long_options[] = {
@@ -35,6 +36,7 @@ static const struct option long_options[] = {
 	{ "sysroot", required_argument, NULL, OPT_SYSROOT },
 	{ "max-objects", required_argument, NULL, OPT_MAX_OBJECTS },
 	{ "dump-referents", required_argument, NULL, OPT_DUMP_REFERENTS },
+	{ "same-path-threshold", required_argument, NULL, OPT_SAME_PATH },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -47,6 +49,7 @@ struct options {
 	const char *sysroot;
 	const char *dump_referents;
 	uint64_t max_objects;
+	uint32_t same_path_threshold;
 	const char *core;
 };
 
@@ -62,13 +65,15 @@ static void usage(FILE *out)
 	      "  --debuginfo-path DIR   also look for separate debug info in DIR\n"
 	      "  --sysroot DIR          find the core's mapped files under DIR\n"
 	      "  --max-objects N        stop walking the GC lists after N objects\n"
+	      "  --same-path-threshold N  flag N or more handles open on one\n"
+	      "                         path at once (default 10)\n"
 	      "  --dump-referents FILE  write every tracked object's referents\n"
 	      "                         (JSON lines; for checking pycorecheck)\n"
 	      "  -h, --help             this text\n"
 	      "  -V, --version          the version\n"
 	      "\n"
-	      "Exit status: 0 nothing found, 1 unreachable cycles found,\n"
-	      "2 usage error, 3 the core could not be analysed.\n",
+	      "Exit status: 0 nothing found, 1 unreachable cycles or leaked files\n"
+	      "found, 2 usage error, 3 the core could not be analysed.\n",
 	      out);
 }
 
@@ -83,6 +88,7 @@ static int usage_error(const char *fmt, const char *arg)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	o->max_objects = UINT64_C(1) << 31;
+	o->same_path_threshold = 10;
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hV", long_options, NULL)) != -1) {
@@ -102,13 +108,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_DUMP_REFERENTS:
 			o->dump_referents = optarg;
 			break;
-		case OPT_MAX_OBJECTS: {
+		case OPT_MAX_OBJECTS:
+		case OPT_SAME_PATH: {
 			char *end;
 			unsigned long long v = strtoull(optarg, &end, 10);
-			if (*end || v == 0 || optarg[0] == '-')
-				return usage_error("--max-objects needs a positive "
-						   "number, not '%s'", optarg);
-			o->max_objects = v;
+			if (*end || v == 0 || optarg[0] == '-'
+			    || (c == OPT_SAME_PATH && v > UINT32_MAX))
+				return usage_error("expected a positive number, "
+						   "not '%s'", optarg);
+			if (c == OPT_MAX_OBJECTS)
+				o->max_objects = v;
+			else
+				o->same_path_threshold = (uint32_t)v;
 			break;
 		}
 		case 'h':
@@ -163,10 +174,13 @@ static int analyse(const struct options *o)
 	pcc_heap_build(&heap, py, o->max_objects);
 	pcc_heap_find_unreachable(&heap);
 	pcc_heap_group_cycles(&heap);
+	pcc_heap_find_files(&heap, o->same_path_threshold);
+	pcc_heap_check_health(&heap);
 	pcc_heap_count_types(&heap);
 	struct pcc_report r = { t, di, py, &heap };
 
-	status = heap.nunreachable ? EXIT_FOUND : EXIT_NOTHING_FOUND;
+	status = heap.nunreachable || heap.leaked_files ? EXIT_FOUND
+							: EXIT_NOTHING_FOUND;
 	if (o->dump_referents) {
 		FILE *f = fopen(o->dump_referents, "w");
 		if (!f) {

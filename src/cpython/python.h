@@ -101,6 +101,8 @@ struct pcc_type_info {
 	/* INSTANCE: __slots__ members along the chain, in slot_pool. */
 	uint32_t slots_start, slots_count;
 	char *name; /* tp_name, read on first use for the report */
+	int8_t file_role; /* enum pcc_file_role, once file_role_known */
+	bool file_role_known;
 };
 
 struct pcc_slot {

@@ -49,6 +49,9 @@ static void json_target(const struct pcc_report *r, FILE *out)
 	fputs("}", out);
 }
 
+static void json_counts(const struct pcc_report *r, FILE *out,
+			const struct pcc_count_vec *v, size_t max);
+
 static void json_ints(FILE *out, const int *v, int n)
 {
 	fputc('[', out);
@@ -68,13 +71,60 @@ static void json_gc(const struct pcc_report *r, FILE *out)
 		json_ints(out, gs->thresholds, PCC_GENERATIONS);
 		fputs(",\"counts\":", out);
 		json_ints(out, gs->counts, PCC_GENERATIONS);
+		fputs(",\"garbage_types\":", out);
+		json_counts(r, out, &r->heap->garbage_types[i], 20);
 		fprintf(out, ",\"collecting\":%s,\"debug\":%d,\"garbage\":%lld,"
 			"\"callbacks\":%lld,\"frozen\":%llu}",
 			gs->collecting > 0 ? "true" : "false", gs->debug,
 			(long long)gs->garbage_len, (long long)gs->callbacks_len,
 			(unsigned long long)r->heap->frozen[i]);
 	}
+	fputs("],\"diagnoses\":[", out);
+	for (size_t i = 0; i < r->heap->diagnoses.len; i++) {
+		if (i)
+			fputc(',', out);
+		pcc_json_string(out, r->heap->diagnoses.data[i]);
+	}
 	fputs("]}", out);
+}
+
+static void json_files(const struct pcc_report *r, FILE *out)
+{
+	const struct pcc_heap *h = r->heap;
+	fprintf(out, "\"leaked_files\":%llu,\"files\":[",
+		(unsigned long long)h->leaked_files);
+	for (size_t i = 0; i < h->files.len; i++) {
+		const struct pcc_open_file *f = &h->files.data[i];
+		fputs(i ? ",{\"addr\":" : "{\"addr\":", out);
+		json_addr(out, f->owner);
+		fputs(",\"type\":", out);
+		pcc_json_string(out, type_name(r, pcc_python_ob_type(r->py, f->owner)));
+		fprintf(out, ",\"kind\":\"%s\",\"fd\":%d,\"name\":",
+			f->role == PCC_FILE_SOCKET ? "socket" : "file", f->info.fd);
+		if (f->info.name)
+			pcc_json_string(out, f->info.name);
+		else
+			fputs("null", out);
+		fputs(",\"mode\":", out);
+		pcc_json_string(out, f->text_mode ? f->text_mode : f->info.mode);
+		fprintf(out, ",\"closefd\":%s,\"reachable\":%s,\"leaked\":%s,"
+			"\"tracked\":%s,\"same_path\":%u,\"holder\":",
+			f->info.closefd ? "true" : "false",
+			f->reachable ? "true" : "false", f->leaked ? "true" : "false",
+			f->tracked ? "true" : "false", f->same_path);
+		if (f->holder)
+			pcc_json_string(out, f->holder);
+		else
+			fputs("null", out);
+		fputs(",\"wrappers\":[", out);
+		for (int k = 0; k < f->nwrappers; k++) {
+			if (k)
+				fputc(',', out);
+			json_addr(out, f->wrappers[k]);
+		}
+		fputs("]}", out);
+	}
+	fputc(']', out);
 }
 
 static void json_counts(const struct pcc_report *r, FILE *out,
@@ -148,6 +198,8 @@ void pcc_report_json(const struct pcc_report *r, FILE *out)
 	json_counts(r, out, &h->type_histogram, 100);
 	fputc(',', out);
 	json_unreachable(r, out);
+	fputc(',', out);
+	json_files(r, out);
 	fputs(",\"warnings\":[", out);
 	size_t k = 0;
 	for (size_t i = 0; i < r->t->warnings.len; i++, k++) {

@@ -32,6 +32,74 @@ static void text_gc(const struct pcc_report *r, FILE *out)
 	}
 }
 
+static void text_file_line(const struct pcc_report *r, FILE *out,
+			   const struct pcc_open_file *f)
+{
+	fprintf(out, "    fd %d  ", f->info.fd);
+	put_clean(out, f->info.name ? f->info.name : "?");
+	fprintf(out, "  mode %s  ", f->text_mode ? f->text_mode : f->info.mode);
+	put_clean(out, type_name(r, pcc_python_ob_type(r->py, f->nwrappers
+							       ? f->wrappers[0]
+							       : f->owner)));
+	fprintf(out, " 0x%llx", (unsigned long long)f->owner);
+	if (f->holder) {
+		fputs("  held by ", out);
+		put_clean(out, f->holder);
+	}
+	fputc('\n', out);
+}
+
+/* Leaked files first, grouped by path; then the rest, briefly. */
+static void text_files(const struct pcc_report *r, FILE *out)
+{
+	const struct pcc_heap *h = r->heap;
+	if (!h->files.len)
+		return;
+	if (h->leaked_files)
+		fprintf(out, "\nleaked files: %llu open, reachable only from "
+			"garbage\n", (unsigned long long)h->leaked_files);
+	for (size_t i = 0; i < h->files.len && h->files.data[i].leaked;) {
+		size_t j = i + 1;
+		const char *name = h->files.data[i].info.name;
+		while (j < h->files.len && h->files.data[j].leaked && name
+		       && h->files.data[j].info.name
+		       && strcmp(h->files.data[j].info.name, name) == 0)
+			j++;
+		fprintf(out, "  %zu × ", j - i);
+		put_clean(out, name ? name : "?");
+		fputc('\n', out);
+		for (size_t k = i; k < j && k < i + 3; k++)
+			text_file_line(r, out, &h->files.data[k]);
+		if (j - i > 3)
+			fprintf(out, "    … %zu more\n", j - i - 3);
+		i = j;
+	}
+	size_t others = h->files.len - h->leaked_files;
+	if (others)
+		fprintf(out, "\nopen files (reachable): %zu\n", others);
+	size_t shown = 0;
+	for (size_t i = h->leaked_files; i < h->files.len; i++) {
+		const struct pcc_open_file *f = &h->files.data[i];
+		if (shown < 10 || f->many_same_path) {
+			text_file_line(r, out, f);
+			shown++;
+		}
+	}
+	if (shown < others)
+		fprintf(out, "    … %zu more (see --json)\n", others - shown);
+	for (size_t i = 0; i < h->files.len; i++) {
+		const struct pcc_open_file *f = &h->files.data[i];
+		if (f->many_same_path
+		    && (i == 0 || !h->files.data[i - 1].info.name
+			|| strcmp(h->files.data[i - 1].info.name, f->info.name))) {
+			fprintf(out, "  warning: %u handles open at once on ",
+				f->same_path);
+			put_clean(out, f->info.name);
+			fputc('\n', out);
+		}
+	}
+}
+
 void pcc_report_text(const struct pcc_report *r, FILE *out)
 {
 	const struct pcc_heap *h = r->heap;
@@ -73,6 +141,15 @@ void pcc_report_text(const struct pcc_report *r, FILE *out)
 			fprintf(out, " 0x%llx",
 				(unsigned long long)h->addrs[h->unreachable[g->loop[j]]]);
 		fputs("\n", out);
+	}
+	text_files(r, out);
+	if (h->diagnoses.len) {
+		fputs("\ndiagnosis:\n", out);
+		for (size_t i = 0; i < h->diagnoses.len; i++) {
+			fputs("  - ", out);
+			put_clean(out, h->diagnoses.data[i]);
+			fputc('\n', out);
+		}
 	}
 	if (h->unknown_types.len) {
 		uint64_t total = 0;
