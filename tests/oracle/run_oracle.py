@@ -45,6 +45,7 @@ SUPPORTED = ((3, 8), (3, 14))  # [low, high)
 UNSUPPORTED_REASON = "not supported yet (issue 4)"
 
 FIXTURE_TIMEOUT = 150   # fixture start to oracle written + parent stopped
+CHILD_ALARM = 120       # signal.alarm() in the oracle child (fixtures/oracle.py)
 GCORE_TIMEOUT = 300
 PCC_TIMEOUT = 600
 MAX_EXAMPLES = 3
@@ -203,17 +204,17 @@ def probe(py):
 
 def discover(explicit):
     pys = []
+    root = os.environ.get("PYENV_ROOT") or "/root/.pyenv"
+
+    def label(path):
+        m = re.match(re.escape(os.path.join(root, "versions")) + r"/([^/]+)/bin/python[0-9.]*$", path)
+        return "pyenv-" + m.group(1) if m else path
+    if not explicit and os.environ.get("PCC_PYTHONS"):
+        explicit = [p for p in os.environ["PCC_PYTHONS"].split(":") if p]
     if explicit:
         for p in explicit:
-            pys.append(Python(p, p))
+            pys.append(Python(p, label(p)))
         return pys
-    env = os.environ.get("PCC_PYTHONS")
-    if env:
-        for p in env.split(":"):
-            if p:
-                pys.append(Python(p, p))
-        return pys
-    root = os.environ.get("PYENV_ROOT") or "/root/.pyenv"
     found = []
     for d in glob.glob(os.path.join(root, "versions", "*")):
         exe = os.path.join(d, "bin", "python")
@@ -280,6 +281,7 @@ class Result(object):
 def wait_for_oracle(p, out, deadline):
     """Wait until out exists and the parent is stopped.  None or a reason."""
     dead_child_since = None
+    start = time.time()
     while True:
         rc = p.poll()
         if rc is not None:
@@ -297,6 +299,9 @@ def wait_for_oracle(p, out, deadline):
                 # re-check: the rename may have just landed
                 if os.path.exists(out):
                     return None
+                if time.time() - start > CHILD_ALARM - 5:
+                    return "timed out: the oracle child was killed by its %ds alarm: the " \
+                        "interpreter's own collector may hang (skipped loudly)" % CHILD_ALARM
                 return "the oracle child died without writing %s" % os.path.basename(out)
         if time.time() > deadline:
             return "timed out after %ds (parent state %s, oracle %s): the interpreter's " \
@@ -363,6 +368,7 @@ def compare(oracle, report, refs_path, rc, stderr):
     bad = collections.OrderedDict()
     typediff = []
     kinds = collections.Counter()
+    dumped = set()
     try:
         fh = open(refs_path)
     except (IOError, OSError) as e:
@@ -380,6 +386,7 @@ def compare(oracle, report, refs_path, rc, stderr):
                 except (ValueError, KeyError, TypeError):
                     reasons.append("bad referents dump line %d" % (n + 1))
                     break
+                dumped.add(addr)
                 kind = d.get("kind")
                 kinds[kind] += 1
                 if kind == "unknown":
@@ -401,6 +408,14 @@ def compare(oracle, report, refs_path, rc, stderr):
                     ex = sorted((mc - tc).elements())
                     mi = sorted((tc - mc).elements())
                     bad.setdefault(otype, []).append((addr, kind, ex, mi))
+    seen_in_dump = dumped if fh is not None else None
+    if seen_in_dump is not None:
+        absent = [a for a in orefs if a not in seen_in_dump and a not in volatile]
+        if absent:
+            reasons.append("%d tracked objects missing from the referents dump" % len(absent))
+            c = collections.Counter(orefs[a][0] for a in absent)
+            details.append("    not in the dump: %s" % ", ".join("%s x%d" % kv for kv in c.most_common(10)))
+            details.append("      e.g. %s" % fmt_addrs(absent, otypes))
     if bad:
         total = sum(len(v) for v in bad.values())
         reasons.append("referents differ for %d objects (%s)" % (
@@ -410,8 +425,8 @@ def compare(oracle, report, refs_path, rc, stderr):
             for addr, kind, ex, mi in lst[:MAX_EXAMPLES]:
                 exh = ["0x%x" % x for x in ex]
                 mih = ["0x%x" % x for x in mi]
-                details.append("      %s kind=%s extra=[%s] missing=[%s]" % (
-                    addr, kind, fmt_addrs(exh, otypes), fmt_addrs(mih, otypes)))
+                details.append("      %s(%s) kind=%s extra=[%s] missing=[%s]" % (
+                    addr, otypes.get(addr, "?"), kind, fmt_addrs(exh, otypes), fmt_addrs(mih, otypes)))
     if typediff:
         reasons.append("type names differ for %d objects" % len(typediff))
         c = collections.Counter((o, p) for _, o, p in typediff)
@@ -444,7 +459,7 @@ def run_case(py, fixture, fpath, pcc, opts):
         out = os.path.join(tmp, "oracle.json")
         log = os.path.join(tmp, "fixture.log")
         with open(log, "wb") as logf:
-            p = spawn([py.path, "-E", "-S", fpath, out], stdout=logf, stderr=subprocess.STDOUT,
+            p = spawn([py.path, "-E", "-S", "-B", fpath, out], stdout=logf, stderr=subprocess.STDOUT,
                       stdin=subprocess.DEVNULL, cwd=tmp)
         why = wait_for_oracle(p, out, time.time() + FIXTURE_TIMEOUT)
         if why is not None:
