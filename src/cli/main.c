@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ enum {
 	OPT_MAX_OBJECTS,
 	OPT_DUMP_REFERENTS,
 	OPT_SAME_PATH,
+	OPT_PID,
 };
 
 static const struct option long_options[] = {
@@ -36,6 +38,7 @@ static const struct option long_options[] = {
 	{ "sysroot", required_argument, NULL, OPT_SYSROOT },
 	{ "max-objects", required_argument, NULL, OPT_MAX_OBJECTS },
 	{ "dump-referents", required_argument, NULL, OPT_DUMP_REFERENTS },
+	{ "pid", required_argument, NULL, OPT_PID },
 	{ "same-path-threshold", required_argument, NULL, OPT_SAME_PATH },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -51,15 +54,19 @@ struct options {
 	uint64_t max_objects;
 	uint32_t same_path_threshold;
 	const char *core;
+	pid_t pid; /* --pid, else 0 */
 };
 
 static void usage(FILE *out)
 {
 	fputs("usage: pycorecheck [OPTIONS] CORE\n"
+	      "       pycorecheck [OPTIONS] --pid PID\n"
 	      "\n"
 	      "Find the reference cycles that CPython's garbage collector has not\n"
-	      "freed, in a core dump of a Python process.\n"
+	      "freed, in a core dump of a Python process or in a running one\n"
+	      "(stopped only while its memory is copied).\n"
 	      "\n"
+	      "  --pid PID              analyse the running process PID\n"
 	      "  --json                 one JSON object on standard output\n"
 	      "  --dot DIR              a Graphviz file per kind of cycle in DIR\n"
 	      "  --debuginfo-path DIR   also look for separate debug info in DIR\n"
@@ -73,7 +80,7 @@ static void usage(FILE *out)
 	      "  -V, --version          the version\n"
 	      "\n"
 	      "Exit status: 0 nothing found, 1 unreachable cycles or leaked files\n"
-	      "found, 2 usage error, 3 the core could not be analysed.\n",
+	      "found, 2 usage error, 3 the core or process could not be analysed.\n",
 	      out);
 }
 
@@ -108,6 +115,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_DUMP_REFERENTS:
 			o->dump_referents = optarg;
 			break;
+		case OPT_PID: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || end == optarg || v <= 0 || v > INT_MAX)
+				return usage_error("--pid needs a process id, not '%s'",
+						   optarg);
+			o->pid = (pid_t)v;
+			break;
+		}
 		case OPT_MAX_OBJECTS:
 		case OPT_SAME_PATH: {
 			char *end;
@@ -133,8 +149,17 @@ static int parse_options(int argc, char **argv, struct options *o)
 					   argv[optind - 1]);
 		}
 	}
+	if (o->pid) {
+		if (optind < argc)
+			return usage_error("--pid and a core ('%s') exclude each "
+					   "other; pass one", argv[optind]);
+		if (o->sysroot)
+			return usage_error("%s", "--sysroot is for cores; a live "
+					   "process is read through /proc");
+		return -1;
+	}
 	if (optind >= argc)
-		return usage_error("%s", "no core file given");
+		return usage_error("%s", "no core file given (or --pid PID)");
 	if (optind + 1 < argc)
 		return usage_error("more than one core given ('%s'); pass one",
 				   argv[optind + 1]);
@@ -156,10 +181,16 @@ static int analyse(const struct options *o)
 	struct pcc_debuginfo *di = NULL;
 	struct pcc_python *py = NULL;
 	int status;
-	struct pcc_error *err = pcc_target_open_core(o->core, o->sysroot, &t);
+	/* A live process is stopped only inside pcc_target_open_live, which
+	 * copies what the analysis reads and detaches before it returns;
+	 * t->pause_seconds is how long that took. */
+	struct pcc_error *err =
+		o->pid ? pcc_target_open_live(o->pid, &t)
+		       : pcc_target_open_core(o->core, o->sysroot, &t);
 	if (err)
 		return fail(err);
-	err = pcc_debuginfo_open(t, o->debuginfo_path, &di);
+	err = o->pid ? pcc_debuginfo_open_live(t, o->debuginfo_path, &di)
+		     : pcc_debuginfo_open(t, o->debuginfo_path, &di);
 	if (err) {
 		status = fail(err);
 		goto out_target;

@@ -461,12 +461,15 @@ static void traverse_instance(struct walk *w, uint64_t obj, uint64_t type,
 	instance_dict(w, obj, ti);
 	if (ti->visit_type)
 		emit(w, type, PCC_EDGE_TYPE, NULL, 0, 0);
+	/* The C base visits Py_TYPE(self) itself when it is a heap type
+	 * (3.9+), even when the rest of what it visits is unknown to us. */
+	bool base_visits_type = ti->heap && !ti->visit_type;
 	if (ti->base_kind == PCC_KIND_UNKNOWN) {
+		if (base_visits_type)
+			emit(w, type, PCC_EDGE_TYPE, NULL, 0, 0);
 		w->partial = true;
 		return;
 	}
-	/* The C base visits Py_TYPE(self) itself when it is a heap type. */
-	bool base_visits_type = ti->heap && !ti->visit_type;
 	traverse_kind(w, obj, ti->base_kind, ti->member_list, type,
 		      base_visits_type);
 }

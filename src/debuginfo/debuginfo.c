@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "debuginfo.h"
 
@@ -62,21 +67,71 @@ static int find_python_module(Dwfl_Module *mod, void **userdata,
 	return DWARF_CB_OK;
 }
 
+static struct pcc_debuginfo_impl *debuginfo_new(const char *extra_path)
+{
+	struct pcc_debuginfo_impl *impl = pcc_xcalloc(1, sizeof(*impl));
+	struct pcc_debuginfo *di = &impl->pub;
+	di->debuginfo_path = pcc_xasprintf("-.debug:/usr/lib/debug%s%s",
+					   extra_path ? ":" : "",
+					   extra_path ? extra_path : "");
+	impl->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	impl->callbacks.debuginfo_path = &di->debuginfo_path;
+	return impl;
+}
+
+/*
+ * Find the module that holds the interpreter among the reported ones.  what:
+ * the target for messages ("core.123", "process 123 (python3)"); missing_hint:
+ * what to do when the interpreter's file cannot be found.
+ */
+static struct pcc_error *find_python(struct pcc_debuginfo *di, const char *what,
+				     const char *not_python,
+				     const char *missing_hint)
+{
+	struct find_state st = { 0 };
+	dwfl_getmodules(di->dwfl, find_python_module, &st, 0);
+	if (!st.found) {
+		struct pcc_error *err;
+		if (st.missing_python_file)
+			err = pcc_error_hint(
+				pcc_error_create(PCC_ERROR_INPUT,
+						 "the interpreter of %s cannot be "
+						 "found: missing %s",
+						 what, st.missing),
+				"%s", missing_hint);
+		else
+			err = pcc_error_hint(
+				pcc_error_create(PCC_ERROR_INPUT,
+						 "%s %s: no module defines "
+						 "_PyRuntime or _PyGC_generation0",
+						 what, not_python),
+				st.missing ? "some modules were not found" : "only "
+				"CPython processes can be analysed");
+		free(st.missing);
+		return err;
+	}
+	free(st.missing);
+	di->python = st.found;
+	const char *mainfile = NULL, *debugfile = NULL;
+	di->python_name = dwfl_module_info(di->python, NULL, NULL, NULL, NULL,
+					   NULL, &mainfile, &debugfile);
+	di->dwarf = dwfl_module_getdwarf(di->python, &di->bias);
+	dwfl_module_info(di->python, NULL, NULL, NULL, NULL, NULL, &mainfile,
+			 &debugfile);
+	di->python_file = mainfile;
+	di->debug_file = di->dwarf ? (debugfile ? debugfile : mainfile) : NULL;
+	return NULL;
+}
+
 struct pcc_error *pcc_debuginfo_open(struct pcc_target *t,
 				     const char *extra_path,
 				     struct pcc_debuginfo **ret)
 {
-	struct pcc_debuginfo_impl *impl = pcc_xcalloc(1, sizeof(*impl));
+	struct pcc_debuginfo_impl *impl = debuginfo_new(extra_path);
 	struct pcc_debuginfo *di = &impl->pub;
 	struct pcc_error *err = NULL;
 
-	di->debuginfo_path = pcc_xasprintf("-.debug:/usr/lib/debug%s%s",
-					   extra_path ? ":" : "",
-					   extra_path ? extra_path : "");
 	impl->callbacks.find_elf = dwfl_build_id_find_elf;
-	impl->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
-	impl->callbacks.debuginfo_path = &di->debuginfo_path;
-
 	di->dwfl = dwfl_begin(&impl->callbacks);
 	if (!di->dwfl) {
 		err = pcc_error_create(PCC_ERROR_BAD_DATA, "libdwfl: %s",
@@ -91,43 +146,105 @@ struct pcc_error *pcc_debuginfo_open(struct pcc_target *t,
 				       t->core_path, dwfl_errmsg(-1));
 		goto fail;
 	}
-
-	struct find_state st = { 0 };
-	dwfl_getmodules(di->dwfl, find_python_module, &st, 0);
-	if (!st.found) {
-		if (st.missing_python_file)
-			err = pcc_error_hint(
-				pcc_error_create(PCC_ERROR_INPUT,
-						 "the interpreter of %s cannot be "
-						 "found: missing %s",
-						 t->core_path, st.missing),
-				"analyse the core on the machine that wrote it, "
-				"or pass --sysroot DIR with its files");
-		else
-			err = pcc_error_hint(
-				pcc_error_create(PCC_ERROR_INPUT,
-						 "%s is not the core of a Python "
-						 "process: no module defines "
-						 "_PyRuntime or _PyGC_generation0",
-						 t->core_path),
-				st.missing ? "some modules were not found" : "only "
-				"CPython processes can be analysed");
-		free(st.missing);
+	err = find_python(di, t->core_path, "is not the core of a Python process",
+			  "analyse the core on the machine that wrote it, "
+			  "or pass --sysroot DIR with its files");
+	if (err)
 		goto fail;
-	}
-	free(st.missing);
-	di->python = st.found;
-	const char *mainfile = NULL, *debugfile = NULL;
-	di->python_name = dwfl_module_info(di->python, NULL, NULL, NULL, NULL,
-					   NULL, &mainfile, &debugfile);
-	di->dwarf = dwfl_module_getdwarf(di->python, &di->bias);
-	dwfl_module_info(di->python, NULL, NULL, NULL, NULL, NULL, &mainfile,
-			 &debugfile);
-	di->python_file = mainfile;
-	di->debug_file = di->dwarf ? (debugfile ? debugfile : mainfile) : NULL;
 	*ret = di;
 	return NULL;
 fail:
+	pcc_debuginfo_destroy(di);
+	return err;
+}
+
+/*
+ * The root directory of the live process being opened, for live_find_elf
+ * (libdwfl's callbacks carry no argument of ours).  "" when it is ours.
+ */
+static char live_root[32];
+
+/*
+ * dwfl_linux_proc_find_elf, but a process in a container has its files
+ * under /proc/PID/root.
+ */
+static int live_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
+			 Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	if (live_root[0] && name && name[0] == '/') {
+		char *full = pcc_xasprintf("%s%s", live_root, name);
+		struct stat st;
+		int fd = -1;
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
+			fd = open(full, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			*file_name = full;
+			*elfp = NULL;
+			return fd;
+		}
+		free(full);
+	}
+	return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name,
+					elfp);
+}
+
+struct pcc_error *pcc_debuginfo_open_live(struct pcc_target *t,
+					  const char *extra_path,
+					  struct pcc_debuginfo **ret)
+{
+	struct pcc_debuginfo_impl *impl = debuginfo_new(extra_path);
+	struct pcc_debuginfo *di = &impl->pub;
+	struct pcc_error *err = NULL;
+	char *what = t->prog_name[0]
+			     ? pcc_xasprintf("process %d (%s)", t->pid, t->prog_name)
+			     : pcc_xasprintf("process %d", t->pid);
+
+	memcpy(live_root, t->proc_root, sizeof(live_root));
+	live_root[sizeof(live_root) - 1] = 0;
+	impl->callbacks.find_elf = live_find_elf;
+	di->dwfl = dwfl_begin(&impl->callbacks);
+	if (!di->dwfl) {
+		err = pcc_error_create(PCC_ERROR_BAD_DATA, "libdwfl: %s",
+				       dwfl_errmsg(-1));
+		goto fail;
+	}
+	/* The maps as they were while the process was stopped, so that the
+	 * modules match the copy even if it mapped or exited since. */
+	dwfl_report_begin(di->dwfl);
+	int rc;
+	if (t->maps_text) {
+		FILE *f = fmemopen((void *)t->maps_text, strlen(t->maps_text), "r");
+		if (!f) {
+			err = pcc_error_os("fmemopen");
+			goto fail;
+		}
+		rc = dwfl_linux_proc_maps_report(di->dwfl, f);
+		fclose(f);
+	} else {
+		rc = dwfl_linux_proc_report(di->dwfl, t->pid);
+	}
+	if (dwfl_report_end(di->dwfl, NULL, NULL) != 0 || rc != 0) {
+		if (rc > 0)
+			errno = rc;
+		err = rc == ENOENT ? pcc_error_create(PCC_ERROR_INPUT,
+						      "%s exited before its modules "
+						      "were read", what)
+		      : rc > 0 ? pcc_error_os("cannot list the modules of %s", what)
+			       : pcc_error_create(PCC_ERROR_INPUT,
+						  "cannot list the modules of %s: %s",
+						  what, dwfl_errmsg(-1));
+		goto fail;
+	}
+	err = find_python(di, what, "is not a Python process",
+			  "its files must be readable from here (the same "
+			  "user, or root)");
+	if (err)
+		goto fail;
+	free(what);
+	*ret = di;
+	return NULL;
+fail:
+	free(what);
 	pcc_debuginfo_destroy(di);
 	return err;
 }

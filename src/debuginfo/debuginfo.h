@@ -43,6 +43,14 @@ struct pcc_debuginfo {
 struct pcc_error *pcc_debuginfo_open(struct pcc_target *t,
 				     const char *extra_path,
 				     struct pcc_debuginfo **ret);
+/*
+ * The same for a live process read by pcc_target_open_live (and detached
+ * since): the modules come from the maps read while it was stopped, their
+ * files through /proc/PID/root when it has another root (a container).
+ */
+struct pcc_error *pcc_debuginfo_open_live(struct pcc_target *t,
+					  const char *extra_path,
+					  struct pcc_debuginfo **ret);
 void pcc_debuginfo_destroy(struct pcc_debuginfo *di);
 
 /*

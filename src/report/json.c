@@ -34,9 +34,16 @@ static const char *type_name(const struct pcc_report *r, uint64_t type)
 static void json_target(const struct pcc_report *r, FILE *out)
 {
 	fputs("\"target\":{\"core\":", out);
-	pcc_json_string(out, r->t->core_path);
-	fprintf(out, ",\"pid\":%d,\"signal\":%d,\"executable\":", r->t->pid,
-		r->t->signal);
+	if (r->t->core_path)
+		pcc_json_string(out, r->t->core_path);
+	else
+		fputs("null", out);
+	fprintf(out, ",\"pid\":%d,\"signal\":%d,\"live\":%s", r->t->pid,
+		r->t->signal, r->t->live ? "true" : "false");
+	if (r->t->live)
+		fprintf(out, ",\"pause_seconds\":%.6f,\"threads\":%u",
+			r->t->pause_seconds, r->t->live_threads);
+	fputs(",\"executable\":", out);
 	pcc_json_string(out, r->t->exe_path ? r->t->exe_path : r->t->prog_name);
 	fputs(",\"python_version\":", out);
 	pcc_json_string(out, r->py->version);

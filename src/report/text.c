@@ -103,16 +103,25 @@ static void text_files(const struct pcc_report *r, FILE *out)
 void pcc_report_text(const struct pcc_report *r, FILE *out)
 {
 	const struct pcc_heap *h = r->heap;
-	fputs("core ", out);
-	put_clean(out, r->t->core_path);
-	fprintf(out, " (pid %d", r->t->pid);
-	if (r->t->prog_name[0]) {
-		fputs(", ", out);
-		put_clean(out, r->t->prog_name);
+	if (r->t->live) {
+		fprintf(out, "process %d (", r->t->pid);
+		put_clean(out, r->t->prog_name[0] ? r->t->prog_name : "?");
+	} else {
+		fputs("core ", out);
+		put_clean(out, r->t->core_path);
+		fprintf(out, " (pid %d", r->t->pid);
+		if (r->t->prog_name[0]) {
+			fputs(", ", out);
+			put_clean(out, r->t->prog_name);
+		}
 	}
 	fprintf(out, "): Python %s, ", r->py->version);
 	put_clean(out, r->di->python_file ? r->di->python_file : "?");
 	fputs("\n", out);
+	if (r->t->live)
+		fprintf(out, "target stopped for %.1f ms (%u thread%s)\n",
+			r->t->pause_seconds * 1e3, r->t->live_threads,
+			r->t->live_threads == 1 ? "" : "s");
 	text_gc(r, out);
 	fprintf(out, "%u tracked objects, %u unreachable", h->n, h->nunreachable);
 	if (h->groups.len)

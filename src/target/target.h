@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <libelf.h>
 
@@ -78,6 +79,19 @@ struct pcc_target {
 	/* Non-fatal problems found while opening, for the report. */
 	struct pcc_string_vec warnings;
 	uint64_t missing_bytes; /* memory the core claims but does not hold */
+
+	/* Live process (pcc_target_open_live); all zero for a core. */
+	bool live;
+	double pause_seconds;      /* how long the target was stopped */
+	unsigned live_threads;     /* threads stopped and read */
+	unsigned stopped_before;   /* of those, already stopped (state T) */
+	uint64_t copied_bytes;     /* memory copied while it was stopped */
+	/* /proc/PID/maps as read while stopped, NUL-terminated; the bytes
+	 * are in one of maps (freed with them). */
+	const char *maps_text;
+	/* "/proc/PID/root" when the process has another root directory (a
+	 * container), else "": prefix for the paths in maps_text. */
+	char proc_root[32];
 };
 
 /*
@@ -86,6 +100,17 @@ struct pcc_target {
  */
 struct pcc_error *pcc_target_open_core(const char *path, const char *sysroot,
 				       struct pcc_target **ret);
+/*
+ * Stop a live process (PTRACE_SEIZE + PTRACE_INTERRUPT of every thread),
+ * copy its writable and anonymous memory, map its read-only files, and
+ * detach before returning, on every path: errors, and SIGINT, SIGTERM,
+ * SIGHUP, SIGPIPE, SIGQUIT while it is stopped (they detach, then take their
+ * default action).  Threads that were stopped before stay stopped.  Not
+ * reentrant (the seized threads are kept in static storage for the signal
+ * handlers).  Errors: PCC_ERROR_INPUT (no such process, exited while read,
+ * already traced), PCC_ERROR_OS (permission denied, ...).
+ */
+struct pcc_error *pcc_target_open_live(pid_t pid, struct pcc_target **ret);
 void pcc_target_destroy(struct pcc_target *t);
 
 void pcc_target_warn(struct pcc_target *t, const char *fmt, ...)
