@@ -188,6 +188,54 @@ static int live_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 					elfp);
 }
 
+/*
+ * The lines of a maps text that libdwfl should see: not those of data files
+ * (locale files, caches), which it would report as modules it cannot open.
+ * A file that cannot be read stays, so that a missing interpreter is named.
+ */
+static char *elf_lines_only(const char *text, const char *root)
+{
+	size_t len = strlen(text);
+	char *out = pcc_xmalloc(len + 1), *o = out;
+	char last[4096] = "";
+	bool keep_last = true;
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) + 1 : strlen(line);
+		const char *path = memchr(line, '/', n);
+		bool keep = true;
+		if (path) {
+			size_t plen = (size_t)(line + n - path) - (nl ? 1 : 0);
+			if (plen < sizeof(last) && memcmp(last, path, plen) == 0
+			    && last[plen] == 0) {
+				keep = keep_last;
+			} else if (plen < sizeof(last)) {
+				memcpy(last, path, plen);
+				last[plen] = 0;
+				char *full = pcc_xasprintf("%s%s", root, last);
+				int fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+				free(full);
+				if (fd >= 0) {
+					char magic[4];
+					struct stat st;
+					keep = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+					       && pread(fd, magic, 4, 0) == 4
+					       && memcmp(magic, "\177ELF", 4) == 0;
+					close(fd);
+				}
+				keep_last = keep;
+			}
+		}
+		if (keep) {
+			memcpy(o, line, n);
+			o += n;
+		}
+		line += n;
+	}
+	*o = 0;
+	return out;
+}
+
 struct pcc_error *pcc_debuginfo_open_live(struct pcc_target *t,
 					  const char *extra_path,
 					  struct pcc_debuginfo **ret)
@@ -213,13 +261,19 @@ struct pcc_error *pcc_debuginfo_open_live(struct pcc_target *t,
 	dwfl_report_begin(di->dwfl);
 	int rc;
 	if (t->maps_text) {
-		FILE *f = fmemopen((void *)t->maps_text, strlen(t->maps_text), "r");
-		if (!f) {
-			err = pcc_error_os("fmemopen");
-			goto fail;
+		char *text = elf_lines_only(t->maps_text, live_root);
+		rc = 0; /* no ELF file at all: not Python, said below */
+		if (*text) {
+			FILE *f = fmemopen(text, strlen(text), "r");
+			if (!f) {
+				free(text);
+				err = pcc_error_os("fmemopen");
+				goto fail;
+			}
+			rc = dwfl_linux_proc_maps_report(di->dwfl, f);
+			fclose(f);
 		}
-		rc = dwfl_linux_proc_maps_report(di->dwfl, f);
-		fclose(f);
+		free(text);
 	} else {
 		rc = dwfl_linux_proc_report(di->dwfl, t->pid);
 	}

@@ -521,6 +521,8 @@ struct map_entry {
 	bool copy_all; /* every page, not only those pagemap says are there */
 	const uint8_t *file_data; /* M_FILE */
 	uint64_t file_len;        /* bytes of the mapping the file covers */
+	uint8_t *local;           /* M_COPY: where its copy goes */
+	size_t run_first, run_end; /* M_COPY: its runs in the plan */
 };
 PCC_VEC(map_entry_vec, struct map_entry)
 
@@ -673,14 +675,312 @@ static const struct file_image *file_image_get(struct pcc_target *t,
 	return img.failed ? NULL : &cache->data[cache->len - 1];
 }
 
-/* -------------------------------------------------------------- copying */
+/* ------------------------------------------------------------------ plan */
 
 struct run {
 	uint64_t remote;
+	uint64_t len;
 	uint8_t *local;
-	size_t len;
 };
 PCC_VEC(run_vec, struct run)
+
+/*
+ * What to do with each mapping.  Made twice: once before the process is
+ * stopped (an estimate, to prepare the copy buffer: faulting in fresh pages
+ * is most of the cost of a copy, and is best paid before the pause), and
+ * again while it is stopped (the truth).
+ */
+struct plan {
+	struct map_entry_vec maps;
+	struct run_vec runs; /* of the copied mappings, in address order */
+	uint64_t copy_bytes;
+};
+
+static void plan_free(struct plan *p)
+{
+	map_entry_vec_free(&p->maps);
+	run_vec_free(&p->runs);
+}
+
+static uint8_t *grow_flags(uint8_t *flags, size_t *cap, uint64_t n)
+{
+	if (n > *cap) {
+		*cap = (size_t)n;
+		flags = pcc_xrealloc(flags, *cap);
+	}
+	return flags;
+}
+
+/*
+ * Parse text (in place) and decide per mapping.  estimate: before the stop
+ * (files are opened into images, for later, but nothing is recorded in t).
+ */
+static void plan_process(struct pcc_target *t, pid_t pid, char *text,
+			 bool estimate, struct file_image_vec *images,
+			 struct plan *p)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	parse_maps(text, &p->maps);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	int pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	uint8_t *flags = NULL;
+	size_t flags_cap = 0;
+
+	for (size_t i = 0; i < p->maps.len; i++) {
+		struct map_entry *m = &p->maps.data[i];
+		const char *s = m->path;
+		bool readable = m->perms[0] == 'r';
+		bool writable = m->perms[1] == 'w';
+		bool shared = m->perms[3] == 's';
+		bool anon = s[0] != '/';
+		uint64_t npages = (m->end - m->start) / (uint64_t)page;
+		if (!estimate && s[0] == '/') {
+			struct pcc_mapped_file *f = pcc_mapped_file_vec_push(&t->files);
+			memset(f, 0, sizeof(*f));
+			f->start = m->start;
+			f->end = m->end;
+			f->offset = m->offset;
+			f->path = xstrndup(s, strlen(s) - (m->deleted ? 10 : 0));
+		}
+		m->how = M_SKIP;
+		if (!readable || starts_with(s, "[vvar") || starts_with(s, "[vsyscall"))
+			continue;
+		/* Device memory: reading it can hang or have side effects. */
+		if (starts_with(s, "/dev/") && !starts_with(s, "/dev/zero")
+		    && !starts_with(s, "/dev/shm/"))
+			continue;
+		if (anon || (shared && (m->deleted || starts_with(s, "/dev/zero")
+					|| starts_with(s, "/SYSV")
+					|| starts_with(s, "/memfd:")))) {
+			m->how = M_COPY;
+			/* Private anonymous: untouched pages are zero. */
+			m->copy_all = shared;
+			continue;
+		}
+		if (writable && !shared) {
+			/* .data: pages not written yet are the file's. */
+			m->how = M_COPY;
+			m->copy_all = true;
+			continue;
+		}
+		/* A read-only private file mapping may still hold pages the
+		 * process wrote before making it read-only (RELRO): then it
+		 * is copied. */
+		if (!shared) {
+			bool modified = m->perms[2] != 'x';
+			if (pmfd >= 0) {
+				flags = grow_flags(flags, &flags_cap, npages);
+				if (read_pagemap(pmfd, m->start, m->end, page, flags)) {
+					modified = false;
+					for (uint64_t k = 0; k < npages && !modified; k++)
+						modified = (flags[k] & PM_SWAPPED)
+							   || ((flags[k] & PM_PRESENT)
+							       && !(flags[k] & PM_FILE));
+				}
+			}
+			if (modified) {
+				m->how = M_COPY;
+				m->copy_all = true;
+				continue;
+			}
+		}
+		const struct file_image *img = file_image_get(t, images, pid, m);
+		if (estimate) {
+			m->how = M_FILE;
+			continue;
+		}
+		if (img && m->offset < img->size) {
+			uint64_t avail = img->size - m->offset;
+			avail = (avail + (uint64_t)page - 1) & ~(uint64_t)(page - 1);
+			m->how = M_FILE;
+			m->file_data = img->data + m->offset;
+			m->file_len = avail < m->end - m->start ? avail : m->end - m->start;
+			t->files.data[t->files.len - 1].checked = true;
+		} else if (img) {
+			continue; /* wholly beyond the end of the file */
+		} else if (!shared) {
+			m->how = M_COPY;
+			m->copy_all = true;
+		} else {
+			pcc_target_warn(t, "shared mapping of %s is not readable: "
+					   "left out", s);
+		}
+	}
+
+	/* The pages to copy: all of them, or those ever touched. */
+	for (size_t i = 0; i < p->maps.len; i++) {
+		struct map_entry *m = &p->maps.data[i];
+		if (m->how != M_COPY)
+			continue;
+		m->run_first = p->runs.len;
+		uint64_t npages = (m->end - m->start) / (uint64_t)page;
+		bool all = m->copy_all || pmfd < 0;
+		if (!all) {
+			flags = grow_flags(flags, &flags_cap, npages);
+			all = !read_pagemap(pmfd, m->start, m->end, page, flags);
+		}
+		if (all) {
+			*run_vec_push(&p->runs) = (struct run){ m->start, m->end - m->start, NULL };
+		} else {
+			for (uint64_t k = 0; k < npages;) {
+				if (!(flags[k] & (PM_PRESENT | PM_SWAPPED))) {
+					k++;
+					continue;
+				}
+				uint64_t e = k;
+				while (e < npages && (flags[e] & (PM_PRESENT | PM_SWAPPED)))
+					e++;
+				*run_vec_push(&p->runs) = (struct run){
+					m->start + k * (uint64_t)page,
+					(e - k) * (uint64_t)page, NULL };
+				k = e;
+			}
+		}
+		m->run_end = p->runs.len;
+	}
+	for (size_t i = 0; i < p->runs.len; i++)
+		p->copy_bytes += p->runs.data[i].len;
+	if (pmfd >= 0)
+		close(pmfd);
+	free(flags);
+}
+
+/* ----------------------------------------------------------- copy buffer */
+
+/*
+ * The copy goes into windows of host memory that mirror stretches of the
+ * target's address space: a copied mapping inside a window lands at the same
+ * offset from the window's start as its address, so that pages prepared for
+ * the estimate line up with the truth even after the mapping grew or shrank
+ * a little (a heap growing between the two), and each mapping stays
+ * contiguous (an object may span pages, touched or not).
+ */
+struct window {
+	uint64_t start, end; /* target addresses */
+	uint8_t *local;
+};
+PCC_VEC(window_vec, struct window)
+
+enum {
+	WINDOW_SLACK_MIN = 4 << 20,
+	WINDOW_JOIN_GAP = 64 << 20,
+	HUGE_PAGE = 2 << 20,
+};
+
+static uint8_t *alloc_buffer(struct pcc_target *t, uint64_t len)
+{
+	if (len > SIZE_MAX - HUGE_PAGE)
+		return NULL;
+	size_t total = (size_t)len + HUGE_PAGE;
+	void *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	*pcc_mmap_vec_push(&t->maps) = (struct pcc_mmap){ p, total };
+	uint8_t *a = (uint8_t *)(((uintptr_t)p + HUGE_PAGE - 1)
+				 & ~(uintptr_t)(HUGE_PAGE - 1));
+	madvise(a, (size_t)len, MADV_HUGEPAGE);
+	return a;
+}
+
+static void populate(uint8_t *p, uint64_t len, long page)
+{
+	if (madvise(p, (size_t)len, MADV_POPULATE_WRITE) == 0)
+		return;
+	for (uint64_t off = 0; off < len; off += (uint64_t)page)
+		((volatile uint8_t *)p)[off] = 0;
+}
+
+/* From the estimate: windows around the copied mappings, prepared. */
+static void make_windows(struct pcc_target *t, const struct plan *est,
+			 struct window_vec *w)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	for (size_t i = 0; i < est->maps.len; i++) {
+		const struct map_entry *m = &est->maps.data[i];
+		if (m->how != M_COPY)
+			continue;
+		uint64_t slack = (m->end - m->start) / 4;
+		if (slack < WINDOW_SLACK_MIN)
+			slack = WINDOW_SLACK_MIN;
+		slack &= ~(uint64_t)(page - 1);
+		uint64_t s = m->start > slack ? m->start - slack : 0;
+		uint64_t e = m->end + slack < m->end ? UINT64_MAX & ~(uint64_t)(page - 1)
+						      : m->end + slack;
+		if (w->len && s <= w->data[w->len - 1].end + WINDOW_JOIN_GAP) {
+			if (e > w->data[w->len - 1].end)
+				w->data[w->len - 1].end = e;
+		} else {
+			*window_vec_push(w) = (struct window){ s, e, NULL };
+		}
+	}
+	for (size_t i = 0; i < w->len; i++) {
+		w->data[i].local = alloc_buffer(t, w->data[i].end - w->data[i].start);
+		if (!w->data[i].local)
+			w->data[i].start = w->data[i].end = 0; /* unusable */
+	}
+	for (size_t i = 0; i < est->runs.len; i++) {
+		const struct run *r = &est->runs.data[i];
+		for (size_t j = 0; j < w->len; j++) {
+			if (w->data[j].local && r->remote >= w->data[j].start
+			    && r->remote + r->len <= w->data[j].end) {
+				populate(w->data[j].local + (r->remote - w->data[j].start),
+					 r->len, page);
+				break;
+			}
+		}
+	}
+}
+
+/* Host memory for every copied mapping of the plan; false: out of memory. */
+static bool place_mappings(struct pcc_target *t, struct plan *p,
+			   const struct window_vec *w)
+{
+	uint64_t overflow = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		uint8_t *extra = NULL;
+		if (pass == 1) {
+			if (!overflow)
+				break;
+			extra = alloc_buffer(t, overflow);
+			if (!extra)
+				return false;
+		}
+		for (size_t i = 0; i < p->maps.len; i++) {
+			struct map_entry *m = &p->maps.data[i];
+			if (m->how != M_COPY)
+				continue;
+			if (pass == 0) {
+				m->local = NULL;
+				for (size_t j = 0; j < w->len; j++) {
+					const struct window *win = &w->data[j];
+					if (win->local && m->start >= win->start
+					    && m->end <= win->end) {
+						m->local = win->local + (m->start - win->start);
+						break;
+					}
+				}
+				if (!m->local)
+					overflow += m->end - m->start;
+			} else if (!m->local) {
+				m->local = extra;
+				extra += m->end - m->start;
+			}
+		}
+	}
+	for (size_t i = 0; i < p->maps.len; i++) {
+		const struct map_entry *m = &p->maps.data[i];
+		if (m->how != M_COPY)
+			continue;
+		for (size_t k = m->run_first; k < m->run_end; k++)
+			p->runs.data[k].local = m->local
+						+ (p->runs.data[k].remote - m->start);
+	}
+	return true;
+}
+
+/* --------------------------------------------------------------- copying */
 
 struct hole {
 	uint64_t start, end;
@@ -696,27 +996,16 @@ static void add_hole(struct hole_vec *holes, uint64_t start, uint64_t end)
 	*hole_vec_push(holes) = (struct hole){ start, end };
 }
 
-/* Runs longer than this are split, so that a signal is served quickly. */
-enum { RUN_MAX = 64 << 20, BATCH = 1024 };
-
-static void push_run(struct run_vec *runs, uint64_t remote, uint8_t *local,
-		     uint64_t len)
-{
-	while (len) {
-		size_t n = len > RUN_MAX ? RUN_MAX : (size_t)len;
-		*run_vec_push(runs) = (struct run){ remote, local, n };
-		remote += n;
-		local += n;
-		len -= n;
-	}
-}
+/* An iovec is at most this long, so that a signal is served quickly. */
+enum { IOV_CHUNK = 64 << 20, BATCH = 1024 };
 
 /*
  * Read the runs; a page that cannot be read becomes a hole and the read goes
- * on after it.  ESRCH: the process is gone.
+ * on after it.
  */
-static struct pcc_error *read_runs(pid_t pid, struct run_vec *runs, long page,
-				   struct hole_vec *holes, bool *used_mem)
+static struct pcc_error *read_runs(pid_t pid, const struct run_vec *runs,
+				   long page, struct hole_vec *holes,
+				   bool *used_mem)
 {
 	bool use_mem = getenv("PCC_TEST_NO_VM_READV") != NULL;
 	int memfd = -1;
@@ -725,24 +1014,33 @@ static struct pcc_error *read_runs(pid_t pid, struct run_vec *runs, long page,
 	struct pcc_error *err = NULL;
 	while (i < runs->len) {
 		if (g_interrupted) {
-			err = pcc_error_create(PCC_ERROR_INPUT, "interrupted");
+			err = pcc_error_create(PCC_ERROR_INPUT, "interrupted by "
+					       "signal %d", (int)g_interrupted);
 			break;
 		}
-		uint64_t pos; /* first unreadable address, or 0 */
-		uint64_t got;
+		uint64_t got, asked;
 		if (!use_mem) {
 			struct iovec l[BATCH], r[BATCH];
 			size_t k = 0;
-			for (size_t j = i; j < runs->len && k < BATCH; j++, k++) {
-				uint64_t off = j == i ? skip : 0;
-				l[k].iov_base = runs->data[j].local + off;
-				l[k].iov_len = runs->data[j].len - off;
-				r[k] = (struct iovec){ (void *)(uintptr_t)(runs->data[j].remote + off),
-						       runs->data[j].len - off };
+			asked = 0;
+			uint64_t off = skip;
+			for (size_t j = i; j < runs->len && k < BATCH; k++) {
+				const struct run *rn = &runs->data[j];
+				uint64_t n = rn->len - off;
+				if (n > IOV_CHUNK)
+					n = IOV_CHUNK;
+				l[k] = (struct iovec){ rn->local + off, (size_t)n };
+				r[k] = (struct iovec){ (void *)(uintptr_t)(rn->remote + off),
+						       (size_t)n };
+				asked += n;
+				off += n;
+				if (off == rn->len) {
+					j++;
+					off = 0;
+				}
 			}
 			ssize_t n = process_vm_readv(pid, l, k, r, k, 0);
-			if (n < 0 && (errno == ENOSYS || errno == EPERM) && i == 0
-			    && skip == 0) {
+			if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
 				use_mem = true;
 				continue;
 			}
@@ -756,10 +1054,6 @@ static struct pcc_error *read_runs(pid_t pid, struct run_vec *runs, long page,
 				break;
 			}
 			got = n < 0 ? 0 : (uint64_t)n;
-			uint64_t total = 0;
-			for (size_t j = 0; j < k; j++)
-				total += r[j].iov_len;
-			pos = got < total ? 1 : 0;
 		} else {
 			if (memfd < 0) {
 				char path[64];
@@ -773,7 +1067,10 @@ static struct pcc_error *read_runs(pid_t pid, struct run_vec *runs, long page,
 				*used_mem = true;
 			}
 			const struct run *rn = &runs->data[i];
-			ssize_t n = pread(memfd, rn->local + skip, rn->len - skip,
+			asked = rn->len - skip;
+			if (asked > IOV_CHUNK)
+				asked = IOV_CHUNK;
+			ssize_t n = pread(memfd, rn->local + skip, (size_t)asked,
 					  (off_t)(rn->remote + skip));
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -782,9 +1079,8 @@ static struct pcc_error *read_runs(pid_t pid, struct run_vec *runs, long page,
 				break;
 			}
 			got = n < 0 ? 0 : (uint64_t)n;
-			pos = got < rn->len - skip ? 1 : 0;
 		}
-		/* Advance over what was read. */
+		bool short_read = got < asked;
 		while (got && i < runs->len) {
 			uint64_t left = runs->data[i].len - skip;
 			if (got >= left) {
@@ -796,7 +1092,7 @@ static struct pcc_error *read_runs(pid_t pid, struct run_vec *runs, long page,
 				got = 0;
 			}
 		}
-		if (pos && i < runs->len) {
+		if (short_read && i < runs->len) {
 			/* The page at the current position is unreadable. */
 			uint64_t at = runs->data[i].remote + skip;
 			uint64_t next = (at | (uint64_t)(page - 1)) + 1;
@@ -814,12 +1110,6 @@ static struct pcc_error *read_runs(pid_t pid, struct run_vec *runs, long page,
 	if (memfd >= 0)
 		close(memfd);
 	return err;
-}
-
-static int segment_cmp(const void *a, const void *b)
-{
-	const struct pcc_segment *x = a, *y = b;
-	return x->start < y->start ? -1 : x->start > y->start;
 }
 
 static void add_segment(struct pcc_target *t, uint64_t start, uint64_t end,
@@ -840,19 +1130,43 @@ static bool test_env(const char *name)
 	return v && *v && strcmp(v, "0") != 0;
 }
 
+static void test_sleep(void)
+{
+	const char *slow = getenv("PCC_TEST_SLOW_READ_MS");
+	long ms = slow ? strtol(slow, NULL, 10) : 0;
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (ms > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * Before the process is stopped: the estimate, the buffer for it, and the
+ * files it maps.
+ */
+static void prepare(struct pcc_target *t, pid_t pid, struct window_vec *w,
+		    struct file_image_vec *images)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	char *text = read_proc_file(path, NULL);
+	if (!text)
+		return; /* the real attempt says why */
+	struct plan est = { 0 };
+	plan_process(t, pid, text, true, images, &est);
+	make_windows(t, &est, w);
+	plan_free(&est);
+	free(text);
+}
+
 /*
  * Everything that must happen while the threads are stopped: the maps, the
  * decision per mapping, the copy, and opening the files.
  */
-static struct pcc_error *read_process(struct pcc_target *t, pid_t pid)
+static struct pcc_error *read_process(struct pcc_target *t, pid_t pid,
+				      const struct window_vec *w,
+				      struct file_image_vec *images)
 {
-	const char *slow = getenv("PCC_TEST_SLOW_READ_MS");
-	if (slow && *slow) {
-		long ms = strtol(slow, NULL, 10);
-		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-		while (ms > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
-	}
+	test_sleep();
 	if (test_env("PCC_TEST_FAIL_AFTER_SEIZE"))
 		return pcc_error_create(PCC_ERROR_INPUT,
 					"failing on purpose with process %d stopped "
@@ -867,7 +1181,7 @@ static struct pcc_error *read_process(struct pcc_target *t, pid_t pid)
 		return errno == ENOENT || errno == ESRCH
 			       ? exited_while_read(pid)
 			       : pcc_error_os("cannot read %s", path);
-	/* Keep a pristine copy for the debug info layer (libdwfl parses it). */
+	/* A pristine copy for the debug info layer (libdwfl parses it). */
 	void *keep = mmap(NULL, text_len + 1, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (keep == MAP_FAILED) {
@@ -878,175 +1192,42 @@ static struct pcc_error *read_process(struct pcc_target *t, pid_t pid)
 	*pcc_mmap_vec_push(&t->maps) = (struct pcc_mmap){ keep, text_len + 1 };
 	t->maps_text = keep;
 
-	struct map_entry_vec maps = { 0 };
-	parse_maps(text, &maps);
-	if (maps.len == 0) {
-		free(text);
-		return pcc_error_create(PCC_ERROR_INPUT,
-					"process %d has no memory mappings (a kernel "
-					"thread?): not a Python process", (int)pid);
-	}
-
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
-	int pmfd = open(path, O_RDONLY | O_CLOEXEC);
-	uint8_t *flags = NULL;
-	size_t flags_cap = 0;
-	struct file_image_vec images = { 0 };
-	struct run_vec runs = { 0 };
+	struct plan p = { 0 };
 	struct hole_vec holes = { 0 };
 	struct pcc_error *err = NULL;
-	uint64_t copy_total = 0;
-
-	/* Decide per mapping. */
-	for (size_t i = 0; i < maps.len; i++) {
-		struct map_entry *m = &maps.data[i];
-		const char *p = m->path;
-		bool readable = m->perms[0] == 'r';
-		bool writable = m->perms[1] == 'w';
-		bool shared = m->perms[3] == 's';
-		bool anon = p[0] != '/';
-		if (p[0] == '/') {
-			struct pcc_mapped_file *f = pcc_mapped_file_vec_push(&t->files);
-			memset(f, 0, sizeof(*f));
-			f->start = m->start;
-			f->end = m->end;
-			f->offset = m->offset;
-			f->path = xstrndup(p, m->deleted ? strlen(p) - 10 : strlen(p));
-		}
-		m->how = M_SKIP;
-		if (!readable || starts_with(p, "[vvar") || starts_with(p, "[vsyscall"))
-			continue;
-		/* Device memory: reading it can hang or have side effects. */
-		if (starts_with(p, "/dev/") && !starts_with(p, "/dev/zero")
-		    && !starts_with(p, "/dev/shm/"))
-			continue;
-		if (anon || (shared && (m->deleted || starts_with(p, "/dev/zero")
-					|| starts_with(p, "/SYSV")
-					|| starts_with(p, "/memfd:")))) {
-			m->how = M_COPY;
-			/* Private anonymous: untouched pages are zero. */
-			m->copy_all = shared;
-			continue;
-		}
-		if (writable && !shared) {
-			m->how = M_COPY; /* .data: pages not yet written are
-					    the file's, so all of them */
-			m->copy_all = true;
-			continue;
-		}
-		/* A read-only private file mapping may still hold pages the
-		 * process wrote before making it read-only (RELRO): then it
-		 * is copied. */
-		if (!shared) {
-			uint64_t n = (m->end - m->start) / (uint64_t)page;
-			bool modified = pmfd < 0 && m->perms[2] != 'x';
-			if (pmfd >= 0) {
-				if (n > flags_cap) {
-					flags_cap = n;
-					flags = pcc_xrealloc(flags, flags_cap);
-				}
-				if (read_pagemap(pmfd, m->start, m->end, page, flags)) {
-					for (uint64_t k = 0; k < n && !modified; k++)
-						modified = (flags[k] & PM_SWAPPED)
-							   || ((flags[k] & PM_PRESENT)
-							       && !(flags[k] & PM_FILE));
-				} else {
-					modified = m->perms[2] != 'x';
-				}
-			}
-			if (modified) {
-				m->how = M_COPY;
-				m->copy_all = true;
-				continue;
-			}
-		}
-		const struct file_image *img = file_image_get(t, &images, pid, m);
-		if (img && m->offset < img->size) {
-			uint64_t avail = img->size - m->offset;
-			avail = (avail + (uint64_t)page - 1) & ~(uint64_t)(page - 1);
-			m->how = M_FILE;
-			m->file_data = img->data + m->offset;
-			m->file_len = avail < m->end - m->start ? avail : m->end - m->start;
-			for (size_t k = t->files.len; k-- > 0;) {
-				if (t->files.data[k].start == m->start) {
-					t->files.data[k].checked = true;
-					break;
-				}
-			}
-		} else if (img) {
-			continue; /* wholly beyond the end of the file */
-		} else if (!shared) {
-			m->how = M_COPY;
-			m->copy_all = true;
-		} else {
-			pcc_target_warn(t, "shared mapping of %s is not readable: "
-					   "left out", p);
-		}
+	plan_process(t, pid, text, false, images, &p);
+	if (p.maps.len == 0) {
+		err = pcc_error_create(PCC_ERROR_INPUT,
+				       "process %d has no memory mappings: not a "
+				       "Python process", (int)pid);
+		goto out;
 	}
-	for (size_t i = 0; i < maps.len; i++)
-		if (maps.data[i].how == M_COPY)
-			copy_total += maps.data[i].end - maps.data[i].start;
-
-	uint8_t *buf = NULL;
-	if (copy_total) {
-		buf = mmap(NULL, copy_total, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (buf == MAP_FAILED) {
-			err = pcc_error_os("cannot allocate %llu bytes for a copy of "
-					   "process %d", (unsigned long long)copy_total,
-					   (int)pid);
-			goto out;
-		}
-		*pcc_mmap_vec_push(&t->maps) = (struct pcc_mmap){ buf, copy_total };
+	if (!place_mappings(t, &p, w)) {
+		err = pcc_error_os("cannot allocate memory for a copy of process %d",
+				   (int)pid);
+		goto out;
 	}
-	uint8_t *at = buf;
-	for (size_t i = 0; i < maps.len; i++) {
-		struct map_entry *m = &maps.data[i];
-		if (m->how != M_COPY)
-			continue;
-		uint64_t len = m->end - m->start, n = len / (uint64_t)page;
-		m->file_data = at; /* reused: where its copy goes */
-		if (m->copy_all || pmfd < 0) {
-			push_run(&runs, m->start, at, len);
-		} else {
-			if (n > flags_cap) {
-				flags_cap = n;
-				flags = pcc_xrealloc(flags, flags_cap);
-			}
-			if (!read_pagemap(pmfd, m->start, m->end, page, flags)) {
-				push_run(&runs, m->start, at, len);
-			} else {
-				for (uint64_t k = 0; k < n;) {
-					if (!(flags[k] & (PM_PRESENT | PM_SWAPPED))) {
-						k++;
-						continue;
-					}
-					uint64_t e = k;
-					while (e < n && (flags[e] & (PM_PRESENT | PM_SWAPPED)))
-						e++;
-					push_run(&runs, m->start + k * (uint64_t)page,
-						 at + k * (uint64_t)page,
-						 (e - k) * (uint64_t)page);
-					k = e;
-				}
-			}
-		}
-		at += len;
-	}
-	for (size_t i = 0; i < runs.len; i++)
-		t->copied_bytes += runs.data[i].len;
+	t->copied_bytes = p.copy_bytes;
 	bool used_mem = false;
-	err = read_runs(pid, &runs, page, &holes, &used_mem);
+	struct timespec r0, r1;
+	clock_gettime(CLOCK_MONOTONIC, &r0);
+	err = read_runs(pid, &p.runs, page, &holes, &used_mem);
+	clock_gettime(CLOCK_MONOTONIC, &r1);
+	if (getenv("PCC_DEBUG_LIVE"))
+		fprintf(stderr, "pycorecheck: live: %zu mappings, %zu runs, %llu "
+			"bytes copied in %.1f ms\n", p.maps.len, p.runs.len,
+			(unsigned long long)p.copy_bytes, elapsed(&r0, &r1) * 1e3);
 	if (err)
 		goto out;
 	if (used_mem)
 		pcc_target_warn(t, "process_vm_readv is unavailable: read "
 				   "through /proc/%d/mem", (int)pid);
 
-	/* Segments: maps are sorted and disjoint, holes sorted. */
+	/* Segments, in address order: maps are sorted and disjoint, and so
+	 * are the holes. */
 	size_t h = 0;
-	for (size_t i = 0; i < maps.len; i++) {
-		const struct map_entry *m = &maps.data[i];
+	for (size_t i = 0; i < p.maps.len; i++) {
+		const struct map_entry *m = &p.maps.data[i];
 		if (m->how == M_FILE) {
 			add_segment(t, m->start, m->start + m->file_len, m->file_data,
 				    PCC_SEGMENT_FILE);
@@ -1056,27 +1237,18 @@ static struct pcc_error *read_process(struct pcc_target *t, pid_t pid)
 				h++;
 			while (h < holes.len && holes.data[h].start < m->end) {
 				add_segment(t, s, holes.data[h].start,
-					    m->file_data + (s - m->start),
-					    PCC_SEGMENT_COPY);
+					    m->local + (s - m->start), PCC_SEGMENT_COPY);
 				s = holes.data[h].end;
 				h++;
 			}
-			if (s < m->end)
-				add_segment(t, s, m->end, m->file_data + (s - m->start),
-					    PCC_SEGMENT_COPY);
+			add_segment(t, s, m->end, m->local + (s - m->start),
+				    PCC_SEGMENT_COPY);
 		}
 	}
-	qsort(t->segments.data, t->segments.len, sizeof(t->segments.data[0]),
-	      segment_cmp);
 	t->last_hit = 0;
 out:
-	if (pmfd >= 0)
-		close(pmfd);
-	free(flags);
-	file_image_vec_free(&images);
-	run_vec_free(&runs);
 	hole_vec_free(&holes);
-	map_entry_vec_free(&maps);
+	plan_free(&p);
 	free(text);
 	return err;
 }
@@ -1171,12 +1343,28 @@ struct pcc_error *pcc_target_open_live(pid_t pid, struct pcc_target **ret)
 	t->pid = pid;
 	read_identity(t, pid);
 
+	struct window_vec windows = { 0 };
+	struct file_image_vec images = { 0 };
+	struct timespec p0, p1;
+	clock_gettime(CLOCK_MONOTONIC, &p0);
+	prepare(t, pid, &windows, &images);
+	clock_gettime(CLOCK_MONOTONIC, &p1);
+	if (getenv("PCC_DEBUG_LIVE"))
+		fprintf(stderr, "pycorecheck: live: prepared %zu windows in %.1f ms\n",
+			windows.len, elapsed(&p0, &p1) * 1e3);
+
 	struct timespec started = { 0 }, ended;
 	g_nthreads = 0;
 	install_handlers();
 	struct pcc_error *err = seize_all(pid, &started);
+	if (getenv("PCC_DEBUG_LIVE")) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		fprintf(stderr, "pycorecheck: live: %d threads stopped in %.1f ms\n",
+			(int)g_nthreads, elapsed(&started, &now) * 1e3);
+	}
 	if (!err)
-		err = read_process(t, pid);
+		err = read_process(t, pid, &windows, &images);
 	detach_all();
 	clock_gettime(CLOCK_MONOTONIC, &ended);
 	restore_handlers();
@@ -1190,6 +1378,8 @@ struct pcc_error *pcc_target_open_live(pid_t pid, struct pcc_target **ret)
 	if (started.tv_sec || started.tv_nsec)
 		t->pause_seconds = elapsed(&started, &ended);
 	g_nthreads = 0;
+	window_vec_free(&windows);
+	file_image_vec_free(&images);
 	if (err) {
 		pcc_target_destroy(t);
 		return err;
