@@ -439,8 +439,56 @@ def compare(oracle, report, refs_path, rc, stderr):
         details.append("    type names (oracle -> pycorecheck): %s" % ", ".join(
             "%s->%s x%d" % (o, p, k) for (o, p), k in c.most_common(8)))
 
+    # e. open files: the same descriptor owners, each reachable or not as
+    # the interpreter saw it; FileIO names and (binary) modes too.
+    ofiles = dict((f["addr"], f) for f in oracle.get("files", []))
+    mfiles = dict((hex(int(f["addr"], 16)), f) for f in report.get("files", []))
+    ofiles = dict((hex(int(a, 16)), f) for a, f in ofiles.items())
+    leaked = 0
+    if set(ofiles) != set(mfiles):
+        only_o = sorted(set(ofiles) - set(mfiles))
+        only_m = sorted(set(mfiles) - set(ofiles))
+        reasons.append("open files differ: %d missing, %d extra" % (len(only_o), len(only_m)))
+        for a in only_o[:MAX_EXAMPLES]:
+            details.append("    missing file %s %r" % (a, ofiles[a]))
+        for a in only_m[:MAX_EXAMPLES]:
+            details.append("    extra file %s %r" % (a, mfiles[a]))
+    for a in sorted(set(ofiles) & set(mfiles)):
+        o, m = ofiles[a], mfiles[a]
+        if not o["reachable"]:
+            leaked += 1
+        problems = []
+        if o["fd"] != m.get("fd"):
+            problems.append("fd %r != %r" % (m.get("fd"), o["fd"]))
+        if o["reachable"] != m.get("reachable"):
+            problems.append("reachable %r != %r" % (m.get("reachable"), o["reachable"]))
+        if o["kind"] == "FileIO":
+            if isinstance(o.get("name"), str) and o["name"] != m.get("name"):
+                problems.append("name %r != %r" % (m.get("name"), o["name"]))
+            if not m.get("wrappers") and o.get("mode") != m.get("mode"):
+                problems.append("mode %r != %r" % (m.get("mode"), o.get("mode")))
+        if problems:
+            reasons.append("file %s: %s" % (a, "; ".join(problems)))
+
+    # f. the collector's state as the interpreter reported it
+    interps = (report.get("gc") or {}).get("interpreters") or [{}]
+    mine_gc = interps[0]
+    ogc = oracle.get("gc") or {}
+    pairs = [("thresholds", "threshold"), ("counts", "count"), ("enabled", "enabled"),
+             ("debug", "debug"), ("garbage", "garbage_len")]
+    if ogc.get("freeze_count") is not None:
+        pairs.append(("frozen", "freeze_count"))
+    for mk, ok in pairs:
+        mv, ov = mine_gc.get(mk), ogc.get(ok)
+        if mk == "counts" and isinstance(ov, list) and ov:
+            ov = [ov[0] - ogc.get("count_child_frames", 0)] + ov[1:]
+        if isinstance(ov, bool):
+            mv = bool(mv)
+        if mv != ov:
+            reasons.append("gc.%s is %r, the interpreter said %r" % (mk, mv, ov))
+
     # c. exit status
-    expect = 1 if want else 0
+    expect = 1 if want or leaked else 0
     if rc != expect:
         reasons.append("exit status %d, expected %d" % (rc, expect))
         if stderr.strip():
@@ -465,8 +513,9 @@ def run_case(py, fixture, fpath, pcc, opts):
         out = os.path.join(tmp, "oracle.json")
         log = os.path.join(tmp, "fixture.log")
         with open(log, "wb") as logf:
+            env = dict(os.environ, TMPDIR=tmp)  # fixtures' own files go with the case
             p = spawn([py.path, "-E", "-S", "-B", fpath, out], stdout=logf, stderr=subprocess.STDOUT,
-                      stdin=subprocess.DEVNULL, cwd=tmp)
+                      stdin=subprocess.DEVNULL, cwd=tmp, env=env)
         why = wait_for_oracle(p, out, time.time() + FIXTURE_TIMEOUT)
         if why is not None:
             if why.startswith("timed out"):
