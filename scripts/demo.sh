@@ -36,6 +36,7 @@ cleanup() {
 	if [ -n "$core" ] && [ "$KEEP" != 1 ]; then
 		rm -f "$core"
 	fi
+	rm -f "${TMPDIR:-/tmp}/pycorecheck-demo-access.log"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -70,7 +71,7 @@ rc=0
 "$PYCORECHECK" "$core" || rc=$?
 case $rc in
 0) echo "demo: pycorecheck exited 0: nothing unreachable found" >&2 ;;
-1) echo "demo: pycorecheck exited 1: unreachable cycles found, as expected" >&2
+1) echo "demo: pycorecheck exited 1: unreachable cycles and leaked files found, as expected" >&2
    rc=0 ;;
 *) echo "demo: pycorecheck exited $rc" >&2 ;;
 esac

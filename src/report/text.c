@@ -38,10 +38,8 @@ static void text_file_line(const struct pcc_report *r, FILE *out,
 	fprintf(out, "    fd %d  ", f->info.fd);
 	put_clean(out, f->info.name ? f->info.name : "?");
 	fprintf(out, "  mode %s  ", f->text_mode ? f->text_mode : f->info.mode);
-	put_clean(out, type_name(r, pcc_python_ob_type(r->py, f->nwrappers
-							       ? f->wrappers[0]
-							       : f->owner)));
-	fprintf(out, " 0x%llx", (unsigned long long)f->owner);
+	put_clean(out, type_name(r, pcc_python_ob_type(r->py, f->outermost)));
+	fprintf(out, " 0x%llx", (unsigned long long)f->outermost);
 	if (f->holder) {
 		fputs("  held by ", out);
 		put_clean(out, f->holder);
@@ -74,6 +72,17 @@ static void text_files(const struct pcc_report *r, FILE *out)
 			fprintf(out, "    … %zu more\n", j - i - 3);
 		i = j;
 	}
+	for (size_t i = 0; i < h->files.len; i++) {
+		const struct pcc_open_file *f = &h->files.data[i];
+		if (f->many_same_path
+		    && (i == 0 || !h->files.data[i - 1].info.name
+			|| strcmp(h->files.data[i - 1].info.name, f->info.name))) {
+			fprintf(out, "  warning: %u handles open at once on ",
+				f->same_path);
+			put_clean(out, f->info.name);
+			fputc('\n', out);
+		}
+	}
 	size_t others = h->files.len - h->leaked_files;
 	if (others)
 		fprintf(out, "\nopen files (reachable): %zu\n", others);
@@ -87,17 +96,6 @@ static void text_files(const struct pcc_report *r, FILE *out)
 	}
 	if (shown < others)
 		fprintf(out, "    … %zu more (see --json)\n", others - shown);
-	for (size_t i = 0; i < h->files.len; i++) {
-		const struct pcc_open_file *f = &h->files.data[i];
-		if (f->many_same_path
-		    && (i == 0 || !h->files.data[i - 1].info.name
-			|| strcmp(h->files.data[i - 1].info.name, f->info.name))) {
-			fprintf(out, "  warning: %u handles open at once on ",
-				f->same_path);
-			put_clean(out, f->info.name);
-			fputc('\n', out);
-		}
-	}
 }
 
 void pcc_report_text(const struct pcc_report *r, FILE *out)
