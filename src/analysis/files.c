@@ -229,6 +229,60 @@ static char *describe_holder(struct pcc_heap *h, uint64_t holder,
 	return out;
 }
 
+/*
+ * Can a socket exist that the collector does not track?  Only where
+ * _socket.socket is not a GC type (up to 3.11), and only once the _socket
+ * module was imported: then the tracked objects' referents are searched.
+ */
+static bool sockets_may_be_untracked(struct pcc_python *py)
+{
+	enum { TPFLAGS_HAVE_GC = 1 << 14 };
+	const struct pcc_layout *l = &py->l;
+	uint64_t modules = 0, flags;
+	if (!pcc_layout_has(l, PCC_L_INTERP_MODULES) || !py->gcs.len
+	    || !pcc_target_read_u64(py->t,
+				    py->gcs.data[0].interp_addr
+					    + l->off[PCC_L_INTERP_MODULES],
+				    &modules)
+	    || !modules)
+		return true;
+	uint64_t module = pcc_python_dict_get(py, modules, "_socket");
+	if (!module)
+		return false;
+	uint64_t dict = pcc_python_object_dict(py, module);
+	uint64_t type = pcc_python_dict_get(py, dict, "socket");
+	if (!type || !pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_FLAGS],
+					  &flags))
+		return true;
+	return !(flags & TPFLAGS_HAVE_GC);
+}
+
+/* Owners of the given dicts: whose __dict__ each is (one cheap heap pass,
+ * no traversal: only instances and modules have a __dict__ slot). */
+static uint64_t (*find_dict_owners(struct pcc_heap *h, const uint64_t *dicts,
+				   size_t n))[MAX_HOLDERS]
+{
+	uint64_t (*owners)[MAX_HOLDERS] = pcc_xcalloc(n ? n : 1, sizeof(*owners));
+	if (!n)
+		return owners;
+	for (uint32_t i = 0; i < h->n; i++) {
+		uint64_t d = pcc_python_object_dict(h->py, h->addrs[i]);
+		if (!d || d < dicts[0] || d > dicts[n - 1])
+			continue;
+		const uint64_t *hit = bsearch(&d, dicts, n, sizeof(uint64_t), u64_cmp);
+		if (!hit)
+			continue;
+		uint64_t *slots = owners[hit - dicts];
+		for (int k = 0; k < MAX_HOLDERS; k++) {
+			if (!slots[k]) {
+				slots[k] = h->addrs[i];
+				break;
+			}
+		}
+	}
+	return owners;
+}
+
 static int name_cmp(const void *a, const void *b)
 {
 	const struct pcc_open_file *x = *(const struct pcc_open_file *const *)a;
@@ -264,10 +318,15 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 			*found_vec_push(&s.found) = (struct found){ obj, role, 0, i };
 		else if (role != PCC_FILE_NONE)
 			*found_vec_push(&wrappers) = (struct found){ obj, role, 0, i };
-		s.current = i;
-		s.holder = obj;
-		s.depth = 0;
-		pcc_python_traverse(py, obj, visit_untracked, &s, false, NULL);
+	}
+	if (sockets_may_be_untracked(py)) {
+		for (uint32_t i = 0; i < h->n; i++) {
+			s.current = i;
+			s.holder = h->addrs[i];
+			s.depth = 0;
+			pcc_python_traverse(py, h->addrs[i], visit_untracked, &s, false,
+					    NULL);
+		}
 	}
 	free(s.seen);
 
@@ -370,7 +429,7 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 	dicts.len = u;
 	uint64_t *dict_targets = pcc_xcalloc(u ? u : 1, sizeof(uint64_t));
 	memcpy(dict_targets, dicts.data, u * sizeof(uint64_t));
-	uint64_t(*dict_owners)[MAX_HOLDERS] = find_referrers(h, dict_targets, u);
+	uint64_t(*dict_owners)[MAX_HOLDERS] = find_dict_owners(h, dict_targets, u);
 	for (size_t i = 0; i < n; i++) {
 		struct pcc_open_file *of = &h->files.data[i];
 		if (of->holder_addr)

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../report/report.h"
 
@@ -29,6 +30,7 @@ enum {
 	OPT_DUMP_REFERENTS,
 	OPT_SAME_PATH,
 	OPT_PID,
+	OPT_STATS,
 };
 
 static const struct option long_options[] = {
@@ -40,6 +42,7 @@ static const struct option long_options[] = {
 	{ "dump-referents", required_argument, NULL, OPT_DUMP_REFERENTS },
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "same-path-threshold", required_argument, NULL, OPT_SAME_PATH },
+	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -47,6 +50,7 @@ static const struct option long_options[] = {
 
 struct options {
 	bool json;
+	bool stats;
 	const char *dot_dir;
 	const char *debuginfo_path;
 	const char *sysroot;
@@ -74,6 +78,7 @@ static void usage(FILE *out)
 	      "  --max-objects N        stop walking the GC lists after N objects\n"
 	      "  --same-path-threshold N  flag N or more handles open on one\n"
 	      "                         path at once (default 10)\n"
+	      "  --stats                time and memory of each phase, on stderr\n"
 	      "  --dump-referents FILE  write every tracked object's referents\n"
 	      "                         (JSON lines; for checking pycorecheck)\n"
 	      "  -h, --help             this text\n"
@@ -102,6 +107,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case OPT_JSON:
 			o->json = true;
+			break;
+		case OPT_STATS:
+			o->stats = true;
 			break;
 		case OPT_DOT:
 			o->dot_dir = optarg;
@@ -167,6 +175,52 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return -1;
 }
 
+/* --stats: where the time goes, and pycorecheck's own memory (anonymous
+ * pages, so not the mmapped core) per tracked object. */
+struct stats {
+	bool on;
+	struct timespec last;
+};
+
+static void stats_start(struct stats *st, bool on)
+{
+	st->on = on;
+	clock_gettime(CLOCK_MONOTONIC, &st->last);
+}
+
+static void stats_phase(struct stats *st, const char *what)
+{
+	if (!st->on)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double s = (double)(now.tv_sec - st->last.tv_sec)
+		   + (double)(now.tv_nsec - st->last.tv_nsec) / 1e9;
+	fprintf(stderr, "pycorecheck: %-20s %8.3f s\n", what, s);
+	st->last = now;
+}
+
+static void stats_memory(struct stats *st, uint32_t tracked)
+{
+	if (!st->on)
+		return;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return;
+	char line[256];
+	long anon_kb = -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &anon_kb) == 1)
+			break;
+	fclose(f);
+	if (anon_kb >= 0)
+		fprintf(stderr,
+			"pycorecheck: anonymous memory %.1f MiB, %.1f bytes per "
+			"tracked object\n",
+			anon_kb / 1024.0,
+			tracked ? anon_kb * 1024.0 / tracked : 0.0);
+}
+
 static int fail(struct pcc_error *err)
 {
 	fputs("pycorecheck: ", stderr);
@@ -202,12 +256,20 @@ static int analyse(const struct options *o)
 	}
 
 	struct pcc_heap heap;
+	struct stats st;
+	stats_start(&st, o->stats);
 	pcc_heap_build(&heap, py, o->max_objects);
+	stats_phase(&st, "walk the GC lists");
 	pcc_heap_find_unreachable(&heap);
+	stats_phase(&st, "reachability");
 	pcc_heap_group_cycles(&heap);
+	stats_phase(&st, "cycles");
 	pcc_heap_find_files(&heap, o->same_path_threshold);
 	pcc_heap_check_health(&heap);
+	stats_phase(&st, "files and health");
 	pcc_heap_count_types(&heap);
+	stats_phase(&st, "type histogram");
+	stats_memory(&st, heap.n);
 	struct pcc_report r = { t, di, py, &heap };
 
 	status = heap.nunreachable || heap.leaked_files ? EXIT_FOUND

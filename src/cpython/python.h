@@ -205,6 +205,10 @@ enum pcc_kind pcc_python_traverse(struct pcc_python *py, uint64_t obj,
 				  pcc_visit_fn *visit, void *ctx,
 				  bool want_labels, bool *partial);
 
+/* The object's __dict__ (an instance's, a module's), 0 if it has none or
+ * keeps its attributes as inline values. */
+uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj);
+
 /*
  * Display helpers, bounded: a str object's text (ASCII/latin-1 shown as is,
  * other characters escaped), NULL if not a readable str.

@@ -795,3 +795,31 @@ enum pcc_kind pcc_python_traverse(struct pcc_python *py, uint64_t obj,
 		*partial = w.partial || kind == PCC_KIND_UNKNOWN;
 	return kind;
 }
+
+uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj)
+{
+	uint64_t type = pcc_python_ob_type(py, obj), dict = 0;
+	struct pcc_type_info *ti = pcc_python_type(py, type);
+	if (!ti)
+		return 0;
+	if (ti->kind == PCC_KIND_MODULE) {
+		if (pcc_layout_has(&py->l, PCC_L_MODULE_DICT))
+			pcc_target_read_u64(py->t, obj + py->l.off[PCC_L_MODULE_DICT],
+					    &dict);
+		return dict;
+	}
+	if (ti->kind != PCC_KIND_INSTANCE)
+		return 0;
+	if (py->major == 3 && py->minor >= 11 && (ti->flags & TPFLAGS_MANAGED_DICT)) {
+		if (!pcc_target_read_u64(py->t, obj - 24, &dict))
+			return 0;
+		return py->minor == 12 && (dict & 1) ? 0 : dict;
+	}
+	if (!ti->dictoffset)
+		return 0;
+	struct walk w = { py, NULL, NULL, false, false };
+	uint64_t ptr = instance_dict_ptr(&w, obj, ti);
+	if (!ptr || !pcc_target_read_u64(py->t, ptr, &dict))
+		return 0;
+	return dict;
+}
