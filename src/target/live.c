@@ -1197,6 +1197,11 @@ static struct pcc_error *read_process(struct pcc_target *t, pid_t pid,
 	struct pcc_error *err = NULL;
 	plan_process(t, pid, text, false, images, &p);
 	if (p.maps.len == 0) {
+		char st = thread_state_letter(pid, pid);
+		if (st == 0 || st == 'Z' || st == 'X') {
+			err = exited_while_read(pid); /* killed (SIGKILL) */
+			goto out;
+		}
 		err = pcc_error_create(PCC_ERROR_INPUT,
 				       "process %d has no memory mappings: not a "
 				       "Python process", (int)pid);
@@ -1306,10 +1311,26 @@ static void read_identity(struct pcc_target *t, pid_t pid)
 		memcpy(t->proc_root, root, sizeof(root));
 }
 
-/* Detach every stopped thread (they resume, or go back to their stop). */
-static void detach_all(void)
+/*
+ * Detach every thread (they resume, or go back to the stop they were in).
+ * After an error, some may still be on their way to the interrupt-stop:
+ * wait a little for them, since a running tracee cannot be detached.  One
+ * that does not stop even then is detached by the kernel when we exit.
+ */
+static void detach_all(pid_t pid)
 {
 	detach_stopped_threads();
+	for (sig_atomic_t i = 0; i < g_nthreads; i++) {
+		if (g_threads[i].state == THREAD_SEIZED) {
+			struct timespec deadline;
+			clock_gettime(CLOCK_MONOTONIC, &deadline);
+			deadline.tv_sec += 1;
+			struct pcc_error *err = wait_for_stops(pid, &deadline);
+			pcc_error_destroy(err);
+			detach_stopped_threads();
+			break;
+		}
+	}
 }
 
 struct pcc_error *pcc_target_open_live(pid_t pid, struct pcc_target **ret)
@@ -1365,7 +1386,7 @@ struct pcc_error *pcc_target_open_live(pid_t pid, struct pcc_target **ret)
 	}
 	if (!err)
 		err = read_process(t, pid, &windows, &images);
-	detach_all();
+	detach_all(pid);
 	clock_gettime(CLOCK_MONOTONIC, &ended);
 	restore_handlers();
 
