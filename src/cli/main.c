@@ -7,9 +7,11 @@
 
 #include <getopt.h>
 #include <limits.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "../report/report.h"
@@ -28,9 +30,13 @@ enum {
 	OPT_SYSROOT,
 	OPT_MAX_OBJECTS,
 	OPT_DUMP_REFERENTS,
+	OPT_EXECUTABLE,
+	OPT_IGNORE_BUILD_ID,
+	OPT_NO_DEFAULT_DEBUGINFO,
 	OPT_SAME_PATH,
 	OPT_PID,
 	OPT_STATS,
+	OPT_NO_DWARF,
 };
 
 static const struct option long_options[] = {
@@ -38,11 +44,16 @@ static const struct option long_options[] = {
 	{ "dot", required_argument, NULL, OPT_DOT },
 	{ "debuginfo-path", required_argument, NULL, OPT_DEBUGINFO_PATH },
 	{ "sysroot", required_argument, NULL, OPT_SYSROOT },
+	{ "executable", required_argument, NULL, OPT_EXECUTABLE },
+	{ "ignore-build-id", no_argument, NULL, OPT_IGNORE_BUILD_ID },
+	{ "no-default-debuginfo-path", no_argument, NULL,
+	  OPT_NO_DEFAULT_DEBUGINFO },
 	{ "max-objects", required_argument, NULL, OPT_MAX_OBJECTS },
 	{ "dump-referents", required_argument, NULL, OPT_DUMP_REFERENTS },
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "same-path-threshold", required_argument, NULL, OPT_SAME_PATH },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "no-dwarf", no_argument, NULL, OPT_NO_DWARF },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -54,30 +65,42 @@ struct options {
 	const char *dot_dir;
 	const char *debuginfo_path;
 	const char *sysroot;
+	const char *executable;
+	bool ignore_build_id;
 	const char *dump_referents;
 	uint64_t max_objects;
 	uint32_t same_path_threshold;
-	const char *core;
+	char **cores; /* the CORE arguments ("-": standard input) */
+	int ncores;
 	pid_t pid; /* --pid, else 0 */
 };
 
 static void usage(FILE *out)
 {
-	fputs("usage: pycorecheck [OPTIONS] CORE\n"
+	fputs("usage: pycorecheck [OPTIONS] CORE...\n"
 	      "       pycorecheck [OPTIONS] --pid PID\n"
 	      "\n"
 	      "Find the reference cycles that CPython's garbage collector has not\n"
 	      "freed, in a core dump of a Python process or in a running one\n"
-	      "(stopped only while its memory is copied).\n"
+	      "(stopped only while its memory is copied).  A core may be\n"
+	      "compressed (zstd, lz4, xz, gzip); '-' reads it from standard input.\n"
+	      "Several cores: one report each (--json: one JSON object per line).\n"
 	      "\n"
 	      "  --pid PID              analyse the running process PID\n"
 	      "  --json                 one JSON object on standard output\n"
 	      "  --dot DIR              a Graphviz file per kind of cycle in DIR\n"
 	      "  --debuginfo-path DIR   also look for separate debug info in DIR\n"
 	      "  --sysroot DIR          find the core's mapped files under DIR\n"
+	      "  --executable FILE      the core's main executable is FILE\n"
+	      "  --ignore-build-id      use an executable or libpython whose build\n"
+	      "                         id does not match the core (warns)\n"
+	      "  --no-default-debuginfo-path  look for debug info only in\n"
+	      "                         --debuginfo-path dirs and debuginfod\n"
 	      "  --max-objects N        stop walking the GC lists after N objects\n"
 	      "  --same-path-threshold N  flag N or more handles open on one\n"
 	      "                         path at once (default 10)\n"
+	      "  --no-dwarf             ignore debug info: built-in layouts and\n"
+	      "                         exported symbols only\n"
 	      "  --stats                time and memory of each phase, on stderr\n"
 	      "  --dump-referents FILE  write every tracked object's referents\n"
 	      "                         (JSON lines; for checking pycorecheck)\n"
@@ -85,7 +108,8 @@ static void usage(FILE *out)
 	      "  -V, --version          the version\n"
 	      "\n"
 	      "Exit status: 0 nothing found, 1 unreachable cycles or leaked files\n"
-	      "found, 2 usage error, 3 the core or process could not be analysed.\n",
+	      "found, 2 usage error, 3 the core or process could not be analysed\n"
+	      "(with several cores: 3 if any could not be, else 1 if any finding).\n",
 	      out);
 }
 
@@ -111,6 +135,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_STATS:
 			o->stats = true;
 			break;
+		case OPT_NO_DWARF:
+			pcc_debuginfo_ignore_dwarf(true);
+			break;
 		case OPT_DOT:
 			o->dot_dir = optarg;
 			break;
@@ -119,6 +146,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_SYSROOT:
 			o->sysroot = optarg;
+			break;
+		case OPT_EXECUTABLE:
+			o->executable = optarg;
+			break;
+		case OPT_IGNORE_BUILD_ID:
+			o->ignore_build_id = true;
+			break;
+		case OPT_NO_DEFAULT_DEBUGINFO:
+			pcc_debuginfo_no_default_path(true);
 			break;
 		case OPT_DUMP_REFERENTS:
 			o->dump_referents = optarg;
@@ -161,17 +197,24 @@ static int parse_options(int argc, char **argv, struct options *o)
 		if (optind < argc)
 			return usage_error("--pid and a core ('%s') exclude each "
 					   "other; pass one", argv[optind]);
-		if (o->sysroot)
-			return usage_error("%s", "--sysroot is for cores; a live "
-					   "process is read through /proc");
+		if (o->sysroot || o->executable)
+			return usage_error("%s", "--sysroot and --executable are "
+					   "for cores; a live process is read "
+					   "through /proc");
 		return -1;
 	}
 	if (optind >= argc)
 		return usage_error("%s", "no core file given (or --pid PID)");
-	if (optind + 1 < argc)
-		return usage_error("more than one core given ('%s'); pass one",
-				   argv[optind + 1]);
-	o->core = argv[optind];
+	o->cores = argv + optind;
+	o->ncores = argc - optind;
+	int stdin_cores = 0;
+	for (int i = 0; i < o->ncores; i++)
+		stdin_cores += strcmp(o->cores[i], "-") == 0;
+	if (stdin_cores > 1)
+		return usage_error("%s", "'-' (standard input) given more than "
+				   "once");
+	if (o->ncores > 1 && o->dump_referents)
+		return usage_error("%s", "--dump-referents takes one core");
 	return -1;
 }
 
@@ -221,28 +264,51 @@ static void stats_memory(struct stats *st, uint32_t tracked)
 			tracked ? anon_kb * 1024.0 / tracked : 0.0);
 }
 
+/* The core being analysed, for fail(): its errors name it (several cores
+ * in one run), and say so when the core is damaged. */
+static const char *fail_core;
+static const struct pcc_target *fail_target;
+
 static int fail(struct pcc_error *err)
 {
 	fputs("pycorecheck: ", stderr);
+	if (err != &pcc_enomem && fail_target && fail_target->damage) {
+		free(err->hint);
+		err->hint = pcc_xasprintf("the core is damaged (%s), which may be "
+					  "why", fail_target->damage);
+	}
+	if (fail_core && err->message && !strstr(err->message, fail_core))
+		fprintf(stderr, "%s: ", fail_core);
 	pcc_error_fwrite(err, stderr);
 	pcc_error_destroy(err);
 	return EXIT_CANNOT_ANALYSE;
 }
 
-static int analyse(const struct options *o)
+/* Analyse one core (core != NULL) or the process o->pid; dot_dir: where
+ * --dot writes, or NULL. */
+static int analyse(const struct options *o, const char *core,
+		   const char *dot_dir)
 {
 	struct pcc_target *t = NULL;
 	struct pcc_debuginfo *di = NULL;
 	struct pcc_python *py = NULL;
 	int status;
+	struct pcc_core_options copts = {
+		.sysroot = o->sysroot,
+		.executable = o->executable,
+		.ignore_build_id = o->ignore_build_id,
+	};
+	fail_core = core && strcmp(core, "-") == 0 ? "<stdin>" : core;
+	fail_target = NULL;
 	/* A live process is stopped only inside pcc_target_open_live, which
 	 * copies what the analysis reads and detaches before it returns;
 	 * t->pause_seconds is how long that took. */
 	struct pcc_error *err =
 		o->pid ? pcc_target_open_live(o->pid, &t)
-		       : pcc_target_open_core(o->core, o->sysroot, &t);
+		       : pcc_target_open_core_with(core, &copts, &t);
 	if (err)
 		return fail(err);
+	fail_target = t;
 	err = o->pid ? pcc_debuginfo_open_live(t, o->debuginfo_path, &di)
 		     : pcc_debuginfo_open(t, o->debuginfo_path, &di);
 	if (err) {
@@ -286,8 +352,8 @@ static int analyse(const struct options *o)
 			goto out_heap;
 		}
 	}
-	if (o->dot_dir) {
-		err = pcc_report_dot(&r, o->dot_dir);
+	if (dot_dir) {
+		err = pcc_report_dot(&r, dot_dir);
 		if (err) {
 			status = fail(err);
 			goto out_heap;
@@ -305,8 +371,42 @@ out_heap:
 out_debuginfo:
 	pcc_debuginfo_destroy(di);
 out_target:
+	fail_target = NULL;
 	pcc_target_destroy(t);
 	return status;
+}
+
+/*
+ * Several cores: one report after another (text: each under a header line;
+ * --json: one object per line), --dot into DIR/1, DIR/2, ...  Exit status:
+ * 3 if any core could not be analysed, else 1 if any had findings, else 0.
+ */
+static int analyse_cores(const struct options *o)
+{
+	if (o->ncores == 1)
+		return analyse(o, o->cores[0], o->dot_dir);
+	if (o->dot_dir && mkdir(o->dot_dir, 0777) < 0 && errno != EEXIST) {
+		fail_core = NULL;
+		return fail(pcc_error_os("cannot create %s", o->dot_dir));
+	}
+	bool any_found = false, any_failed = false;
+	for (int i = 0; i < o->ncores; i++) {
+		const char *core = o->cores[i];
+		if (!o->json) {
+			printf("%s==> %s <==\n", i ? "\n" : "",
+			       strcmp(core, "-") == 0 ? "<stdin>" : core);
+			fflush(stdout);
+		}
+		char *dot = o->dot_dir ? pcc_xasprintf("%s/%d", o->dot_dir, i + 1)
+				       : NULL;
+		int status = analyse(o, core, dot);
+		free(dot);
+		any_found |= status == EXIT_FOUND;
+		any_failed |= status == EXIT_CANNOT_ANALYSE;
+	}
+	return any_failed ? EXIT_CANNOT_ANALYSE
+	       : any_found ? EXIT_FOUND
+			   : EXIT_NOTHING_FOUND;
 }
 
 int main(int argc, char **argv)
@@ -318,5 +418,5 @@ int main(int argc, char **argv)
 	int status = parse_options(argc, argv, &o);
 	if (status >= 0)
 		return status;
-	return analyse(&o);
+	return o.pid ? analyse(&o, NULL, o.dot_dir) : analyse_cores(&o);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "io_objects.h"
 #include "python.h"
 
 enum { MAX_INTERPRETERS = 4096 };
@@ -52,44 +53,72 @@ static const struct {
 	{ PCC_KIND_RWPAIR, "bufferedrwpair_traverse", NULL },
 };
 
-/* Traversals that visit a fixed set of members, as listed in the layout. */
+/* Traversals that visit a fixed set of members, as listed in the layout,
+ * by symbol, or by an exported type that uses it. */
 static const struct {
 	enum pcc_layout_list list;
 	const char *traverse;
+	const char *type;
 } member_traversals[] = {
-	{ PCC_LL_LISTITER, "listiter_traverse" },
-	{ PCC_LL_TUPLEITER, "tupleiter_traverse" },
-	{ PCC_LL_DICTITER, "dictiter_traverse" },
-	{ PCC_LL_SETITER, "setiter_traverse" },
-	{ PCC_LL_SEQITER, "iter_traverse" },
-	{ PCC_LL_CALLITER, "calliter_traverse" },
-	{ PCC_LL_ENUMERATE, "enum_traverse" },
-	{ PCC_LL_ZIP, "zip_traverse" },
-	{ PCC_LL_MAP, "map_traverse" },
-	{ PCC_LL_FILTER, "filter_traverse" },
-	{ PCC_LL_REVERSED, "reversed_traverse" },
-	{ PCC_LL_DICTVIEW, "dictview_traverse" },
-	{ PCC_LL_NAMESPACE, "namespace_traverse" },
-	{ PCC_LL_ABC_DATA, "abc_data_traverse" },
-	{ PCC_LL_TUPLEGETTER, "tuplegetter_traverse" },
+	{ PCC_LL_LISTITER, "listiter_traverse", "PyListIter_Type" },
+	{ PCC_LL_TUPLEITER, "tupleiter_traverse", "PyTupleIter_Type" },
+	{ PCC_LL_DICTITER, "dictiter_traverse", "PyDictIterKey_Type" },
+	{ PCC_LL_SETITER, "setiter_traverse", "PySetIter_Type" },
+	{ PCC_LL_SEQITER, "iter_traverse", "PySeqIter_Type" },
+	{ PCC_LL_CALLITER, "calliter_traverse", "PyCallIter_Type" },
+	{ PCC_LL_ENUMERATE, "enum_traverse", "PyEnum_Type" },
+	{ PCC_LL_ZIP, "zip_traverse", "PyZip_Type" },
+	{ PCC_LL_MAP, "map_traverse", "PyMap_Type" },
+	{ PCC_LL_FILTER, "filter_traverse", "PyFilter_Type" },
+	{ PCC_LL_REVERSED, "reversed_traverse", "PyReversed_Type" },
+	{ PCC_LL_DICTVIEW, "dictview_traverse", "PyDictKeys_Type" },
+	{ PCC_LL_NAMESPACE, "namespace_traverse", "_PyNamespace_Type" },
+	{ PCC_LL_ABC_DATA, "abc_data_traverse", NULL },
+	{ PCC_LL_TUPLEGETTER, "tuplegetter_traverse", NULL },
 };
 #define N_MEMBER_TRAVERSALS (sizeof(member_traversals) / sizeof(member_traversals[0]))
+
+/*
+ * Without a full symbol table (a stripped distribution build), the
+ * traversals of types that no symbol exports are found through the
+ * modules every process imports: the type object's tp_traverse is the
+ * function.  codecs.CodecInfo is a class defined in Python, so its
+ * traversal is subtype_traverse.
+ */
+static const struct {
+	enum pcc_kind kind;
+	enum pcc_layout_list list; /* with PCC_KIND_MEMBERS */
+	const char *module, *attr;
+} module_traversals[] = {
+	{ PCC_KIND_INSTANCE, 0, "codecs", "CodecInfo" },
+	{ PCC_KIND_DEQUE, 0, "_collections", "deque" },
+	{ PCC_KIND_DEFAULTDICT, 0, "_collections", "defaultdict" },
+	{ PCC_KIND_MEMBERS, PCC_LL_TUPLEGETTER, "_collections", "_tuplegetter" },
+	{ PCC_KIND_PARTIAL, 0, "_functools", "partial" },
+	{ PCC_KIND_FILEIO, 0, "_io", "FileIO" },
+	{ PCC_KIND_BUFFERED, 0, "_io", "BufferedWriter" },
+	{ PCC_KIND_TEXTIO, 0, "_io", "TextIOWrapper" },
+	{ PCC_KIND_RWPAIR, 0, "_io", "BufferedRWPair" },
+};
 
 static const char *const other_symbols[] = {
 	"_PyRuntime",    "Py_Version",      "_PyGC_generation0",
 	"subtype_traverse", "_PySet_Dummy", "lookdict",
-	"PyExc_BaseException",
+	"PyExc_BaseException", "PyUnicode_Type",
 };
 
 static void load_symbols(struct pcc_python *py)
 {
 	size_t n = sizeof(known_traversals) / sizeof(known_traversals[0]);
 	size_t nother = sizeof(other_symbols) / sizeof(other_symbols[0]);
-	const char **names = pcc_xcalloc(2 * n + nother + N_MEMBER_TRAVERSALS,
+	const char **names = pcc_xcalloc(2 * n + nother + 2 * N_MEMBER_TRAVERSALS,
 					 sizeof(char *));
 	size_t k = 0;
-	for (size_t i = 0; i < N_MEMBER_TRAVERSALS; i++)
+	for (size_t i = 0; i < N_MEMBER_TRAVERSALS; i++) {
 		names[k++] = member_traversals[i].traverse;
+		if (member_traversals[i].type)
+			names[k++] = member_traversals[i].type;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (known_traversals[i].traverse)
 			names[k++] = known_traversals[i].traverse;
@@ -132,12 +161,19 @@ static void find_traversals(struct pcc_python *py)
 			py->traverse_fn[PCC_KIND_EXCEPTION] =
 				traverse_of_type(py, type);
 	}
-	for (size_t i = 0; i < N_MEMBER_TRAVERSALS; i++)
-		if (py->l.lists[member_traversals[i].list].n)
-			py->member_traverse_fn[member_traversals[i].list] =
-				pcc_debuginfo_symbol(py->di,
-						     member_traversals[i].traverse,
-						     NULL);
+	for (size_t i = 0; i < N_MEMBER_TRAVERSALS; i++) {
+		enum pcc_layout_list list = member_traversals[i].list;
+		if (!py->l.lists[list].n)
+			continue;
+		uint64_t fn = pcc_debuginfo_symbol(py->di,
+						   member_traversals[i].traverse, NULL);
+		if (!fn && member_traversals[i].type)
+			fn = traverse_of_type(
+				py, pcc_debuginfo_symbol(py->di,
+							 member_traversals[i].type,
+							 NULL));
+		py->member_traverse_fn[list] = fn;
+	}
 	py->subtype_traverse = pcc_debuginfo_symbol(py->di, "subtype_traverse",
 						    NULL);
 	py->lookdict = pcc_debuginfo_symbol(py->di, "lookdict", NULL);
@@ -145,6 +181,54 @@ static void find_traversals(struct pcc_python *py)
 	uint64_t dummy_ptr = pcc_debuginfo_symbol(py->di, "_PySet_Dummy", NULL);
 	if (dummy_ptr)
 		pcc_target_read_u64(py->t, dummy_ptr, &py->set_dummy);
+}
+
+/* The type object module.attr of the main interpreter, 0 if not loaded. */
+static uint64_t module_attr(struct pcc_python *py, uint64_t modules,
+			    const char *module, const char *attr)
+{
+	uint64_t mod = pcc_python_dict_get(py, modules, module);
+	return mod ? pcc_python_dict_get(py, pcc_python_object_dict(py, mod), attr)
+		   : 0;
+}
+
+static void find_module_traversals(struct pcc_python *py, uint64_t interp)
+{
+	uint64_t modules = 0;
+	if (!pcc_layout_has(&py->l, PCC_L_INTERP_MODULES)
+	    || !pcc_target_read_u64(py->t, interp + py->l.off[PCC_L_INTERP_MODULES],
+				    &modules)
+	    || !modules)
+		return;
+	bool changed = false;
+	size_t n = sizeof(module_traversals) / sizeof(module_traversals[0]);
+	for (size_t i = 0; i < n; i++) {
+		enum pcc_kind kind = module_traversals[i].kind;
+		uint64_t *slot = kind == PCC_KIND_INSTANCE ? &py->subtype_traverse
+				 : kind == PCC_KIND_MEMBERS
+					 ? &py->member_traverse_fn[module_traversals[i].list]
+					 : &py->traverse_fn[kind];
+		if (*slot)
+			continue;
+		*slot = traverse_of_type(py, module_attr(py, modules,
+							  module_traversals[i].module,
+							  module_traversals[i].attr));
+		changed |= *slot != 0;
+	}
+	/* An abc.ABC subclass keeps an _abc._abc_data in _abc_impl. */
+	if (!py->member_traverse_fn[PCC_LL_ABC_DATA] && py->l.lists[PCC_LL_ABC_DATA].n) {
+		uint64_t abc = module_attr(py, modules, "abc", "ABC"), tp_dict = 0;
+		if (abc && pcc_layout_has(&py->l, PCC_L_TP_DICT))
+			pcc_target_read_u64(py->t, abc + py->l.off[PCC_L_TP_DICT], &tp_dict);
+		uint64_t impl = pcc_python_dict_get(py, tp_dict, "_abc_impl");
+		if (impl) {
+			py->member_traverse_fn[PCC_LL_ABC_DATA] =
+				traverse_of_type(py, pcc_python_ob_type(py, impl));
+			changed |= py->member_traverse_fn[PCC_LL_ABC_DATA] != 0;
+		}
+	}
+	if (changed)
+		pcc_python_forget_types(py);
 }
 
 /* Find sys.version in the interpreter's sys dict: "3.9.18 (main, ...". */
@@ -271,12 +355,30 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 	struct pcc_python *py = pcc_xcalloc(1, sizeof(*py));
 	py->t = t;
 	py->di = di;
+	load_symbols(py);
+	uint64_t runtime = pcc_debuginfo_symbol(di, "_PyRuntime", NULL);
+	py->type_type = pcc_debuginfo_symbol(di, "PyType_Type", NULL);
+	py->unicode_type = pcc_debuginfo_symbol(di, "PyUnicode_Type", NULL);
 	struct pcc_error *err = pcc_layout_from_dwarf(di, &py->l);
+	if (err && !di->dwarf && runtime) {
+		/* No DWARF: a built-in table, checked against the core.  3.11+
+		 * export their version, which picks the nearest table. */
+		pcc_error_destroy(err);
+		uint64_t hex = 0, addr = pcc_debuginfo_symbol(di, "Py_Version", NULL);
+		if (addr)
+			pcc_target_read_u64(t, addr, &hex);
+		int major = (int)(hex >> 24) & 0xff, minor = (int)(hex >> 16) & 0xff,
+		    micro = (int)(hex >> 8) & 0xff;
+		/* Before 3.11 the file name is the hint: libpython3.9.so. */
+		const char *name = di->python_file ? strstr(di->python_file, "python")
+						   : NULL;
+		if (!hex && name && sscanf(name, "python%d.%d", &major, &minor) != 2)
+			major = minor = 0;
+		err = pcc_python_builtin_layout(py, runtime, major, minor, micro);
+	}
 	if (err)
 		goto fail;
-	load_symbols(py);
 
-	uint64_t runtime = pcc_debuginfo_symbol(di, "_PyRuntime", NULL);
 	if (!runtime) {
 		err = pcc_error_create(PCC_ERROR_UNSUPPORTED,
 				       "%s has no _PyRuntime: Python 2.7 and "
@@ -326,6 +428,18 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 	err = find_version(py, interp);
 	if (err)
 		goto fail;
+	if (py->layout_major
+	    && (py->layout_major != py->major || py->layout_minor != py->minor)) {
+		/* The checks let another version's table through (3.9 and 3.10
+		 * agree on everything they look at): now that sys.version is
+		 * known, choose again among that version's tables. */
+		int major = py->major, minor = py->minor, micro = py->micro;
+		err = pcc_python_builtin_layout(py, runtime, major, minor, micro);
+		if (err)
+			goto fail;
+		find_traversals(py);
+		pcc_python_forget_types(py);
+	}
 	py->immortal_refcnt = py->major == 3 && py->minor >= 12;
 	py->heap_types_visit_self = py->major == 3 && py->minor >= 9;
 	py->subtype_defers_type_to_heap_base = py->major == 3 && py->minor >= 10;
@@ -335,6 +449,8 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 	py->inline_values_owner_only =
 		py->major == 3 && ((py->minor == 13 && py->micro < 13)
 				   || (py->minor == 14 && py->micro < 4));
+
+	find_module_traversals(py, interp);
 
 	for (int n = 0; interp && n < MAX_INTERPRETERS; n++) {
 		struct pcc_gc_state *gs = pcc_gc_state_vec_push(&py->gcs);
@@ -377,6 +493,7 @@ void pcc_python_destroy(struct pcc_python *py)
 	for (size_t i = 0; i < py->types_cap; i++)
 		free(py->types[i].name);
 	free(py->types);
+	free(py->layout_source);
 	pcc_slot_vec_free(&py->slot_pool);
 	pcc_gc_state_vec_free(&py->gcs);
 	free(py);

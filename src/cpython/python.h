@@ -132,6 +132,9 @@ struct pcc_python {
 	struct pcc_target *t;
 	struct pcc_debuginfo *di;
 	struct pcc_layout l;
+	/* Without DWARF: which built-in table, and its version. */
+	char *layout_source;
+	int layout_major, layout_minor;
 	int major, minor, micro;
 	char version[32];
 	struct pcc_gc_state_vec gcs;
@@ -155,6 +158,7 @@ struct pcc_python {
 	uint64_t set_dummy;
 	uint64_t lookdict; /* 3.6–3.10: general tables also visit keys */
 	uint64_t type_type;
+	uint64_t unicode_type;
 
 	/* Type cache: open addressing on the type's address. */
 	struct pcc_type_info *types;
@@ -174,10 +178,20 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 				  struct pcc_python **ret);
 void pcc_python_destroy(struct pcc_python *py);
 
+/*
+ * Choose a built-in layout for an interpreter without DWARF into py->l,
+ * checked against the core; major == 0 when the version is not known yet.
+ */
+struct pcc_error *pcc_python_builtin_layout(struct pcc_python *py,
+					    uint64_t runtime, int major,
+					    int minor, int micro);
+
 /* Type information, cached; NULL if the type object is unreadable. */
 struct pcc_type_info *pcc_python_type(struct pcc_python *py, uint64_t type);
 const char *pcc_python_type_name(struct pcc_python *py,
 				 struct pcc_type_info *ti);
+/* Drop the type cache: what is known about traversals changed. */
+void pcc_python_forget_types(struct pcc_python *py);
 
 /* ob_type of an object, 0 if unreadable. */
 static inline uint64_t pcc_python_ob_type(struct pcc_python *py, uint64_t obj)

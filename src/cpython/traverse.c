@@ -208,6 +208,8 @@ struct dict_keys {
 	uint64_t entries;
 	uint64_t esize, key_off, value_off;
 	bool general; /* keys may be any object: the traversal visits them */
+	/* 3.6–3.10 without the lookdict symbol: decided by the keys. */
+	bool general_unknown;
 };
 
 static bool read_dict_keys(struct walk *w, uint64_t keys, struct dict_keys *dk)
@@ -217,6 +219,7 @@ static bool read_dict_keys(struct walk *w, uint64_t keys, struct dict_keys *dk)
 	if (!rd(w, keys + l->off[PCC_L_DK_NENTRIES], &dk->nentries))
 		return false;
 	uint64_t slots, index_bytes;
+	dk->general_unknown = false;
 	if (pcc_layout_has(l, PCC_L_DK_LOG2_SIZE)) {
 		/* 3.11+: sizes are log2 bytes; entries are 16 bytes (str keys)
 		 * or 24 bytes (general) depending on dk_kind. */
@@ -255,7 +258,8 @@ static bool read_dict_keys(struct walk *w, uint64_t keys, struct dict_keys *dk)
 		uint64_t width = slots <= 0xff ? 1 : slots <= 0xffff ? 2
 					      : slots <= 0xffffffffull ? 4 : 8;
 		index_bytes = slots * width;
-		dk->general = !w->py->lookdict || lookup == w->py->lookdict;
+		dk->general = lookup == w->py->lookdict;
+		dk->general_unknown = !w->py->lookdict;
 		dk->esize = (uint64_t)l->off[PCC_L_DKE_SIZE];
 		dk->key_off = (uint64_t)l->off[PCC_L_DKE_KEY];
 		dk->value_off = (uint64_t)l->off[PCC_L_DKE_VALUE];
@@ -329,6 +333,19 @@ static void traverse_dict(struct walk *w, uint64_t obj)
 	const uint8_t *p = rdn(w, dk.entries, dk.nentries, dk.esize);
 	if (!p)
 		return;
+	if (dk.general_unknown) {
+		/* A table with a key that is not exactly str uses the general
+		 * lookdict (which visits keys); str-only tables are taken as
+		 * the str-specialised kind, which is all but certain. */
+		for (uint64_t i = 0; i < dk.nentries && !dk.general; i++) {
+			uint64_t key, value;
+			memcpy(&key, p + i * dk.esize + dk.key_off, 8);
+			memcpy(&value, p + i * dk.esize + dk.value_off, 8);
+			if (value && key
+			    && pcc_python_ob_type(py, key) != py->unicode_type)
+				dk.general = true;
+		}
+	}
 	for (uint64_t i = 0; i < dk.nentries; i++) {
 		uint64_t key, value;
 		memcpy(&key, p + i * dk.esize + dk.key_off, 8);

@@ -223,3 +223,15 @@ const char *pcc_python_type_name(struct pcc_python *py,
 	ti->name = name;
 	return name;
 }
+
+void pcc_python_forget_types(struct pcc_python *py)
+{
+	for (size_t i = 0; i < py->types_cap; i++)
+		free(py->types[i].name);
+	free(py->types);
+	py->types = NULL;
+	py->types_cap = py->types_len = 0;
+	py->slot_pool.len = 0;
+	py->last_type = NULL;
+	py->last_type_addr = 0;
+}

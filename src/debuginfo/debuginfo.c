@@ -23,6 +23,115 @@ struct find_state {
 	bool missing_python_file;
 };
 
+/* --no-default-debuginfo-path: only the --debuginfo-path directories (and
+ * debuginfod), not /usr/lib/debug nor .debug next to the file. */
+static bool no_default_path;
+
+void pcc_debuginfo_no_default_path(bool on)
+{
+	no_default_path = on;
+}
+
+/* libdwfl's search path: see Dwfl_Callbacks.debuginfo_path. */
+static char *search_path(const char *extra_path)
+{
+	if (no_default_path)
+		return pcc_xasprintf("-%s", extra_path ? extra_path : "");
+	return pcc_xasprintf("-.debug:/usr/lib/debug%s%s", extra_path ? ":" : "",
+			     extra_path ? extra_path : "");
+}
+
+/*
+ * The core being opened, for core_find_elf (libdwfl's callbacks carry no
+ * argument of ours).
+ */
+static const struct pcc_target *core_target;
+
+/*
+ * Files of a core: --executable for the main executable, then the file
+ * under --sysroot, then libdwfl's own search (by build id in the debug
+ * directories, then debuginfod when DEBUGINFOD_URLS is set, then the path
+ * the core names).
+ */
+static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
+			 Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	const struct pcc_target *t = core_target;
+	if (t && name && name[0] == '/' && (t->sysroot || t->executable)) {
+		char *full = NULL;
+		if (t->executable && t->exe_mapping
+		    && strcmp(name, t->exe_mapping) == 0)
+			full = pcc_xstrdup(t->executable);
+		else if (t->sysroot)
+			full = pcc_xasprintf("%s%s", t->sysroot, name);
+		struct stat st;
+		int fd = -1;
+		if (full && stat(full, &st) == 0 && S_ISREG(st.st_mode))
+			fd = open(full, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			free(*file_name);
+			*file_name = full;
+			*elfp = NULL;
+			return fd;
+		}
+		free(full);
+	}
+	return dwfl_build_id_find_elf(mod, userdata, name, base, file_name,
+				      elfp);
+}
+
+/*
+ * --ignore-build-id: forget the build id the core gives a module whose file
+ * does not match it, so that libdwfl takes the file (and looks for its
+ * debug info by the file's own build id).
+ */
+static int forget_mismatched_id(Dwfl_Module *mod, void **userdata,
+				const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)userdata;
+	(void)start;
+	const struct pcc_target *t = arg;
+	for (size_t i = 0; name && i < t->files.len; i++)
+		if (t->files.data[i].build_id_mismatch
+		    && strcmp(t->files.data[i].path, name) == 0) {
+			static const unsigned char none[1];
+			dwfl_module_report_build_id(mod, none, 0, 0);
+			break;
+		}
+	return DWARF_CB_OK;
+}
+
+/*
+ * The copy of a module's file that debuginfod left in its cache, where
+ * libdebuginfod puts it ($DEBUGINFOD_CACHE_PATH, else the XDG cache), or a
+ * description when it is not there.  kind: "executable" or "debuginfo".
+ */
+static char *debuginfod_name(Dwfl_Module *mod, const char *kind)
+{
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(mod, &bits, &vaddr);
+	if (len <= 0 || len > 64)
+		return pcc_xstrdup("(from debuginfod)");
+	char hex[129];
+	for (int i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", bits[i]);
+	const char *env = getenv("DEBUGINFOD_CACHE_PATH");
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	char *path = env && *env ? pcc_xasprintf("%s/%s/%s", env, hex, kind)
+		     : xdg && *xdg
+			     ? pcc_xasprintf("%s/debuginfod_client/%s/%s", xdg,
+					     hex, kind)
+		     : home ? pcc_xasprintf("%s/.cache/debuginfod_client/%s/%s",
+					    home, hex, kind)
+			    : NULL;
+	if (path && access(path, R_OK) == 0)
+		return path;
+	free(path);
+	return pcc_xasprintf("(from debuginfod, build id %s)", hex);
+}
+
 static bool module_defines(Dwfl_Module *mod, const char *const *names)
 {
 	int n = dwfl_module_getsymtab(mod);
@@ -67,14 +176,33 @@ static int find_python_module(Dwfl_Module *mod, void **userdata,
 	return DWARF_CB_OK;
 }
 
+/* --no-dwarf: behave as on a machine without the interpreter's debug info
+ * (separate debug files are not looked up, DWARF in the module is ignored),
+ * so the built-in layouts and exported symbols are what is used. */
+static bool ignore_dwarf;
+
+void pcc_debuginfo_ignore_dwarf(bool ignore)
+{
+	ignore_dwarf = ignore;
+}
+
+static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			Dwarf_Addr base, const char *file_name,
+			const char *debuglink_file, GElf_Word debuglink_crc,
+			char **debuginfo_file_name)
+{
+	(void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
+	(void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
+	return -1;
+}
+
 static struct pcc_debuginfo_impl *debuginfo_new(const char *extra_path)
 {
 	struct pcc_debuginfo_impl *impl = pcc_xcalloc(1, sizeof(*impl));
 	struct pcc_debuginfo *di = &impl->pub;
-	di->debuginfo_path = pcc_xasprintf("-.debug:/usr/lib/debug%s%s",
-					   extra_path ? ":" : "",
-					   extra_path ? extra_path : "");
-	impl->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	di->debuginfo_path = search_path(extra_path);
+	impl->callbacks.find_debuginfo = ignore_dwarf ? no_debuginfo
+						    : dwfl_standard_find_debuginfo;
 	impl->callbacks.debuginfo_path = &di->debuginfo_path;
 	return impl;
 }
@@ -115,9 +243,19 @@ static struct pcc_error *find_python(struct pcc_debuginfo *di, const char *what,
 	const char *mainfile = NULL, *debugfile = NULL;
 	di->python_name = dwfl_module_info(di->python, NULL, NULL, NULL, NULL,
 					   NULL, &mainfile, &debugfile);
-	di->dwarf = dwfl_module_getdwarf(di->python, &di->bias);
+	di->dwarf = ignore_dwarf ? NULL : dwfl_module_getdwarf(di->python, &di->bias);
 	dwfl_module_info(di->python, NULL, NULL, NULL, NULL, NULL, &mainfile,
 			 &debugfile);
+	/* libdwfl keeps no name for what debuginfod gave it. */
+	GElf_Addr bias;
+	Elf *main_elf = dwfl_module_getelf(di->python, &bias);
+	if (!mainfile)
+		mainfile = di->fetched_python_file =
+			debuginfod_name(di->python, "executable");
+	if (di->dwarf && !debugfile && main_elf
+	    && dwarf_getelf(di->dwarf) != main_elf)
+		debugfile = di->fetched_debug_file =
+			debuginfod_name(di->python, "debuginfo");
 	di->python_file = mainfile;
 	di->debug_file = di->dwarf ? (debugfile ? debugfile : mainfile) : NULL;
 	return NULL;
@@ -131,7 +269,8 @@ struct pcc_error *pcc_debuginfo_open(struct pcc_target *t,
 	struct pcc_debuginfo *di = &impl->pub;
 	struct pcc_error *err = NULL;
 
-	impl->callbacks.find_elf = dwfl_build_id_find_elf;
+	impl->callbacks.find_elf = core_find_elf;
+	core_target = t;
 	di->dwfl = dwfl_begin(&impl->callbacks);
 	if (!di->dwfl) {
 		err = pcc_error_create(PCC_ERROR_BAD_DATA, "libdwfl: %s",
@@ -139,21 +278,26 @@ struct pcc_error *pcc_debuginfo_open(struct pcc_target *t,
 		goto fail;
 	}
 	dwfl_report_begin(di->dwfl);
-	int n = dwfl_core_file_report(di->dwfl, t->core_elf, t->exe_path);
+	int n = dwfl_core_file_report(di->dwfl, t->core_elf,
+				      t->executable ? t->executable : t->exe_path);
 	if (dwfl_report_end(di->dwfl, NULL, NULL) != 0 || n < 0) {
 		err = pcc_error_create(PCC_ERROR_INPUT,
 				       "cannot list the modules of %s: %s",
 				       t->core_path, dwfl_errmsg(-1));
 		goto fail;
 	}
+	if (t->ignore_build_id)
+		dwfl_getmodules(di->dwfl, forget_mismatched_id, t, 0);
 	err = find_python(di, t->core_path, "is not the core of a Python process",
 			  "analyse the core on the machine that wrote it, "
 			  "or pass --sysroot DIR with its files");
 	if (err)
 		goto fail;
+	core_target = NULL;
 	*ret = di;
 	return NULL;
 fail:
+	core_target = NULL;
 	pcc_debuginfo_destroy(di);
 	return err;
 }
@@ -310,6 +454,8 @@ void pcc_debuginfo_destroy(struct pcc_debuginfo *di)
 	if (di->dwfl)
 		dwfl_end(di->dwfl);
 	free(di->debuginfo_path);
+	free(di->fetched_python_file);
+	free(di->fetched_debug_file);
 	free(di->symbol_names);
 	free(di->symbols);
 	free(di);

@@ -29,6 +29,9 @@ struct pcc_debuginfo {
 	Dwarf *dwarf;
 	Dwarf_Addr bias;
 	char *debuginfo_path; /* owned, for Dwfl_Callbacks */
+	/* Names for files that came from debuginfod; python_file and
+	 * debug_file may point here. */
+	char *fetched_python_file, *fetched_debug_file;
 	char **symbol_names;  /* sorted copy of what was asked, for lookups */
 	struct pcc_symbol *symbols;
 	size_t nsymbols;
@@ -52,6 +55,13 @@ struct pcc_error *pcc_debuginfo_open_live(struct pcc_target *t,
 					  const char *extra_path,
 					  struct pcc_debuginfo **ret);
 void pcc_debuginfo_destroy(struct pcc_debuginfo *di);
+
+/* Look for debug info only in the extra_path directories and through
+ * debuginfod, not in the default places (--no-default-debuginfo-path). */
+void pcc_debuginfo_no_default_path(bool on);
+
+/* Ignore all debug info from now on (--no-dwarf). */
+void pcc_debuginfo_ignore_dwarf(bool ignore);
 
 /*
  * Resolve the given symbol names in the interpreter's module in one pass over

@@ -30,6 +30,11 @@ static const char *const field_names[] = {
 	PCC_LAYOUT_FIELDS(X)
 #undef X
 };
+static const char *const list_names[] = {
+#define X(id, type, members) #id,
+	PCC_LAYOUT_MEMBER_LISTS(X)
+#undef X
+};
 static const char *const list_types[] = {
 #define X(id, type, members) type,
 	PCC_LAYOUT_MEMBER_LISTS(X)
@@ -288,7 +293,17 @@ struct pcc_error *pcc_layout_from_dwarf(struct pcc_debuginfo *di,
 							 : di->python_name),
 			"install the interpreter's debug symbols (Debian: "
 			"python3.X-dbg) or pass --debuginfo-path DIR");
+	struct pcc_error *err = pcc_layout_from_dwarf_handle(
+		di->dwarf, di->python_file ? di->python_file : di->python_name,
+		ret);
+	if (!err)
+		ret->source = di->debug_file;
+	return err;
+}
 
+struct pcc_error *pcc_layout_from_dwarf_handle(Dwarf *dwarf, const char *what,
+					       struct pcc_layout *ret)
+{
 	struct collector c = { 0 };
 	struct name_vec storage = { 0 };
 	for (size_t i = 0; i < PCC_L_COUNT; i++)
@@ -303,8 +318,8 @@ struct pcc_error *pcc_layout_from_dwarf(struct pcc_debuginfo *di,
 			c.wanted.data[u++] = c.wanted.data[i];
 	c.wanted.len = u;
 
-	scan_dwarf(&c, di->dwarf);
-	Dwarf *alt = dwarf_getalt(di->dwarf);
+	scan_dwarf(&c, dwarf);
+	Dwarf *alt = dwarf_getalt(dwarf);
 	if (alt)
 		scan_dwarf(&c, alt);
 
@@ -335,7 +350,7 @@ struct pcc_error *pcc_layout_from_dwarf(struct pcc_debuginfo *di,
 			}
 		}
 	}
-	l.source = di->debug_file;
+	l.source = NULL;
 
 	for (size_t i = 0; i < storage.len; i++)
 		free((char *)storage.data[i]);
@@ -348,9 +363,92 @@ struct pcc_error *pcc_layout_from_dwarf(struct pcc_debuginfo *di,
 			pcc_error_create(PCC_ERROR_LOOKUP,
 					 "the debug info of %s does not describe "
 					 "PyObject",
-					 di->python_file ? di->python_file
-							 : di->python_name),
+					 what),
 			"install the interpreter's full debug symbols");
 	*ret = l;
 	return NULL;
+}
+
+/*
+ * The text form of a layout, for the built-in tables: "NAME=OFF" for each
+ * field present ("NAME=OFF/COUNT" for arrays), then "@LIST=label:OFF,..."
+ * for each member list.  Fields are named, not numbered, so a table written
+ * by an older pycorecheck still reads after fields are added.
+ */
+void pcc_layout_format(const struct pcc_layout *l, FILE *out)
+{
+	for (size_t i = 0; i < PCC_L_COUNT; i++) {
+		if (l->off[i] < 0)
+			continue;
+		fprintf(out, "%s=%lld", field_names[i], (long long)l->off[i]);
+		if (l->count[i])
+			fprintf(out, "/%lld", (long long)l->count[i]);
+		fputc(' ', out);
+	}
+	for (size_t i = 0; i < PCC_LL_COUNT; i++) {
+		const struct pcc_member_list *ml = &l->lists[i];
+		if (!ml->n)
+			continue;
+		fprintf(out, "@%s=", list_names[i]);
+		for (int k = 0; k < ml->n; k++)
+			fprintf(out, "%s%s:%d", k ? "," : "", ml->name[k],
+				ml->offset[k]);
+		fputc(' ', out);
+	}
+}
+
+bool pcc_layout_parse(const char *text, struct pcc_layout *ret)
+{
+	struct pcc_layout l;
+	memset(&l, 0, sizeof(l));
+	for (size_t i = 0; i < PCC_L_COUNT; i++)
+		l.off[i] = -1;
+	const char *p = text;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		const char *end = strchr(p, ' ');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char tok[512];
+		if (len >= sizeof(tok))
+			return false;
+		memcpy(tok, p, len);
+		tok[len] = 0;
+		p += len;
+		char *eq = strchr(tok, '=');
+		if (!eq)
+			return false;
+		*eq++ = 0;
+		if (tok[0] == '@') {
+			size_t i;
+			for (i = 0; i < PCC_LL_COUNT && strcmp(list_names[i], tok + 1); i++)
+				;
+			if (i == PCC_LL_COUNT)
+				continue; /* a list this version no longer has */
+			struct pcc_member_list *ml = &l.lists[i];
+			for (char *save, *m = strtok_r(eq, ",", &save); m;
+			     m = strtok_r(NULL, ",", &save)) {
+				char *colon = strrchr(m, ':');
+				if (!colon || ml->n >= PCC_LAYOUT_LIST_MAX)
+					return false;
+				*colon = 0;
+				snprintf(ml->name[ml->n], sizeof(ml->name[0]), "%s", m);
+				ml->offset[ml->n++] = atoi(colon + 1);
+			}
+			continue;
+		}
+		size_t i;
+		for (i = 0; i < PCC_L_COUNT && strcmp(field_names[i], tok); i++)
+			;
+		if (i == PCC_L_COUNT)
+			continue;
+		char *slash;
+		l.off[i] = strtoll(eq, &slash, 10);
+		if (*slash == '/')
+			l.count[i] = strtoll(slash + 1, NULL, 10);
+	}
+	*ret = l;
+	return true;
 }

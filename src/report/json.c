@@ -38,6 +38,11 @@ static void json_target(const struct pcc_report *r, FILE *out)
 		pcc_json_string(out, r->t->core_path);
 	else
 		fputs("null", out);
+	fputs(",\"compression\":", out);
+	if (r->t->compression)
+		pcc_json_string(out, r->t->compression);
+	else
+		fputs("null", out);
 	fprintf(out, ",\"pid\":%d,\"signal\":%d,\"live\":%s", r->t->pid,
 		r->t->signal, r->t->live ? "true" : "false");
 	if (r->t->live)
@@ -50,7 +55,10 @@ static void json_target(const struct pcc_report *r, FILE *out)
 	fputs(",\"python_module\":", out);
 	pcc_json_string(out, r->di->python_file);
 	fputs(",\"layout_source\":", out);
-	char *src = pcc_xasprintf("DWARF: %s", r->py->l.source ? r->py->l.source : "?");
+	char *src = r->py->layout_source
+			    ? pcc_xstrdup(r->py->layout_source)
+			    : pcc_xasprintf("DWARF: %s",
+					    r->py->l.source ? r->py->l.source : "?");
 	pcc_json_string(out, src);
 	free(src);
 	fputs("}", out);

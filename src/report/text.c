@@ -116,6 +116,11 @@ void pcc_report_text(const struct pcc_report *r, FILE *out)
 	fprintf(out, "): Python %s, ", r->py->version);
 	put_clean(out, r->di->python_file ? r->di->python_file : "?");
 	fputs("\n", out);
+	if (r->py->layout_source) {
+		fputs("no debug info: layout from the ", out);
+		put_clean(out, r->py->layout_source);
+		fputs("\n", out);
+	}
 	if (r->t->live)
 		fprintf(out, "target stopped for %.1f ms (%u thread%s)\n",
 			r->t->pause_seconds * 1e3, r->t->live_threads,

@@ -18,6 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef HAVE_DEBUGINFOD
+#include <elfutils/debuginfod.h>
+#endif
+
+#include "spool.h"
 #include "target.h"
 
 enum { BUILD_ID_MAX = 64 };
@@ -244,14 +249,91 @@ struct file_image {
 	const uint8_t *data;
 	size_t size;
 	bool usable;
+	/* The build ids differ; the file is the executable or libpython and
+	 * the mismatch was not overridden: the core is refused. */
+	char *refusal;
 };
 PCC_VEC(file_image_vec, struct file_image)
+
+/*
+ * The files whose build id must match: the executable and libpython.  Their
+ * code and struct layouts are the analysis; using another build of them
+ * would read the heap with the wrong layouts.
+ */
+static bool must_match(const struct pcc_target *t, const char *path)
+{
+	if (t->exe_mapping && strcmp(path, t->exe_mapping) == 0)
+		return true;
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return strncmp(base, "libpython", 9) == 0;
+}
+
+/* Where a file the core names is read from here. */
+static char *local_path(const struct pcc_target *t, const char *path)
+{
+	if (t->executable && t->exe_mapping && strcmp(path, t->exe_mapping) == 0)
+		return pcc_xstrdup(t->executable);
+	return pcc_xasprintf("%s%s", t->sysroot ? t->sysroot : "", path);
+}
+
+/*
+ * The mapping that holds the executable: the one with the program headers
+ * (AT_PHDR), else the one named like AT_EXECFN.
+ */
+static void find_exe_mapping(struct pcc_target *t)
+{
+	const char *found = NULL;
+	for (size_t i = 0; i < t->files.len && !found; i++) {
+		const struct pcc_mapped_file *f = &t->files.data[i];
+		if (t->auxv_phdr >= f->start && t->auxv_phdr < f->end)
+			found = f->path;
+	}
+	if (!found && t->auxv_execfn) {
+		char *execfn = pcc_target_read_cstr(t, t->auxv_execfn, 4096);
+		for (size_t i = 0; execfn && i < t->files.len && !found; i++)
+			if (strcmp(t->files.data[i].path, execfn) == 0)
+				found = t->files.data[i].path;
+		free(execfn);
+	}
+	if (found)
+		t->exe_mapping = pcc_xstrdup(found);
+}
 
 /*
  * Open the on-disk file behind a mapping once, and decide whether it may
  * stand in for the missing pages: its build id must match the one in the
  * core's copy of the ELF header, when the core has one.
  */
+/*
+ * A file the core names, fetched from a debuginfod server by the build id
+ * the core records (when DEBUGINFOD_URLS is set): for a core from another
+ * machine whose files are not here.  Returns an fd, *path its cached copy.
+ */
+static int fetch_by_build_id(const struct build_id *id, char **path)
+{
+#ifdef HAVE_DEBUGINFOD
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (!urls || !*urls)
+		return -1;
+	debuginfod_client *c = debuginfod_begin();
+	if (!c)
+		return -1;
+	int fd = debuginfod_find_executable(c, id->bytes, (int)id->len, path);
+	debuginfod_end(c);
+	return fd;
+#else
+	(void)id;
+	(void)path;
+	return -1;
+#endif
+}
+
+static bool same_id(const struct build_id *a, const struct build_id *b)
+{
+	return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
 static struct file_image *file_image_get(struct pcc_target *t,
 					 struct file_image_vec *cache,
 					 const char *path)
@@ -263,27 +345,8 @@ static struct file_image *file_image_get(struct pcc_target *t,
 	memset(img, 0, sizeof(*img));
 	img->path = pcc_xstrdup(path);
 
-	char *full = pcc_xasprintf("%s%s", t->sysroot ? t->sysroot : "", path);
-	int fd = open(full, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		pcc_target_warn(t,
-				"mapped file %s is not readable (%s): memory the core "
-				"left out of it is unavailable",
-				full, strerror(errno));
-		free(full);
-		return img;
-	}
-	img->data = map_whole_file(t, fd, &img->size);
-	close(fd);
-	if (!img->data) {
-		pcc_target_warn(t, "cannot map %s: memory the core left out of it "
-				   "is unavailable", full);
-		free(full);
-		return img;
-	}
-
-	struct build_id on_disk, in_core = { .len = 0 };
-	elf_image_build_id(img->data, img->size, &on_disk);
+	/* The build id the core recorded, from its copy of the ELF headers. */
+	struct build_id in_core = { .len = 0 };
 	for (size_t i = 0; i < t->files.len; i++) {
 		const struct pcc_mapped_file *f = &t->files.data[i];
 		if (f->offset != 0 || strcmp(f->path, path) != 0)
@@ -294,14 +357,79 @@ static struct file_image *file_image_get(struct pcc_target *t,
 					   s->end - f->start, &in_core);
 		break;
 	}
-	if (in_core.len && on_disk.len
-	    && (in_core.len != on_disk.len
-		|| memcmp(in_core.bytes, on_disk.bytes, in_core.len) != 0)) {
+
+	char *full = local_path(t, path);
+	const uint8_t *data = NULL;
+	size_t size = 0;
+	int fd = open(full, O_RDONLY | O_CLOEXEC);
+	int open_errno = errno;
+	struct build_id on_disk = { .len = 0 };
+	if (fd >= 0) {
+		data = map_whole_file(t, fd, &size);
+		close(fd);
+		if (data)
+			elf_image_build_id(data, size, &on_disk);
+	}
+	bool mismatch = data && in_core.len && on_disk.len
+			&& !same_id(&in_core, &on_disk);
+	if ((!data || mismatch) && in_core.len) {
+		char *fetched = NULL;
+		int dfd = fetch_by_build_id(&in_core, &fetched);
+		const uint8_t *d = NULL;
+		size_t dsize = 0;
+		if (dfd >= 0) {
+			d = map_whole_file(t, dfd, &dsize);
+			close(dfd);
+		}
+		struct build_id got = { .len = 0 };
+		if (d)
+			elf_image_build_id(d, dsize, &got);
+		if (d && same_id(&got, &in_core)) {
+			data = d;
+			size = dsize;
+			mismatch = false;
+			free(full);
+			full = fetched;
+			fetched = NULL;
+		}
+		free(fetched);
+	}
+	if (!data) {
+		if (fd < 0)
+			pcc_target_warn(t,
+					"mapped file %s is not readable (%s): memory "
+					"the core left out of it is unavailable",
+					full, strerror(open_errno));
+		else
+			pcc_target_warn(t, "cannot map %s: memory the core left "
+					   "out of it is unavailable", full);
+		free(full);
+		return img;
+	}
+	img->data = data;
+	img->size = size;
+	if (mismatch) {
 		char *a = hex(&in_core), *b = hex(&on_disk);
-		pcc_target_warn(t,
-				"%s does not match the core (build id %s, the core "
-				"has %s): memory the core left out of it is unavailable",
-				full, b, a);
+		if (!must_match(t, path)) {
+			pcc_target_warn(t,
+					"%s does not match the core (build id %s, the "
+					"core has %s): memory the core left out of it "
+					"is unavailable", full, b, a);
+		} else if (t->ignore_build_id) {
+			pcc_target_warn(t,
+					"%s does not match the core (build id %s, the "
+					"core has %s): used anyway (--ignore-build-id), "
+					"the results may be wrong", full, b, a);
+			img->usable = true;
+			for (size_t i = 0; i < t->files.len; i++)
+				if (strcmp(t->files.data[i].path, path) == 0)
+					t->files.data[i].build_id_mismatch = true;
+		} else {
+			img->refusal = pcc_xasprintf(
+				"%s is not the file %s was written with: its build "
+				"id is %s, the core's is %s",
+				full, t->core_path, b, a);
+		}
 		free(a);
 		free(b);
 	} else {
@@ -402,6 +530,9 @@ static struct pcc_error *read_program_headers(struct pcc_target *t,
 			s->source = PCC_SEGMENT_CORE;
 		}
 	}
+	if (t->missing_bytes && !t->damage)
+		t->damage = pcc_xasprintf("%llu bytes of dumped memory are missing",
+					  (unsigned long long)t->missing_bytes);
 	if (t->missing_bytes)
 		pcc_target_warn(t,
 				"%s is truncated: %llu bytes of dumped memory are "
@@ -409,6 +540,7 @@ static struct pcc_error *read_program_headers(struct pcc_target *t,
 				(unsigned long long)t->missing_bytes);
 	sort_segments(t);
 
+	find_exe_mapping(t);
 	struct file_image_vec cache = { 0 };
 	struct pcc_segment_vec extra = { 0 };
 	/* The kernel writes a PT_LOAD with no file bytes for a mapping it left
@@ -435,10 +567,27 @@ static struct pcc_error *read_program_headers(struct pcc_target *t,
 	for (size_t i = 0; i < extra.len; i++)
 		*pcc_segment_vec_push(&t->segments) = extra.data[i];
 	sort_segments(t);
-	for (size_t i = 0; i < cache.len; i++)
+	/* The executable and libpython are checked even when the core holds
+	 * all their pages: libdwfl reads their symbols and DWARF from disk. */
+	for (size_t i = 0; i < t->files.len; i++)
+		if (t->files.data[i].offset == 0
+		    && must_match(t, t->files.data[i].path))
+			file_image_get(t, &cache, t->files.data[i].path);
+	struct pcc_error *err = NULL;
+	for (size_t i = 0; i < cache.len; i++) {
+		if (cache.data[i].refusal && !err)
+			err = pcc_error_hint(
+				pcc_error_create(PCC_ERROR_INPUT, "%s",
+						 cache.data[i].refusal),
+				"pass the matching file (--sysroot DIR, --executable "
+				"FILE), or --ignore-build-id to use it anyway");
+		free(cache.data[i].refusal);
 		free(cache.data[i].path);
+	}
 	file_image_vec_free(&cache);
 	pcc_segment_vec_free(&extra);
+	if (err)
+		return err;
 
 	if (t->auxv_execfn)
 		t->exe_path = pcc_target_read_cstr(t, t->auxv_execfn, 4096);
@@ -448,31 +597,36 @@ static struct pcc_error *read_program_headers(struct pcc_target *t,
 struct pcc_error *pcc_target_open_core(const char *path, const char *sysroot,
 				       struct pcc_target **ret)
 {
+	struct pcc_core_options opts = { .sysroot = sysroot };
+	return pcc_target_open_core_with(path, &opts, ret);
+}
+
+struct pcc_error *pcc_target_open_core_with(const char *path,
+					    const struct pcc_core_options *opts,
+					    struct pcc_target **ret)
+{
 	struct pcc_target *t = pcc_xcalloc(1, sizeof(*t));
 	t->core_fd = -1;
-	t->core_path = pcc_xstrdup(path);
-	if (sysroot && *sysroot)
-		t->sysroot = pcc_xstrdup(sysroot);
+	/* "-" is standard input: named so in messages and reports. */
+	t->core_path = pcc_xstrdup(strcmp(path, "-") == 0 ? "<stdin>" : path);
+	if (opts->sysroot && *opts->sysroot)
+		t->sysroot = pcc_xstrdup(opts->sysroot);
+	if (opts->executable && *opts->executable)
+		t->executable = pcc_xstrdup(opts->executable);
+	t->ignore_build_id = opts->ignore_build_id;
 
-	struct pcc_error *err;
-	t->core_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (t->core_fd < 0) {
-		err = pcc_error_os("cannot open %s", path);
+	struct pcc_core_input in;
+	struct pcc_error *err = pcc_core_input_open(path, t->core_path, &in);
+	path = t->core_path;
+	if (err)
 		goto out;
-	}
-	struct stat st;
-	if (fstat(t->core_fd, &st) < 0) {
-		err = pcc_error_os("cannot stat %s", path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = pcc_error_create(PCC_ERROR_INPUT,
-				       "%s is not a regular file", path);
-		goto out;
-	}
-	if (st.st_size == 0) {
-		err = pcc_error_create(PCC_ERROR_INPUT, "%s is empty", path);
-		goto out;
+	t->core_fd = in.fd;
+	t->compression = pcc_compression_name(in.compression);
+	if (in.damage) {
+		pcc_target_warn(t, "%s: %s; analysing the %llu bytes decompressed "
+				"before it", path, in.damage,
+				(unsigned long long)in.size);
+		t->damage = in.damage;
 	}
 	size_t size;
 	const uint8_t *image = map_whole_file(t, t->core_fd, &size);

@@ -120,5 +120,8 @@ void pcc_target_destroy(struct pcc_target *t)
 	free(t->exe_path);
 	free(t->cmdline);
 	free(t->sysroot);
+	free(t->executable);
+	free(t->exe_mapping);
+	free(t->damage);
 	free(t);
 }

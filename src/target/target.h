@@ -70,6 +70,17 @@ struct pcc_target {
 	struct pcc_mapped_file_vec files;
 	/* Where read-only mappings are looked up: "" or a sysroot prefix. */
 	char *sysroot;
+	/* --executable: the file to use for the main executable, or NULL. */
+	char *executable;
+	/* Path of the executable as the core names it (NT_FILE), or NULL. */
+	char *exe_mapping;
+	/* --ignore-build-id: use mismatching files anyway, with a warning. */
+	bool ignore_build_id;
+	/* "none", or how the core file was compressed. */
+	const char *compression;
+	/* Why the core is incomplete (a truncated file or compressed stream),
+	 * or NULL: said with any error that follows. */
+	char *damage;
 
 	/* The core as an Elf handle for libdwfl; NULL for a live process. */
 	Elf *core_elf;
@@ -100,6 +111,26 @@ struct pcc_target {
  */
 struct pcc_error *pcc_target_open_core(const char *path, const char *sysroot,
 				       struct pcc_target **ret);
+
+struct pcc_core_options {
+	/* Find the core's mapped files under this directory (may be NULL). */
+	const char *sysroot;
+	/* The main executable, wherever the core says it was (may be NULL). */
+	const char *executable;
+	/* A mismatching build id of the executable or libpython is a warning,
+	 * not an error. */
+	bool ignore_build_id;
+};
+
+/*
+ * The same with every option.  path "-" reads standard input.  A core
+ * compressed with zstd, lz4, xz or gzip is decompressed first (see spool.h).
+ * The executable and libpython must match the build ids the core records:
+ * else PCC_ERROR_INPUT naming both, unless ignore_build_id.
+ */
+struct pcc_error *pcc_target_open_core_with(const char *path,
+					    const struct pcc_core_options *opts,
+					    struct pcc_target **ret);
 /*
  * Stop a live process (PTRACE_SEIZE + PTRACE_INTERRUPT of every thread),
  * copy its writable and anonymous memory, map its read-only files, and

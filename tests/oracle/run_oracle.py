@@ -556,7 +556,8 @@ def run_case(py, fixture, fpath, pcc, opts):
                                 tail(os.path.join(tmp, "gcore.log")))
         refs = os.path.join(tmp, "refs.jsonl")
         t0 = time.time()
-        rc, pout, perr = run_cmd([pcc, "--json", "--dump-referents", refs, core], PCC_TIMEOUT)
+        rc, pout, perr = run_cmd([pcc, "--json", "--dump-referents", refs] + opts.pcc_args + [core],
+                                 PCC_TIMEOUT)
         took = time.time() - t0
         perr = (perr or b"").decode("utf-8", "replace")
         with open(os.path.join(tmp, "pycorecheck.json"), "wb") as fh:
@@ -602,6 +603,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--python", action="append", metavar="PATH", help="interpreter (repeatable)")
     ap.add_argument("--fixture", action="append", metavar="NAME", help="fixture name (repeatable)")
+    ap.add_argument("--pcc-arg", dest="pcc_args", action="append", default=[],
+                    metavar="ARG", help="extra pycorecheck argument (repeatable), e.g. --no-dwarf")
     ap.add_argument("--keep", metavar="DIR", help="keep every case's files (cores too) under DIR")
     ap.add_argument("-j", type=int, default=2, metavar="N", help="cases in parallel (default 2)")
     ap.add_argument("-v", "--verbose", action="store_true", help="details for passing cases too")
