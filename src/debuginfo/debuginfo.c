@@ -303,30 +303,92 @@ fail:
 }
 
 /*
- * The root directory of the live process being opened, for live_find_elf
- * (libdwfl's callbacks carry no argument of ours).  "" when it is ours.
+ * The live process being opened, for live_find_elf (libdwfl's callbacks carry
+ * no argument of ours): its pid, its root directory ("/proc/PID/root" when
+ * it has its own, else ""), and its maps as read while it was stopped.
  */
+static pid_t live_pid;
 static char live_root[32];
+static const char *live_maps;
+
+/* The first mapping of path in live_maps: its range and inode. */
+static bool live_maps_lookup(const char *path, unsigned long long *start,
+			     unsigned long long *end, unsigned long long *ino)
+{
+	size_t plen = strlen(path);
+	for (const char *line = live_maps; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		int at = -1;
+		if (sscanf(line, "%llx-%llx %*s %*x %*x:%*x %llu %n", start, end, ino,
+			   &at) == 3 && at > 0 && n - (size_t)at == plen
+		    && memcmp(line + at, path, plen) == 0)
+			return true;
+		line = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
 
 /*
- * dwfl_linux_proc_find_elf, but a process in a container has its files
- * under /proc/PID/root.
+ * Open the file the live process maps as path: through map_files (the very
+ * file, even deleted or replaced; needs privileges), else by its path under
+ * the process's root, else by its path here, the last two only when the
+ * inode is still the one mapped.  *shown: the name to show for it.
+ */
+static int live_open(const char *path, char **shown)
+{
+	unsigned long long start, end, ino;
+	bool mapped = live_maps_lookup(path, &start, &end, &ino);
+	char *by_path = NULL;
+	int fd = -1;
+	for (int how = 0; how < 3 && fd < 0; how++) {
+		char *full;
+		if (how == 0) {
+			if (!mapped)
+				continue;
+			full = pcc_xasprintf("/proc/%d/map_files/%llx-%llx",
+					     (int)live_pid, start, end);
+		} else if (how == 1) {
+			if (!live_root[0])
+				continue;
+			full = pcc_xasprintf("%s%s", live_root, path);
+		} else {
+			full = pcc_xstrdup(path);
+		}
+		fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		struct stat st;
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)
+				|| (how > 0 && mapped && st.st_ino != ino))) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd >= 0 && how > 0)
+			by_path = full;
+		else
+			free(full);
+	}
+	if (fd >= 0 && shown) {
+		/* The name under our root if it is the same file there. */
+		*shown = by_path ? by_path : pcc_xstrdup(path);
+		by_path = NULL;
+	}
+	free(by_path);
+	return fd;
+}
+
+/*
+ * dwfl_linux_proc_find_elf, with the files found as live_open finds them;
+ * libdwfl's own for the rest (the vDSO).
  */
 static int live_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 			 Dwarf_Addr base, char **file_name, Elf **elfp)
 {
-	if (live_root[0] && name && name[0] == '/') {
-		char *full = pcc_xasprintf("%s%s", live_root, name);
-		struct stat st;
-		int fd = -1;
-		if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
-			fd = open(full, O_RDONLY | O_CLOEXEC);
+	if (name && name[0] == '/') {
+		int fd = live_open(name, file_name);
 		if (fd >= 0) {
-			*file_name = full;
 			*elfp = NULL;
 			return fd;
 		}
-		free(full);
 	}
 	return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name,
 					elfp);
@@ -337,7 +399,7 @@ static int live_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
  * (locale files, caches), which it would report as modules it cannot open.
  * A file that cannot be read stays, so that a missing interpreter is named.
  */
-static char *elf_lines_only(const char *text, const char *root)
+static char *elf_lines_only(const char *text)
 {
 	size_t len = strlen(text);
 	char *out = pcc_xmalloc(len + 1), *o = out;
@@ -356,14 +418,10 @@ static char *elf_lines_only(const char *text, const char *root)
 			} else if (plen < sizeof(last)) {
 				memcpy(last, path, plen);
 				last[plen] = 0;
-				char *full = pcc_xasprintf("%s%s", root, last);
-				int fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-				free(full);
+				int fd = live_open(last, NULL);
 				if (fd >= 0) {
 					char magic[4];
-					struct stat st;
-					keep = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
-					       && pread(fd, magic, 4, 0) == 4
+					keep = pread(fd, magic, 4, 0) == 4
 					       && memcmp(magic, "\177ELF", 4) == 0;
 					close(fd);
 				}
@@ -391,8 +449,10 @@ struct pcc_error *pcc_debuginfo_open_live(struct pcc_target *t,
 			     ? pcc_xasprintf("process %d (%s)", t->pid, t->prog_name)
 			     : pcc_xasprintf("process %d", t->pid);
 
+	live_pid = t->pid;
 	memcpy(live_root, t->proc_root, sizeof(live_root));
 	live_root[sizeof(live_root) - 1] = 0;
+	live_maps = t->maps_text;
 	impl->callbacks.find_elf = live_find_elf;
 	di->dwfl = dwfl_begin(&impl->callbacks);
 	if (!di->dwfl) {
@@ -405,7 +465,7 @@ struct pcc_error *pcc_debuginfo_open_live(struct pcc_target *t,
 	dwfl_report_begin(di->dwfl);
 	int rc;
 	if (t->maps_text) {
-		char *text = elf_lines_only(t->maps_text, live_root);
+		char *text = elf_lines_only(t->maps_text);
 		rc = 0; /* no ELF file at all: not Python, said below */
 		if (*text) {
 			FILE *f = fmemopen(text, strlen(text), "r");

@@ -24,6 +24,7 @@ package), PYENV_ROOT.  Exit 0 pass, 1 fail, 77 skipped (says why).
 from __future__ import print_function
 
 import glob
+import json
 import os
 import signal
 import subprocess
@@ -185,14 +186,15 @@ def default_signals():
         signal.signal(s, signal.SIG_DFL)
 
 
-def run_pcc(pid, env_extra=None, send=None, timeout=120):
+def run_pcc(pid, env_extra=None, send=None, timeout=120, args=(), stdout=None):
     """Run pycorecheck --pid; with send, deliver that signal once every
     thread of the target is stopped.  (returncode, stderr)."""
     env = dict(os.environ)
     env.pop("PCC_TEST_SLOW_READ_MS", None)
     env.pop("PCC_TEST_FAIL_AFTER_SEIZE", None)
     env.update(env_extra or {})
-    p = subprocess.Popen([PCC, "--pid", str(pid)], stdout=subprocess.DEVNULL,
+    p = subprocess.Popen([PCC] + list(args) + ["--pid", str(pid)],
+                         stdout=stdout if stdout is not None else subprocess.DEVNULL,
                          stderr=subprocess.PIPE, env=env, preexec_fn=default_signals)
     if send is not None:
         end = time.time() + 30
@@ -298,6 +300,32 @@ def exercise(name, pid, stopped):
             name, lines[0][:80], "still stopped" if stopped else "running"))
 
 
+def same_answer_both_ways(name, pid):
+    """A stopped target read with process_vm_readv and through /proc/PID/mem
+    (PCC_TEST_NO_VM_READV=1): the same unreachable set."""
+    reports = []
+    for extra in ({}, {"PCC_TEST_NO_VM_READV": "1"}):
+        with tempfile.TemporaryFile() as out:
+            rc, err = run_pcc(pid, extra, args=("--json",), stdout=out)
+            out.seek(0)
+            try:
+                reports.append((rc, json.loads(out.read().decode("utf-8"))))
+            except ValueError:
+                reports.append((rc, None))
+    (rc1, a), (rc2, b) = reports
+    if a is None or b is None or rc1 not in (0, 1) or rc2 != rc1:
+        bad("%s: /proc/PID/mem fallback" % name, "exit %s and %s" % (rc1, rc2))
+        return
+    ua = sorted(o["addr"] for o in a["unreachable"]["objects"])
+    ub = sorted(o["addr"] for o in b["unreachable"]["objects"])
+    warned = any("/mem" in w for w in b.get("warnings", []))
+    if ua != ub or not warned:
+        bad("%s: /proc/PID/mem fallback" % name, "%d vs %d unreachable, warning %s" % (
+            len(ua), len(ub), warned))
+    else:
+        ok("%s: /proc/PID/mem fallback gives the same %d unreachable objects" % (name, len(ua)))
+
+
 def main():
     if not os.access(PCC, os.X_OK):
         skip_all("pycorecheck not built: %s" % PCC)
@@ -332,6 +360,7 @@ def main():
                 bad("stopped target", "SIGSTOP did not stop it: %s" % why)
             else:
                 exercise("stopped target", p.pid, stopped=True)
+                same_answer_both_ways("stopped target", p.pid)
                 open(stop, "w").close()
                 os.kill(p.pid, signal.SIGCONT)
                 finish_target("stopped target, after SIGCONT", p, stop, out)
