@@ -23,6 +23,7 @@ not supported yet), PYENV_ROOT.
 from __future__ import print_function
 
 import argparse
+import atexit
 import collections
 import concurrent.futures
 import glob
@@ -41,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.environ.get("TOP_SRCDIR") or os.path.normpath(os.path.join(HERE, "..", ".."))
 FIXTURES = os.path.join(TOP, "fixtures")
 
-SUPPORTED = ((3, 8), (3, 14))  # [low, high)
+SUPPORTED = ((3, 8), (3, 15))  # [low, high)
 UNSUPPORTED_REASON = "not supported yet (issue 4)"
 
 FIXTURE_TIMEOUT = 150   # fixture start to oracle written + parent stopped
@@ -202,6 +203,29 @@ def probe(py):
         return
 
 
+def sid_pythons():
+    """Debian sid's python3.13/3.14, unpacked by tests/setup-sid-pythons.sh
+    with the libc they need: run through that libc's dynamic loader, by a
+    wrapper script (the process is the interpreter once the loader ran).
+    They carry no DWARF: they test the built-in layouts."""
+    root = os.environ.get("PCC_SID_ROOT", "/var/cache/pcc-sid/root")
+    ld = os.path.join(root, "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2")
+    out = []
+    exes = sorted(glob.glob(os.path.join(root, "usr/bin/python3.1[0-9]")))
+    if not exes or not os.path.exists(ld):
+        return out
+    wrappers = tempfile.mkdtemp(prefix="pcc-sid-")
+    atexit.register(shutil.rmtree, wrappers, True)
+    libs = ":".join(os.path.join(root, d) for d in ("usr/lib/x86_64-linux-gnu", "lib/x86_64-linux-gnu"))
+    for exe in exes:
+        w = os.path.join(wrappers, os.path.basename(exe))
+        with open(w, "w") as f:
+            f.write('#!/bin/sh\nexec %s --library-path %s %s "$@"\n' % (ld, libs, exe))
+        os.chmod(w, 0o755)
+        out.append(Python(w, "sid-" + os.path.basename(exe)))
+    return out
+
+
 def discover(explicit):
     pys = []
     root = os.environ.get("PYENV_ROOT") or "/root/.pyenv"
@@ -229,6 +253,7 @@ def discover(explicit):
         found.sort()
     for name, exe in found:
         pys.append(Python(exe, "pyenv-" + name))
+    pys.extend(sid_pythons())
     for exe, label, need_dwarf in (("/usr/bin/python3.11", "debian-python3.11", True),
                                    ("/usr/bin/python3.11d", "debian-python3.11d", False)):
         if not os.path.exists(exe):
