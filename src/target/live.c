@@ -302,14 +302,6 @@ static int tid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static struct seized_thread *find_thread(pid_t tid)
-{
-	for (sig_atomic_t i = 0; i < g_nthreads; i++)
-		if (g_threads[i].tid == tid)
-			return &g_threads[i];
-	return NULL;
-}
-
 /*
  * Wait until every seized thread has reported a stop (or exited).  A
  * periodic SIGALRM breaks waitpid so that a thread that never stops (stuck in
@@ -325,50 +317,41 @@ static struct pcc_error *wait_for_stops(pid_t pid, const struct timespec *deadli
 
 	struct pcc_error *err = NULL;
 	for (;;) {
-		size_t pending = 0;
-		for (sig_atomic_t i = 0; i < g_nthreads; i++)
-			pending += g_threads[i].state == THREAD_SEIZED;
-		if (!pending)
+		/* One thread at a time, by its id: we wait for all of them
+		 * anyway, and never reap a child that is not ours. */
+		struct seized_thread *th = NULL;
+		for (sig_atomic_t i = 0; i < g_nthreads && !th; i++)
+			if (g_threads[i].state == THREAD_SEIZED)
+				th = &g_threads[i];
+		if (!th)
 			break;
 		int status;
-		pid_t w = waitpid(-1, &status, __WALL);
+		pid_t w = waitpid(th->tid, &status, __WALL);
 		if (w < 0) {
 			if (errno == EINTR) {
 				struct timespec now;
 				clock_gettime(CLOCK_MONOTONIC, &now);
 				if (elapsed(deadline, &now) < 0)
 					continue;
-				for (sig_atomic_t i = 0; i < g_nthreads; i++) {
-					if (g_threads[i].state != THREAD_SEIZED)
-						continue;
-					char st = thread_state_letter(pid, g_threads[i].tid);
-					err = pcc_error_hint(
-						pcc_error_create(
-							PCC_ERROR_INPUT,
-							"thread %d of process %d did "
-							"not stop within 10 s (state %c%s)",
-							(int)g_threads[i].tid, (int)pid,
-							st ? st : '?',
-							st == 'D' ? ": in an uninterruptible "
-								    "system call" : ""),
-						"try again later");
-					break;
-				}
+				char st = thread_state_letter(pid, th->tid);
+				err = pcc_error_hint(
+					pcc_error_create(
+						PCC_ERROR_INPUT,
+						"thread %d of process %d did not stop "
+						"in time (state %c%s)",
+						(int)th->tid, (int)pid, st ? st : '?',
+						st == 'D' ? ": in an uninterruptible "
+							    "system call" : ""),
+					"try again later");
 				break;
 			}
 			if (errno == ECHILD) {
-				/* All of them are gone. */
-				for (sig_atomic_t i = 0; i < g_nthreads; i++)
-					if (g_threads[i].state == THREAD_SEIZED)
-						g_threads[i].state = THREAD_GONE;
-				break;
+				th->state = THREAD_GONE; /* reaped already: gone */
+				continue;
 			}
 			err = pcc_error_os("waitpid");
 			break;
 		}
-		struct seized_thread *th = find_thread(w);
-		if (!th || th->state != THREAD_SEIZED)
-			continue;
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
 			th->state = THREAD_GONE;
 			continue;

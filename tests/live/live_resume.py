@@ -11,11 +11,13 @@ prints "done N" and exits 0.  Against it:
   - pycorecheck failing on purpose while they are stopped
     (PCC_TEST_FAIL_AFTER_SEIZE=1: exit 3, one line on stderr);
 after each: no tracer left, no thread left stopped, and the work goes on.
-At the end the target must print "done" and exit 0.
+A SIGUSR1 sent to the target while pycorecheck holds it is not lost.  At the
+end the target must print "done" and exit 0.
 
 A stopped target (SIGSTOP before pycorecheck came) gets the same treatment
 and must still be stopped after each (every thread in state T), then
-SIGCONT lets it finish the same way.
+SIGCONT lets it finish the same way.  It is also read through /proc/PID/mem
+(PCC_TEST_NO_VM_READV=1): the same unreachable set as with process_vm_readv.
 
 Environment: PYCORECHECK, PCC_LIVE_PYTHON (the interpreter; default the
 first pyenv 3.13 ... 3.8 found, else /usr/bin/python3.11 with its -dbg
@@ -36,8 +38,10 @@ PCC = os.environ.get("PYCORECHECK") or os.path.abspath("pycorecheck")
 SLOW_MS = 1500
 
 TARGET = r'''
-import gc, os, sys, threading, time
+import gc, os, signal, sys, threading, time
 stop_file = sys.argv[1]
+usr1 = []
+signal.signal(signal.SIGUSR1, lambda s, f: usr1.append(s))
 deadline = time.time() + float(sys.argv[2])
 counts = []
 errors = []
@@ -77,7 +81,7 @@ if errors or len(counts) != 4 or min(counts) == 0:
 if time.time() >= deadline:
     print("deadline reached before the test said stop", flush=True)
     sys.exit(1)
-print("done", sum(counts), flush=True)
+print("done", sum(counts), "usr1=%d" % len(usr1), flush=True)
 '''
 
 passed = failed = 0
@@ -186,9 +190,11 @@ def default_signals():
         signal.signal(s, signal.SIG_DFL)
 
 
-def run_pcc(pid, env_extra=None, send=None, timeout=120, args=(), stdout=None):
-    """Run pycorecheck --pid; with send, deliver that signal once every
-    thread of the target is stopped.  (returncode, stderr)."""
+def run_pcc(pid, env_extra=None, send=None, timeout=120, args=(), stdout=None,
+            to_target=None):
+    """Run pycorecheck --pid; with send, deliver that signal to it once every
+    thread of the target is stopped (to_target: that signal to the target
+    then).  (returncode, stderr)."""
     env = dict(os.environ)
     env.pop("PCC_TEST_SLOW_READ_MS", None)
     env.pop("PCC_TEST_FAIL_AFTER_SEIZE", None)
@@ -206,7 +212,10 @@ def run_pcc(pid, env_extra=None, send=None, timeout=120, args=(), stdout=None):
             time.sleep(0.005)
         time.sleep(0.1)
         try:
-            p.send_signal(send)
+            if to_target is not None:
+                os.kill(pid, to_target)
+            else:
+                p.send_signal(send)
         except OSError:
             pass
     try:
@@ -249,7 +258,9 @@ def finish_target(name, p, stop, out):
         rc = None
     with open(out) as f:
         text = f.read()
-    if rc == 0 and "done" in text:
+    if rc == 0 and "done" in text and "usr1=0" in text:
+        bad("%s: the SIGUSR1 sent while it was held" % name, "lost: %r" % text.strip()[-200:])
+    elif rc == 0 and "done" in text:
         ok("%s: finished its work and exited 0 (%s)" % (name, text.strip().splitlines()[-1]))
     else:
         bad("%s: finishes" % name, "exit %s, output %r" % (rc, text[-300:]))
@@ -288,6 +299,14 @@ def exercise(name, pid, stopped):
         else:
             ok("%s: %s in the seize window, then %s" % (
                 name, label, "still stopped" if stopped else "running"))
+    # A signal for the target while pycorecheck holds it: delivered after.
+    rc, err = run_pcc(pid, {"PCC_TEST_SLOW_READ_MS": "500"}, send=True,
+                      to_target=signal.SIGUSR1)
+    why = settle(pid, stopped)
+    if rc not in (0, 1) or why:
+        bad("%s: SIGUSR1 to it while stopped" % name, "exit %s, %s" % (rc, why))
+    else:
+        ok("%s: SIGUSR1 to it while pycorecheck holds it (checked at the end)" % name)
     rc, err = run_pcc(pid, {"PCC_TEST_FAIL_AFTER_SEIZE": "1"})
     why = settle(pid, stopped)
     lines = err.strip().splitlines()
