@@ -4,14 +4,19 @@
  * PTRACE_INTERRUPT) and the process is read while it stands still:
  *
  *   - writable and anonymous memory (heap, arenas, stacks, .data, .bss, and
- *     file pages the process has modified, such as RELRO) is copied into one
- *     anonymous buffer with process_vm_readv, or pread on /proc/PID/mem where
- *     cross-memory attach is unavailable.  /proc/PID/pagemap tells which
- *     anonymous pages were ever touched: the others are zero and are left
- *     out of the copy (a thread's 8 MiB stack is mostly untouched);
+ *     file pages the process has modified, such as RELRO) is copied into
+ *     anonymous host memory with process_vm_readv, or pread on /proc/PID/mem
+ *     where cross-memory attach is unavailable.  /proc/PID/pagemap tells
+ *     which anonymous pages were ever touched: the others are zero and are
+ *     left out of the copy (a thread's 8 MiB stack is mostly untouched);
  *   - read-only file mappings are not copied: the file is mapped, found
  *     through /proc/PID/root (a process in a container sees other files) or
  *     /proc/PID/map_files, and checked against the inode in /proc/PID/maps.
+ *
+ * The pause is the copy, and most of a copy's cost is faulting in fresh host
+ * pages: so the maps are read once before the threads are stopped, host
+ * memory is prepared for them (huge pages, populated), and the files are
+ * mapped then too; what changed in between is handled while stopped.
  *
  * Then every thread is detached, and the analysis runs on the copy: the
  * process was stopped only for the copy.  PTRACE_SEIZE matters twice here: it
@@ -21,8 +26,9 @@
  * A thread caught in a signal-delivery-stop gets its signal back on detach.
  *
  * Detaching happens on every path: errors return through it, and SIGINT,
- * SIGTERM, SIGHUP, SIGPIPE and SIGQUIT arriving in between run a handler that
- * detaches every stopped thread before taking the signal's default action.
+ * SIGTERM, SIGHUP, SIGPIPE and SIGQUIT arriving in between (unless ignored)
+ * run a handler that detaches every stopped thread before taking the
+ * signal's default action.
  * If pycorecheck dies otherwise (SIGKILL), the kernel detaches its tracees;
  * nothing here defeats that (no PTRACE_O_EXITKILL, no tracer child).
  *
@@ -31,6 +37,7 @@
  *   PCC_TEST_SLOW_READ_MS=N     sleep N ms while the threads are stopped
  *   PCC_TEST_FAIL_AFTER_SEIZE=1 fail on purpose while they are stopped
  *   PCC_TEST_NO_VM_READV=1      read through /proc/PID/mem
+ * and PCC_DEBUG_LIVE=1 says where the pause went, on stderr.
  */
 #include "config.h"
 

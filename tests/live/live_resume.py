@@ -120,16 +120,22 @@ def find_python():
     return None
 
 
-def ptrace_skip_reason():
+def ptrace_skip_reason(pcc):
+    """Why pycorecheck cannot attach to a process here, or None.  Asks it:
+    Yama's ptrace_scope, a container without CAP_SYS_PTRACE or a seccomp
+    filter all end in the same "cannot attach" error."""
+    sleeper = subprocess.Popen(["sleep", "30"], stdin=subprocess.DEVNULL)
     try:
-        with open("/proc/sys/kernel/yama/ptrace_scope") as fh:
-            scope = fh.read().strip()
-    except (IOError, OSError):
-        return None
-    if scope == "3":
-        return "ptrace disabled (yama ptrace_scope 3)"
-    if scope in ("1", "2") and os.geteuid() != 0:
-        return "yama ptrace_scope %s: needs root or CAP_SYS_PTRACE" % scope
+        r = subprocess.run([pcc, "--pid", str(sleeper.pid)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=60)
+        err = r.stderr.decode("utf-8", "replace").strip()
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "cannot run %s: %s" % (pcc, e)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    if "cannot attach" in err:
+        return "pycorecheck cannot attach here: %s" % err[:200]
     return None
 
 
@@ -348,7 +354,7 @@ def same_answer_both_ways(name, pid):
 def main():
     if not os.access(PCC, os.X_OK):
         skip_all("pycorecheck not built: %s" % PCC)
-    why = ptrace_skip_reason()
+    why = ptrace_skip_reason(PCC)
     if why:
         skip_all(why)
     py = find_python()

@@ -64,21 +64,22 @@ def tracer_pid(pid):
     return None
 
 
-def ptrace_skip_reason():
-    """Why this machine cannot attach to its own children, or None."""
+def ptrace_skip_reason(pcc):
+    """Why pycorecheck cannot attach to a process here, or None.  Asks it:
+    Yama's ptrace_scope, a container without CAP_SYS_PTRACE or a seccomp
+    filter all end in the same "cannot attach" error."""
+    sleeper = subprocess.Popen(["sleep", "30"], stdin=subprocess.DEVNULL)
     try:
-        with open("/proc/sys/kernel/yama/ptrace_scope") as fh:
-            scope = fh.read().strip()
-    except (IOError, OSError):
-        scope = "0"
-    if scope == "3":
-        return "ptrace is disabled (/proc/sys/kernel/yama/ptrace_scope is 3)"
-    if scope == "2" and os.geteuid() != 0:
-        return "ptrace needs CAP_SYS_PTRACE here (/proc/sys/kernel/yama/ptrace_scope is 2)"
-    # scope 1 allows only descendants: pycorecheck is not the fixture's
-    # ancestor, so that needs root too.
-    if scope == "1" and os.geteuid() != 0:
-        return "ptrace_scope is 1 (only descendants may be traced): run as root"
+        r = subprocess.run([pcc, "--pid", str(sleeper.pid)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=60)
+        err = r.stderr.decode("utf-8", "replace").strip()
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "cannot run %s: %s" % (pcc, e)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    if "cannot attach" in err:
+        return "pycorecheck cannot attach here: %s" % err[:200]
     return None
 
 
@@ -208,9 +209,11 @@ def main(argv=None):
     fixtures = ro.discover_fixtures(opts.fixture)
     pys = ro.discover(opts.python)
     pcc = ro.find_pycorecheck()
-    global_skip = ptrace_skip_reason()
-    if global_skip is None and not os.access(pcc, os.X_OK):
+    global_skip = None
+    if not os.access(pcc, os.X_OK):
         global_skip = "pycorecheck not built: %s" % pcc
+    else:
+        global_skip = ptrace_skip_reason(pcc)
     ro.say("pycorecheck: %s (live)" % pcc)
     cases = []
     passed = failed = skipped = 0
