@@ -200,7 +200,9 @@ struct result {
 	char *damage;          /* the stream is truncated or corrupt */
 };
 
-static char *damage_text(const char *fmt, const char *what, uint64_t at)
+/* Unused when built without any decompression library. */
+__attribute__((unused)) static char *damage_text(const char *fmt,
+						 const char *what, uint64_t at)
 {
 	return pcc_xasprintf(fmt, what, (unsigned long long)at);
 }
