@@ -119,9 +119,9 @@ void pcc_heap_find_unreachable(struct pcc_heap *h)
 	struct type_counter unknown = { 0 };
 	for (uint32_t i = 0; i < h->n; i++) {
 		bool partial;
-		enum pcc_kind kind = pcc_python_traverse(py, h->addrs[i],
-							 visit_decref, h, false,
-							 &partial);
+		enum pcc_kind kind = pcc_python_traverse_owned(py, h->addrs[i],
+							       visit_decref, h,
+							       &partial);
 		if (kind == PCC_KIND_UNKNOWN) {
 			h->flags[i] |= PCC_OBJ_UNKNOWN;
 			counter_add(&unknown, pcc_python_ob_type(py, h->addrs[i]), 1);

@@ -115,7 +115,7 @@ enum { PCC_GENERATIONS = 3 };
 struct pcc_gc_state {
 	uint64_t interp_addr;
 	int64_t interp_id;
-	uint64_t state_addr; /* struct _gc_runtime_state */
+	uint64_t state_addr; /* struct _gc_runtime_state; 0: static (2.7, 3.6) */
 	uint64_t list_heads[PCC_GENERATIONS];
 	uint64_t permanent_head; /* 0 when the version has none */
 	int thresholds[PCC_GENERATIONS];
@@ -159,6 +159,8 @@ struct pcc_python {
 	uint64_t lookdict; /* 3.6–3.10: general tables also visit keys */
 	uint64_t type_type;
 	uint64_t unicode_type;
+	int unicode_width;  /* 2.7: bytes per Py_UNICODE (UCS2 or UCS4 build) */
+	uint64_t file_type; /* 2.7: the file type, whose objects are not GC */
 
 	/* Type cache: open addressing on the type's address. */
 	struct pcc_type_info *types;
@@ -222,6 +224,11 @@ enum pcc_kind pcc_python_traverse(struct pcc_python *py, uint64_t obj,
 /* The object's __dict__ (an instance's, a module's), 0 if it has none or
  * keeps its attributes as inline values. */
 uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj);
+
+/* The same for the refcount pass: only references the object owns. */
+enum pcc_kind pcc_python_traverse_owned(struct pcc_python *py, uint64_t obj,
+					pcc_visit_fn *visit, void *ctx,
+					bool *partial);
 
 /*
  * Display helpers, bounded: a str object's text (ASCII/latin-1 shown as is,

@@ -33,6 +33,9 @@ struct walk {
 	void *ctx;
 	bool labels;
 	bool partial;
+	/* The refcount pass: leave out references the owner does not hold
+	 * (3.14 borrowed stack references). */
+	bool owned_only;
 };
 
 static inline void emit(struct walk *w, uint64_t ref, enum pcc_edge_label label,
@@ -307,12 +310,42 @@ static int64_t dv_values_off(const struct pcc_python *py)
 	return py->l.off[PCC_L_DV_VALUES] > 0 ? py->l.off[PCC_L_DV_VALUES] : 0;
 }
 
+/* 2.7: the entries are the dict's own table, ma_mask + 1 of them; those
+ * with a value are active, and their keys are visited too. */
+static void traverse_dict_table(struct walk *w, uint64_t obj)
+{
+	const struct pcc_layout *l = &w->py->l;
+	uint64_t mask, table;
+	if (!rd(w, obj + l->off[PCC_L_DICT_MASK], &mask)
+	    || !rd(w, obj + l->off[PCC_L_DICT_TABLE], &table))
+		return;
+	uint64_t esize = (uint64_t)l->off[PCC_L_DKE_SIZE];
+	const uint8_t *p = mask + 1 ? rdn(w, table, mask + 1, esize) : NULL;
+	if (!p) {
+		w->partial = true;
+		return;
+	}
+	for (uint64_t i = 0; i <= mask; i++) {
+		uint64_t key, value;
+		memcpy(&key, p + i * esize + l->off[PCC_L_DKE_KEY], 8);
+		memcpy(&value, p + i * esize + l->off[PCC_L_DKE_VALUE], 8);
+		if (!value)
+			continue;
+		emit(w, key, PCC_EDGE_DICT_KEY, NULL, key, 0);
+		emit(w, value, PCC_EDGE_DICT_VALUE, NULL, key, 0);
+	}
+}
+
 static void traverse_dict(struct walk *w, uint64_t obj)
 {
 	struct pcc_python *py = w->py;
 	const struct pcc_layout *l = &py->l;
 	uint64_t keys, values = 0;
 	struct dict_keys dk;
+	if (pcc_layout_has(l, PCC_L_DICT_TABLE)) {
+		traverse_dict_table(w, obj);
+		return;
+	}
 	if (!rd(w, obj + l->off[PCC_L_DICT_KEYS], &keys)
 	    || (pcc_layout_has(l, PCC_L_DICT_VALUES)
 		&& !rd(w, obj + l->off[PCC_L_DICT_VALUES], &values))
@@ -515,6 +548,46 @@ static void traverse_module(struct walk *w, uint64_t obj)
 	member(w, obj, PCC_L_MODULE_DICT, "__dict__");
 }
 
+/*
+ * 3.14 keeps tagged _PyStackRef words in frames: a set low bit marks a
+ * reference the slot does not own (borrowed, immortal, or NULL as 1), and
+ * the low bits 11 a small int that is no pointer at all.  Like CPython's
+ * _PyGC_VisitStackRef, the refcount pass counts owned references only;
+ * every other visit sees them all.
+ */
+static void visit_stackref(struct walk *w, uint64_t bits, enum pcc_edge_label label,
+			   const char *name, uint64_t key, int64_t index)
+{
+	if ((bits & 3) == 3 || (bits & ~(uint64_t)3) == 0)
+		return; /* a tagged int, or NULL */
+	if ((bits & 1) && w->owned_only)
+		return;
+	emit(w, bits & ~(uint64_t)3, label, name, key, index);
+}
+
+static void traverse_iframe_stackrefs(struct walk *w, uint64_t f)
+{
+	const struct pcc_layout *l = &w->py->l;
+	uint64_t func, code, sp;
+	if (rd(w, f + l->off[PCC_L_IFRAME_FUNC], &func))
+		visit_stackref(w, func, PCC_EDGE_MEMBER, "f_func", 0, 0);
+	if (rd(w, f + l->off[PCC_L_IFRAME_CODE], &code))
+		visit_stackref(w, code, PCC_EDGE_MEMBER, "f_code", 0, 0);
+	uint64_t base = f + l->off[PCC_L_IFRAME_LOCALSPLUS];
+	if (!rd(w, f + l->off[PCC_L_IFRAME_STACKPOINTER], &sp))
+		return;
+	if (sp < base || (sp - base) % 8) {
+		w->partial = true;
+		return;
+	}
+	uint64_t n = (sp - base) / 8;
+	const uint8_t *p = rdn(w, base, n, 8);
+	if (!p)
+		return;
+	for (uint64_t i = 0; i < n; i++)
+		visit_stackref(w, word_at(p, i), PCC_EDGE_INDEX, NULL, 0, (int64_t)i);
+}
+
 /* _PyFrame_Traverse (3.11+): the interpreter frame's objects and its live
  * locals and stack, localsplus[0 .. stacktop). */
 static void traverse_iframe(struct walk *w, uint64_t f)
@@ -522,10 +595,14 @@ static void traverse_iframe(struct walk *w, uint64_t f)
 	const struct pcc_layout *l = &w->py->l;
 	member(w, f, PCC_L_IFRAME_FRAME_OBJ, "frame_obj");
 	member(w, f, PCC_L_IFRAME_LOCALS, "f_locals");
+	if (pcc_layout_has(l, PCC_L_IFRAME_STACKPOINTER)) {
+		traverse_iframe_stackrefs(w, f);
+		return;
+	}
 	member(w, f, PCC_L_IFRAME_FUNC, "f_func");
 	member(w, f, PCC_L_IFRAME_CODE, "f_code");
 	if (!pcc_layout_has(l, PCC_L_IFRAME_STACKTOP)) {
-		w->partial = true; /* 3.14 stack references: not yet */
+		w->partial = true;
 		return;
 	}
 	uint32_t top;
@@ -795,11 +872,11 @@ static void traverse_kind(struct walk *w, uint64_t obj, enum pcc_kind kind,
 	}
 }
 
-enum pcc_kind pcc_python_traverse(struct pcc_python *py, uint64_t obj,
-				  pcc_visit_fn *visit, void *ctx,
-				  bool want_labels, bool *partial)
+static enum pcc_kind traverse(struct pcc_python *py, uint64_t obj,
+			      pcc_visit_fn *visit, void *ctx, bool want_labels,
+			      bool owned_only, bool *partial)
 {
-	struct walk w = { py, visit, ctx, want_labels, false };
+	struct walk w = { py, visit, ctx, want_labels, false, owned_only };
 	uint64_t type = pcc_python_ob_type(py, obj);
 	struct pcc_type_info *ti = pcc_python_type(py, type);
 	enum pcc_kind kind = ti ? ti->kind : PCC_KIND_UNKNOWN;
@@ -811,6 +888,20 @@ enum pcc_kind pcc_python_traverse(struct pcc_python *py, uint64_t obj,
 	if (partial)
 		*partial = w.partial || kind == PCC_KIND_UNKNOWN;
 	return kind;
+}
+
+enum pcc_kind pcc_python_traverse(struct pcc_python *py, uint64_t obj,
+				  pcc_visit_fn *visit, void *ctx,
+				  bool want_labels, bool *partial)
+{
+	return traverse(py, obj, visit, ctx, want_labels, false, partial);
+}
+
+enum pcc_kind pcc_python_traverse_owned(struct pcc_python *py, uint64_t obj,
+					pcc_visit_fn *visit, void *ctx,
+					bool *partial)
+{
+	return traverse(py, obj, visit, ctx, false, true, partial);
 }
 
 uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj)
@@ -834,7 +925,7 @@ uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj)
 	}
 	if (!ti->dictoffset)
 		return 0;
-	struct walk w = { py, NULL, NULL, false, false };
+	struct walk w = { py, NULL, NULL, false, false, false };
 	uint64_t ptr = instance_dict_ptr(&w, obj, ti);
 	if (!ptr || !pcc_target_read_u64(py->t, ptr, &dict))
 		return 0;
