@@ -271,6 +271,14 @@ struct pcc_error *pcc_debuginfo_open(struct pcc_target *t,
 
 	impl->callbacks.find_elf = core_find_elf;
 	core_target = t;
+	/* A core from another machine: its debug files may be in the sysroot
+	 * too, where its distribution puts them. */
+	if (t->sysroot && !no_default_path) {
+		char *path = pcc_xasprintf("%s:%s/usr/lib/debug",
+					   di->debuginfo_path, t->sysroot);
+		free(di->debuginfo_path);
+		di->debuginfo_path = path;
+	}
 	di->dwfl = dwfl_begin(&impl->callbacks);
 	if (!di->dwfl) {
 		err = pcc_error_create(PCC_ERROR_BAD_DATA, "libdwfl: %s",
