@@ -23,12 +23,8 @@ static void diagnose(struct pcc_heap *h, const struct pcc_gc_state *gs,
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	char *msg = pcc_xvasprintf(fmt, ap);
 	va_end(ap);
-	if (!msg)
-		return;
 	if (h->py->gcs.len > 1) {
 		char *m = pcc_xasprintf("interpreter %lld: %s",
 					(long long)gs->interp_id, msg);

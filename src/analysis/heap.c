@@ -10,12 +10,8 @@ void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	*pcc_string_vec_push(&h->warnings) = pcc_xvasprintf(fmt, ap);
 	va_end(ap);
-	if (msg)
-		*pcc_string_vec_push(&h->warnings) = msg;
 }
 
 static void walk_list(struct pcc_heap *h, struct pcc_u64_vec *objs,

@@ -83,12 +83,8 @@ void pcc_target_warn(struct pcc_target *t, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	char *msg = pcc_xvasprintf(fmt, ap);
 	va_end(ap);
-	if (!msg)
-		return;
 	for (size_t i = 0; i < t->warnings.len; i++) {
 		if (strcmp(t->warnings.data[i], msg) == 0) {
 			free(msg);

@@ -148,13 +148,19 @@ char *pcc_xstrdup(const char *s)
 	return d;
 }
 
+char *pcc_xvasprintf(const char *fmt, va_list ap)
+{
+	char *s = vformat(fmt, ap);
+	if (!s)
+		die_enomem();
+	return s;
+}
+
 char *pcc_xasprintf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *s = vformat(fmt, ap);
+	char *s = pcc_xvasprintf(fmt, ap);
 	va_end(ap);
-	if (!s)
-		die_enomem();
 	return s;
 }

@@ -7,6 +7,7 @@
 #ifndef PCC_ERROR_H
 #define PCC_ERROR_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,5 +65,7 @@ void *pcc_xreallocarray(void *p, size_t n, size_t size);
 char *pcc_xstrdup(const char *s);
 char *pcc_xasprintf(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
+char *pcc_xvasprintf(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
 
 #endif
