@@ -80,7 +80,9 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 	h->n = (uint32_t)objs.len;
 	h->addrs = objs.data;
 	uint64_t cap = 1024;
-	while (cap < 2 * (uint64_t)h->n)
+	/* Load factor at most 2/3: 4 bytes a slot keeps the index under 7
+	 * bytes per object, and linear probing stays short. */
+	while (cap < (uint64_t)h->n + h->n / 2)
 		cap *= 2;
 	h->index = pcc_xcalloc(cap, sizeof(uint32_t));
 	h->index_mask = cap - 1;
