@@ -296,9 +296,18 @@ struct pcc_error *pcc_debuginfo_open(struct pcc_target *t,
 	}
 	if (t->ignore_build_id)
 		dwfl_getmodules(di->dwfl, forget_mismatched_id, t, 0);
+	char *hint = t->sysroot
+			     ? pcc_xasprintf("they are not under %s either (or not "
+					     "the files the core was written with): "
+					     "copy them there with their absolute "
+					     "paths, or set DEBUGINFOD_URLS",
+					     t->sysroot)
+			     : pcc_xstrdup("analyse the core on the machine that "
+					   "wrote it, or pass --sysroot DIR with its "
+					   "files, or set DEBUGINFOD_URLS");
 	err = find_python(di, t->core_path, "is not the core of a Python process",
-			  "analyse the core on the machine that wrote it, "
-			  "or pass --sysroot DIR with its files");
+			  hint);
+	free(hint);
 	if (err)
 		goto fail;
 	core_target = NULL;
