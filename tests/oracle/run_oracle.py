@@ -42,7 +42,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.environ.get("TOP_SRCDIR") or os.path.normpath(os.path.join(HERE, "..", ".."))
 FIXTURES = os.path.join(TOP, "fixtures")
 
-SUPPORTED = ((3, 8), (3, 15))  # [low, high)
+SUPPORTED = (((2, 7), (2, 8)), ((3, 6), (3, 15)))  # [low, high) ranges
+NODWARF_SUPPORTED = (((3, 8), (3, 15)),)  # with --no-dwarf
 UNSUPPORTED_REASON = "not supported yet (issue 4)"
 
 FIXTURE_TIMEOUT = 150   # fixture start to oracle written + parent stopped
@@ -188,7 +189,7 @@ class Python(object):
         self.skip = None      # reason
 
 
-def probe(py):
+def probe(py, pcc_args=()):
     if not os.access(py.path, os.X_OK):
         py.skip = "not executable: %s" % py.path
         return
@@ -198,8 +199,12 @@ def probe(py):
         py.skip = "cannot run %s: %s" % (py.path, (err or b"").decode("utf-8", "replace").strip()[:200])
         return
     py.version = tuple(int(x) for x in out.split())
-    if not (SUPPORTED[0] <= py.version[:2] < SUPPORTED[1]) and os.environ.get("PCC_ALL_VERSIONS") != "1":
-        py.skip = UNSUPPORTED_REASON
+    nodwarf = "--no-dwarf" in pcc_args
+    ranges = NODWARF_SUPPORTED if nodwarf else SUPPORTED
+    supported = any(lo <= py.version[:2] < hi for lo, hi in ranges)
+    if not supported and os.environ.get("PCC_ALL_VERSIONS") != "1":
+        py.skip = UNSUPPORTED_REASON.replace(" yet", " yet without DWARF") if nodwarf \
+            else UNSUPPORTED_REASON
         return
 
 
@@ -237,7 +242,10 @@ def discover(explicit):
         explicit = [p for p in os.environ["PCC_PYTHONS"].split(":") if p]
     if explicit:
         for p in explicit:
-            pys.append(Python(p, label(p)))
+            if p == "sid":  # the unpacked Debian sid interpreters, if any
+                pys.extend(sid_pythons())
+            else:
+                pys.append(Python(p, label(p)))
         return pys
     found = []
     for d in glob.glob(os.path.join(root, "versions", "*")):
@@ -465,7 +473,8 @@ def compare(oracle, report, refs_path, rc, stderr):
             "%s->%s x%d" % (o, p, k) for (o, p), k in c.most_common(8)))
 
     # e. open files: the same descriptor owners, each reachable or not as
-    # the interpreter saw it; FileIO names and (binary) modes too.
+    # the interpreter saw it; names and modes of FileIO (binary) and of
+    # 2.7 file objects too.
     ofiles = dict((f["addr"], f) for f in oracle.get("files", []))
     mfiles = dict((hex(int(f["addr"], 16)), f) for f in report.get("files", []))
     ofiles = dict((hex(int(a, 16)), f) for a, f in ofiles.items())
@@ -487,7 +496,7 @@ def compare(oracle, report, refs_path, rc, stderr):
             problems.append("fd %r != %r" % (m.get("fd"), o["fd"]))
         if o["reachable"] != m.get("reachable"):
             problems.append("reachable %r != %r" % (m.get("reachable"), o["reachable"]))
-        if o["kind"] == "FileIO":
+        if o["kind"] in ("FileIO", "file"):
             if isinstance(o.get("name"), str) and o["name"] != m.get("name"):
                 problems.append("name %r != %r" % (m.get("name"), o["name"]))
             if not m.get("wrappers") and o.get("mode") != m.get("mode"):
@@ -661,7 +670,7 @@ def main(argv=None):
     passed = failed = skipped = 0
     for py in pys:
         if py.skip is None and global_skip is None:
-            probe(py)
+            probe(py, opts.pcc_args)
         say("python %s: %s%s" % (py.label, py.path, "" if py.version is None else
                                  " (%s)" % ".".join(map(str, py.version))))
         for name, path in fixtures:
