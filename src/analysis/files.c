@@ -7,7 +7,8 @@
  * Descriptor owners are usually tracked by the collector, but a socket of
  * a version where _socket.socket is not a GC type (up to 3.11), held in a
  * container that the collector does not track either (a dict holding only
- * it), is found only by looking at what tracked objects refer to.
+ * it), is found only by looking at what tracked objects refer to; so are
+ * 2.7's file objects, which are never tracked.
  *
  * Leaked = open, and reachable only from garbage: it stays open until the
  * collector runs, and forever when automatic collection is disabled.
@@ -257,6 +258,17 @@ static bool sockets_may_be_untracked(struct pcc_python *py)
 	return !(flags & TPFLAGS_HAVE_GC);
 }
 
+/* 2.7's file objects are never tracked: PyFile_Type is no GC type. */
+static bool files_untracked(struct pcc_python *py)
+{
+	enum { TPFLAGS_HAVE_GC = 1 << 14 };
+	uint64_t flags;
+	return py->file_type
+	       && pcc_target_read_u64(py->t, py->file_type + py->l.off[PCC_L_TP_FLAGS],
+				      &flags)
+	       && !(flags & TPFLAGS_HAVE_GC);
+}
+
 /* Owners of the given dicts: whose __dict__ each is (one cheap heap pass,
  * no traversal: only instances and modules have a __dict__ slot). */
 static uint64_t (*find_dict_owners(struct pcc_heap *h, const uint64_t *dicts,
@@ -314,12 +326,13 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 		struct pcc_type_info *ti =
 			pcc_python_type(py, pcc_python_ob_type(py, obj));
 		enum pcc_file_role role = pcc_python_file_role(py, ti);
-		if (role == PCC_FILE_FILEIO || role == PCC_FILE_SOCKET)
+		if (role == PCC_FILE_FILEIO || role == PCC_FILE_SOCKET
+		    || role == PCC_FILE_CFILE)
 			*found_vec_push(&s.found) = (struct found){ obj, role, 0, i };
 		else if (role != PCC_FILE_NONE)
 			*found_vec_push(&wrappers) = (struct found){ obj, role, 0, i };
 	}
-	if (sockets_may_be_untracked(py)) {
+	if (sockets_may_be_untracked(py) || files_untracked(py)) {
 		for (uint32_t i = 0; i < h->n; i++) {
 			s.current = i;
 			s.holder = h->addrs[i];

@@ -10,7 +10,9 @@
 #include "gc_list.h"
 
 /* 3.8+: the low two bits of both links are flags (finalized, collecting,
- * unreachable, old space); the pointer is what remains. */
+ * unreachable, old space); the pointer is what remains.  2.7–3.7 keep
+ * gc_refs apart and their links are plain pointers to 8-byte aligned
+ * heads, which the mask leaves as they are. */
 static const uint64_t LINK_MASK = ~(uint64_t)3;
 
 struct pcc_gc_list_result pcc_gc_list_walk(struct pcc_python *py,

@@ -37,6 +37,19 @@ static bool type_chain_named(struct pcc_python *py, uint64_t type,
 	return false;
 }
 
+static bool type_chain_has(struct pcc_python *py, uint64_t type,
+			   uint64_t wanted)
+{
+	for (int depth = 0; type && depth < MAX_BASE_DEPTH; depth++) {
+		if (type == wanted)
+			return true;
+		if (!pcc_target_read_u64(py->t, type + py->l.off[PCC_L_TP_BASE],
+					 &type))
+			return false;
+	}
+	return false;
+}
+
 enum pcc_file_role pcc_python_file_role(struct pcc_python *py,
 					struct pcc_type_info *ti)
 {
@@ -55,6 +68,9 @@ enum pcc_file_role pcc_python_file_role(struct pcc_python *py,
 	else if ((kind == PCC_KIND_NONE || kind == PCC_KIND_UNKNOWN)
 		 && type_chain_named(py, ti->addr, "_socket.socket"))
 		role = PCC_FILE_SOCKET;
+	else if ((kind == PCC_KIND_NONE || kind == PCC_KIND_UNKNOWN)
+		 && py->file_type && type_chain_has(py, ti->addr, py->file_type))
+		role = PCC_FILE_CFILE;
 	ti->file_role = (int8_t)role;
 	ti->file_role_known = true;
 	return role;
@@ -87,11 +103,18 @@ uint64_t pcc_python_dict_get(struct pcc_python *py, uint64_t dict,
 	return g.value;
 }
 
-/* FileIO's mode, as FileIO.mode reports it (Modules/_io/fileio.c). */
-static void fileio_mode(uint8_t bits, char *mode)
+/* FileIO's mode, as FileIO.mode reports it (Modules/_io/fileio.c), from
+ * the flag bitfield after fd: created, readable, writable, appending,
+ * seekable:2, closefd (3.x); 2.7 has no created bit (mode 'x' came with
+ * 3.3), so the others come one bit earlier. */
+static void fileio_mode(uint8_t bits, bool has_created, char *mode,
+			bool *closefd)
 {
+	if (!has_created)
+		bits = (uint8_t)(bits << 1);
 	bool created = bits & 1, readable = bits & 2, writable = bits & 4,
 	     appending = bits & 8;
+	*closefd = (bits >> 6) & 1;
 	const char *m;
 	if (created)
 		m = readable ? "xb+" : "xb";
@@ -126,20 +149,46 @@ bool pcc_python_read_file(struct pcc_python *py, uint64_t obj,
 		if (!pcc_layout_has(l, PCC_L_FILEIO_FD)
 		    || !pcc_target_read_u32(py->t, obj + l->off[PCC_L_FILEIO_FD], &fd))
 			return false;
-		/* The flag bitfield follows fd: created, readable, writable,
-		 * appending, seekable:2, closefd (3.x). */
 		const uint8_t *bits = pcc_target_ptr(
 			py->t, obj + l->off[PCC_L_FILEIO_FD] + 4, 1);
 		if (!bits)
 			return false;
 		ret->fd = (int32_t)fd;
-		ret->closefd = (*bits >> 6) & 1;
-		fileio_mode(*bits, ret->mode);
+		fileio_mode(*bits, pcc_layout_has(l, PCC_L_FILEIO_CREATED),
+			    ret->mode, &ret->closefd);
 		uint64_t dict = 0;
 		if (pcc_layout_has(l, PCC_L_FILEIO_DICT))
 			pcc_target_read_u64(py->t, obj + l->off[PCC_L_FILEIO_DICT],
 					    &dict);
 		ret->name = name_of(py, pcc_python_dict_get(py, dict, "name"));
+		return true;
+	}
+	if (role == PCC_FILE_CFILE) {
+		/* Open while f_fp is set; the descriptor is the FILE's. */
+		const struct pcc_layout *l = &py->l;
+		uint64_t fp, name = 0, mode = 0;
+		if (!pcc_layout_has(l, PCC_L_FILE_FP)
+		    || !pcc_layout_has(l, PCC_L_CFILE_FILENO)
+		    || !pcc_target_read_u64(py->t, obj + l->off[PCC_L_FILE_FP], &fp))
+			return false;
+		if (!fp) {
+			ret->fd = -1;
+			return true;
+		}
+		if (!pcc_target_read_u32(py->t, fp + l->off[PCC_L_CFILE_FILENO], &fd))
+			return false;
+		ret->fd = (int32_t)fd;
+		ret->closefd = true;
+		if (pcc_layout_has(l, PCC_L_FILE_MODE)
+		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_FILE_MODE], &mode)) {
+			char *m = pcc_python_str(py, mode, sizeof(ret->mode) - 1);
+			if (m)
+				snprintf(ret->mode, sizeof(ret->mode), "%s", m);
+			free(m);
+		}
+		if (pcc_layout_has(l, PCC_L_FILE_NAME))
+			pcc_target_read_u64(py->t, obj + l->off[PCC_L_FILE_NAME], &name);
+		ret->name = name_of(py, name);
 		return true;
 	}
 	if (role == PCC_FILE_SOCKET) {

@@ -12,6 +12,7 @@ enum pcc_file_role {
 	PCC_FILE_NONE,
 	PCC_FILE_FILEIO,   /* owns an fd */
 	PCC_FILE_SOCKET,   /* owns an fd */
+	PCC_FILE_CFILE,    /* 2.7 file: owns a C library FILE, hence its fd */
 	PCC_FILE_BUFFERED, /* wraps .raw */
 	PCC_FILE_TEXTIO,   /* wraps .buffer */
 };

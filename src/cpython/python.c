@@ -75,6 +75,8 @@ static const struct {
 	{ PCC_LL_NAMESPACE, "namespace_traverse", "_PyNamespace_Type" },
 	{ PCC_LL_ABC_DATA, "abc_data_traverse", NULL },
 	{ PCC_LL_TUPLEGETTER, "tuplegetter_traverse", NULL },
+	{ PCC_LL_CLASSOBJ, "class_traverse", "PyClass_Type" },
+	{ PCC_LL_OLDINSTANCE, "instance_traverse", "PyInstance_Type" },
 };
 #define N_MEMBER_TRAVERSALS (sizeof(member_traversals) / sizeof(member_traversals[0]))
 
@@ -104,7 +106,8 @@ static const struct {
 static const char *const other_symbols[] = {
 	"_PyRuntime",    "Py_Version",      "_PyGC_generation0",
 	"subtype_traverse", "_PySet_Dummy", "lookdict",
-	"PyExc_BaseException", "PyUnicode_Type",
+	"PyExc_BaseException", "PyUnicode_Type", "_PyThreadState_Current",
+	"PyFile_Type", "PyUnicodeUCS2_AsUnicode", "PyUnicodeUCS4_AsUnicode",
 };
 
 static void load_symbols(struct pcc_python *py)
@@ -176,9 +179,17 @@ static void find_traversals(struct pcc_python *py)
 	}
 	py->subtype_traverse = pcc_debuginfo_symbol(py->di, "subtype_traverse",
 						    NULL);
+	/* 2.7: the unicode API's names say how wide Py_UNICODE is. */
+	py->unicode_width = pcc_debuginfo_symbol(py->di, "PyUnicodeUCS4_AsUnicode", NULL) ? 4
+			    : pcc_debuginfo_symbol(py->di, "PyUnicodeUCS2_AsUnicode", NULL) ? 2
+											     : 0;
+	py->file_type = pcc_debuginfo_symbol(py->di, "PyFile_Type", NULL);
 	py->lookdict = pcc_debuginfo_symbol(py->di, "lookdict", NULL);
 	py->type_type = pcc_debuginfo_symbol(py->di, "PyType_Type", NULL);
 	uint64_t dummy_ptr = pcc_debuginfo_symbol(py->di, "_PySet_Dummy", NULL);
+	if (!dummy_ptr) /* 2.7: a static pointer of setobject.c */
+		dummy_ptr = pcc_debuginfo_static_symbol(py->di, "setobject.c",
+							"dummy", NULL);
 	if (dummy_ptr)
 		pcc_target_read_u64(py->t, dummy_ptr, &py->set_dummy);
 }
@@ -286,39 +297,117 @@ static void read_int(struct pcc_python *py, uint64_t addr, int *ret)
 	*ret = pcc_target_read_u32(py->t, addr, &v) ? (int)v : -1;
 }
 
-static void read_gc_state(struct pcc_python *py, struct pcc_gc_state *gs)
+/* Where one collector state keeps each of its fields: members of a struct
+ * (3.7+), or static variables of Modules/gcmodule.c (2.7, 3.6).  0 when the
+ * field is absent or could not be found. */
+struct gc_vars {
+	uint64_t enabled, debug, collecting, garbage, callbacks;
+	uint64_t generations, permanent;
+};
+
+static void gc_vars_in_struct(const struct pcc_layout *l, uint64_t s,
+			      struct gc_vars *v)
+{
+	v->enabled = s + l->off[PCC_L_GCSTATE_ENABLED];
+	v->debug = s + l->off[PCC_L_GCSTATE_DEBUG];
+	v->collecting = s + l->off[PCC_L_GCSTATE_COLLECTING];
+	v->garbage = s + l->off[PCC_L_GCSTATE_GARBAGE];
+	v->callbacks = pcc_layout_has(l, PCC_L_GCSTATE_CALLBACKS)
+			       ? s + l->off[PCC_L_GCSTATE_CALLBACKS] : 0;
+	v->generations = s + l->off[PCC_L_GCSTATE_GENERATIONS];
+	v->permanent = pcc_layout_has(l, PCC_L_GCSTATE_PERMANENT)
+			       ? s + l->off[PCC_L_GCSTATE_PERMANENT] : 0;
+}
+
+/*
+ * 2.7 and 3.6: the exported _PyGC_generation0 points at the head of
+ * generations[0]; the array and the other fields are static variables of
+ * gcmodule.c whose names (enabled, debug, garbage) other files use too.
+ */
+static struct pcc_error *gc_vars_static(struct pcc_python *py,
+					struct gc_vars *v)
 {
 	const struct pcc_layout *l = &py->l;
-	uint64_t s = gs->state_addr;
-	read_int(py, s + l->off[PCC_L_GCSTATE_ENABLED], &gs->enabled);
-	read_int(py, s + l->off[PCC_L_GCSTATE_DEBUG], &gs->debug);
-	read_int(py, s + l->off[PCC_L_GCSTATE_COLLECTING], &gs->collecting);
-	pcc_target_read_u64(py->t, s + l->off[PCC_L_GCSTATE_GARBAGE],
-			    &gs->garbage_list);
-	if (pcc_layout_has(l, PCC_L_GCSTATE_CALLBACKS))
-		pcc_target_read_u64(py->t, s + l->off[PCC_L_GCSTATE_CALLBACKS],
-				    &gs->callbacks_list);
+	struct pcc_debuginfo *di = py->di;
+	memset(v, 0, sizeof(*v));
+	uint64_t gen0_ptr = pcc_debuginfo_symbol(di, "_PyGC_generation0", NULL),
+		 gen0 = 0;
+	if (!gen0_ptr || !pcc_target_read_u64(py->t, gen0_ptr, &gen0) || !gen0)
+		return pcc_error_create(PCC_ERROR_BAD_DATA,
+					"cannot read _PyGC_generation0 of %s: "
+					"the core may be truncated or from "
+					"another build",
+					di->python_file);
+	static const char file[] = "gcmodule.c";
+	v->generations = pcc_debuginfo_static_symbol(di, file, "generations", NULL);
+	if (v->generations && v->generations + l->off[PCC_L_GEN_HEAD] != gen0)
+		return pcc_error_create(PCC_ERROR_BAD_DATA,
+					"_PyGC_generation0 (0x%llx) is not the "
+					"head of generations[0] (0x%llx): the "
+					"debug info does not match the core",
+					(unsigned long long)gen0,
+					(unsigned long long)v->generations);
+	if (!v->generations)
+		v->generations = gen0 - (uint64_t)l->off[PCC_L_GEN_HEAD];
+	v->enabled = pcc_debuginfo_static_symbol(di, file, "enabled", NULL);
+	v->debug = pcc_debuginfo_static_symbol(di, file, "debug", NULL);
+	v->collecting = pcc_debuginfo_static_symbol(di, file, "collecting", NULL);
+	v->garbage = pcc_debuginfo_static_symbol(di, file, "garbage", NULL);
+	v->callbacks = pcc_debuginfo_static_symbol(di, file, "callbacks", NULL);
+	return NULL;
+}
+
+static void read_gc_int(struct pcc_python *py, uint64_t addr, int *ret)
+{
+	if (addr)
+		read_int(py, addr, ret);
+	else
+		*ret = -1;
+}
+
+/* The length of a list whose address is stored at addr, -1 if unknown. */
+static int64_t read_list_len(struct pcc_python *py, uint64_t addr,
+			     uint64_t *list)
+{
 	uint64_t len;
-	gs->garbage_len = gs->garbage_list
-				  && pcc_target_read_u64(py->t, gs->garbage_list + py->off_size, &len)
-			  ? (int64_t)len : -1;
-	gs->callbacks_len = gs->callbacks_list
-				    && pcc_target_read_u64(py->t, gs->callbacks_list + py->off_size,
-							   &len)
-			    ? (int64_t)len : -1;
+	*list = 0;
+	if (!addr || !pcc_target_read_u64(py->t, addr, list) || !*list
+	    || !pcc_target_read_u64(py->t, *list + py->off_size, &len))
+		return -1;
+	return (int64_t)len;
+}
+
+static void read_gc_state(struct pcc_python *py, struct pcc_gc_state *gs,
+			  const struct gc_vars *v)
+{
+	const struct pcc_layout *l = &py->l;
+	read_gc_int(py, v->enabled, &gs->enabled);
+	read_gc_int(py, v->debug, &gs->debug);
+	read_gc_int(py, v->collecting, &gs->collecting);
+	gs->garbage_len = read_list_len(py, v->garbage, &gs->garbage_list);
+	gs->callbacks_len = read_list_len(py, v->callbacks, &gs->callbacks_list);
 	for (int i = 0; i < PCC_GENERATIONS; i++) {
-		uint64_t gen = s + l->off[PCC_L_GCSTATE_GENERATIONS]
-			       + (uint64_t)i * l->off[PCC_L_GEN_SIZE];
+		uint64_t gen = v->generations + (uint64_t)i * l->off[PCC_L_GEN_SIZE];
 		gs->list_heads[i] = gen + l->off[PCC_L_GEN_HEAD];
 		read_int(py, gen + l->off[PCC_L_GEN_THRESHOLD], &gs->thresholds[i]);
 		read_int(py, gen + l->off[PCC_L_GEN_COUNT], &gs->counts[i]);
 	}
-	if (pcc_layout_has(l, PCC_L_GCSTATE_PERMANENT))
-		gs->permanent_head = s + l->off[PCC_L_GCSTATE_PERMANENT]
-				     + l->off[PCC_L_GEN_HEAD];
+	if (v->permanent)
+		gs->permanent_head = v->permanent + l->off[PCC_L_GEN_HEAD];
 }
 
-static struct pcc_error *check_layout(struct pcc_python *py)
+/* The first field of a list (ended by PCC_L_COUNT) that the layout lacks. */
+static enum pcc_layout_field first_missing(const struct pcc_layout *l,
+					   const enum pcc_layout_field *fields)
+{
+	for (; *fields != PCC_L_COUNT; fields++)
+		if (!pcc_layout_has(l, *fields))
+			return *fields;
+	return PCC_L_COUNT;
+}
+
+/* gc_in_struct: the collector's state is a struct (3.7+). */
+static struct pcc_error *check_layout(struct pcc_python *py, bool gc_in_struct)
 {
 	static const enum pcc_layout_field required[] = {
 		PCC_L_OB_REFCNT, PCC_L_OB_TYPE, PCC_L_OB_SIZE, PCC_L_GC_HEAD_SIZE,
@@ -326,26 +415,67 @@ static struct pcc_error *check_layout(struct pcc_python *py)
 		PCC_L_TP_ITEMSIZE, PCC_L_TP_FLAGS, PCC_L_TP_TRAVERSE,
 		PCC_L_TP_DICTOFFSET, PCC_L_TP_BASE, PCC_L_MEMBERDEF_SIZE,
 		PCC_L_MEMBERDEF_TYPE, PCC_L_MEMBERDEF_OFFSET, PCC_L_MEMBERDEF_NAME,
-		PCC_L_INTERP_NEXT, PCC_L_GCSTATE_ENABLED, PCC_L_GCSTATE_DEBUG,
-		PCC_L_GCSTATE_GENERATIONS, PCC_L_GCSTATE_COLLECTING,
-		PCC_L_GCSTATE_GARBAGE, PCC_L_GEN_SIZE, PCC_L_GEN_HEAD,
+		PCC_L_INTERP_NEXT, PCC_L_GEN_SIZE, PCC_L_GEN_HEAD,
 		PCC_L_GEN_THRESHOLD, PCC_L_GEN_COUNT, PCC_L_LIST_ITEMS,
-		PCC_L_TUPLE_ITEMS, PCC_L_DICT_KEYS, PCC_L_DK_NENTRIES,
-		PCC_L_DK_INDICES, PCC_L_DKE_SIZE, PCC_L_DKE_KEY, PCC_L_DKE_VALUE,
+		PCC_L_TUPLE_ITEMS, PCC_L_DKE_SIZE, PCC_L_DKE_KEY, PCC_L_DKE_VALUE,
 		PCC_L_SET_MASK, PCC_L_SET_TABLE, PCC_L_SETENTRY_SIZE,
-		PCC_L_SETENTRY_KEY,
+		PCC_L_SETENTRY_KEY, PCC_L_COUNT
 	};
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-		if (!pcc_layout_has(&py->l, required[i]))
-			return pcc_error_hint(
-				pcc_error_create(PCC_ERROR_UNSUPPORTED,
-						 "the debug info of %s lacks %s, "
-						 "which this version of "
-						 "pycorecheck needs",
-						 py->di->python_file,
-						 pcc_layout_field_name(required[i])),
-				"this Python version or build is not supported yet");
-	return NULL;
+	/* The collector's state in a struct (3.7+; 2.7 and 3.6 keep it in
+	 * static variables). */
+	static const enum pcc_layout_field gc_struct[] = {
+		PCC_L_GCSTATE_ENABLED, PCC_L_GCSTATE_DEBUG,
+		PCC_L_GCSTATE_GENERATIONS, PCC_L_GCSTATE_COLLECTING,
+		PCC_L_GCSTATE_GARBAGE, PCC_L_COUNT
+	};
+	/* Dicts with a keys object (3.6+) or with their table inline (2.7). */
+	static const enum pcc_layout_field dict_keys[] = {
+		PCC_L_DICT_KEYS, PCC_L_DK_NENTRIES, PCC_L_DK_INDICES, PCC_L_COUNT
+	};
+	static const enum pcc_layout_field dict_table[] = {
+		PCC_L_DICT_MASK, PCC_L_DICT_TABLE, PCC_L_COUNT
+	};
+	enum pcc_layout_field missing = first_missing(&py->l, required);
+	if (missing == PCC_L_COUNT && gc_in_struct)
+		missing = first_missing(&py->l, gc_struct);
+	if (missing == PCC_L_COUNT && first_missing(&py->l, dict_table) != PCC_L_COUNT)
+		missing = first_missing(&py->l, dict_keys);
+	if (missing == PCC_L_COUNT)
+		return NULL;
+	return pcc_error_hint(pcc_error_create(PCC_ERROR_UNSUPPORTED,
+					       "the debug info of %s lacks %s, "
+					       "which this version of "
+					       "pycorecheck needs",
+					       py->di->python_file,
+					       pcc_layout_field_name(missing)),
+			      "this Python version or build is not supported yet");
+}
+
+/*
+ * The first interpreter: _PyRuntime.interpreters.head (3.7+); before
+ * _PyRuntime (2.7, 3.6) the static interp_head of Python/pystate.c, else
+ * the interpreter of the thread that held the GIL.  0 if unreadable.
+ */
+static uint64_t first_interpreter(struct pcc_python *py, uint64_t runtime)
+{
+	const struct pcc_layout *l = &py->l;
+	uint64_t interp = 0, head, tstate;
+	if (runtime) {
+		if (pcc_layout_has(l, PCC_L_RUNTIME_INTERP_HEAD))
+			pcc_target_read_u64(py->t,
+					    runtime + l->off[PCC_L_RUNTIME_INTERP_HEAD],
+					    &interp);
+		return interp;
+	}
+	head = pcc_debuginfo_static_symbol(py->di, "pystate.c", "interp_head", NULL);
+	if (head && pcc_target_read_u64(py->t, head, &interp) && interp)
+		return interp;
+	head = pcc_debuginfo_symbol(py->di, "_PyThreadState_Current", NULL);
+	if (head && pcc_layout_has(l, PCC_L_TSTATE_INTERP)
+	    && pcc_target_read_u64(py->t, head, &tstate) && tstate)
+		pcc_target_read_u64(py->t, tstate + l->off[PCC_L_TSTATE_INTERP],
+				    &interp);
+	return interp;
 }
 
 struct pcc_error *pcc_python_open(struct pcc_target *t,
@@ -379,16 +509,16 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 	if (err)
 		goto fail;
 
+	/* 2.7 and 3.6 have no _PyRuntime: their collector's state is static. */
+	struct gc_vars statics = { 0 };
 	if (!runtime) {
-		err = pcc_error_create(PCC_ERROR_UNSUPPORTED,
-				       "%s has no _PyRuntime: Python 2.7 and "
-				       "3.6 are not supported yet",
-				       di->python_file);
-		goto fail;
+		err = gc_vars_static(py, &statics);
+		if (err)
+			goto fail;
 	}
 	/* 3.13+ start _PyRuntime with _Py_DebugOffsets, which says whether
 	 * this is a free-threaded build: its objects have no PyGC_Head. */
-	const uint8_t *cookie = pcc_target_ptr(t, runtime, 24);
+	const uint8_t *cookie = runtime ? pcc_target_ptr(t, runtime, 24) : NULL;
 	if (cookie && memcmp(cookie, "xdebugpy", 8) == 0) {
 		uint64_t free_threaded;
 		memcpy(&free_threaded, cookie + 16, 8);
@@ -400,7 +530,7 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 			goto fail;
 		}
 	}
-	err = check_layout(py);
+	err = check_layout(py, runtime != 0);
 	if (err)
 		goto fail;
 
@@ -413,16 +543,14 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 	py->gc_refs_in_head = pcc_layout_has(l, PCC_L_GC_REFS);
 	find_traversals(py);
 
-	uint64_t interp = 0;
-	if (!pcc_layout_has(l, PCC_L_RUNTIME_INTERP_HEAD)
-	    || !pcc_target_read_u64(t, runtime + l->off[PCC_L_RUNTIME_INTERP_HEAD],
-				    &interp)
-	    || !interp) {
+	uint64_t interp = first_interpreter(py, runtime);
+	if (!interp) {
 		err = pcc_error_create(PCC_ERROR_BAD_DATA,
-				       "cannot read the interpreter list at "
-				       "_PyRuntime (0x%llx): the core may be "
-				       "truncated or from another build",
-				       (unsigned long long)runtime);
+				       "cannot read the interpreter list %s%s: "
+				       "the core may be truncated or from "
+				       "another build",
+				       runtime ? "at _PyRuntime in " : "of ",
+				       di->python_file);
 		goto fail;
 	}
 	err = find_version(py, interp);
@@ -460,16 +588,22 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 		if (pcc_layout_has(l, PCC_L_INTERP_ID))
 			pcc_target_read_u64(t, interp + l->off[PCC_L_INTERP_ID], &id);
 		gs->interp_id = (int64_t)id;
+		struct gc_vars vars;
 		if (pcc_layout_has(l, PCC_L_INTERP_GC)) {
 			gs->state_addr = interp + l->off[PCC_L_INTERP_GC];
-		} else if (n == 0 && pcc_layout_has(l, PCC_L_RUNTIME_GC)) {
+			gc_vars_in_struct(l, gs->state_addr, &vars);
+		} else if (n == 0 && runtime && pcc_layout_has(l, PCC_L_RUNTIME_GC)) {
 			gs->state_addr = runtime + l->off[PCC_L_RUNTIME_GC];
+			gs->shared = true;
+			gc_vars_in_struct(l, gs->state_addr, &vars);
+		} else if (n == 0 && !runtime) {
+			vars = statics;
 			gs->shared = true;
 		} else {
 			py->gcs.len--;
 			break;
 		}
-		read_gc_state(py, gs);
+		read_gc_state(py, gs, &vars);
 		if (!pcc_target_read_u64(t, interp + l->off[PCC_L_INTERP_NEXT],
 					 &interp))
 			break;

@@ -14,14 +14,21 @@
 #define STATE_COMPACT(s) (((s) >> 5) & 1)
 #define STATE_ASCII(s) (((s) >> 6) & 1)
 
-static bool is_str(struct pcc_python *py, uint64_t obj)
+enum str_kind { NOT_STR, STR_UNICODE, STR_BYTES };
+
+/* Py_TPFLAGS_UNICODE_SUBCLASS; and Py_TPFLAGS_STRING_SUBCLASS, which 3.x
+ * gives bytes, but which is 2.7's str (a PyStringObject). */
+static enum str_kind str_kind(struct pcc_python *py, uint64_t obj)
 {
 	uint64_t type = pcc_python_ob_type(py, obj);
 	struct pcc_type_info *ti = pcc_python_type(py, type);
 	if (!ti)
-		return false;
-	/* Py_TPFLAGS_UNICODE_SUBCLASS */
-	return (ti->flags & (1ul << 28)) != 0;
+		return NOT_STR;
+	if (ti->flags & (1ul << 28))
+		return STR_UNICODE;
+	if ((ti->flags & (1ul << 27)) && pcc_layout_has(&py->l, PCC_L_STRING_SVAL))
+		return STR_BYTES;
+	return NOT_STR;
 }
 
 static void append_char(char *out, size_t *n, size_t cap, uint32_t c)
@@ -42,20 +49,39 @@ static void append_char(char *out, size_t *n, size_t cap, uint32_t c)
 char *pcc_python_str(struct pcc_python *py, uint64_t obj, size_t max)
 {
 	const struct pcc_layout *l = &py->l;
-	if (!obj || !pcc_layout_has(l, PCC_L_ASCII_STATE) || !is_str(py, obj))
-		return NULL;
-	uint64_t length;
-	uint32_t state;
-	if (!pcc_target_read_u64(py->t, obj + l->off[PCC_L_ASCII_LENGTH], &length)
-	    || !pcc_target_read_u32(py->t, obj + l->off[PCC_L_ASCII_STATE], &state)
-	    || !STATE_COMPACT(state))
-		return NULL;
-	unsigned kind = STATE_KIND(state);
+	enum str_kind sk = obj ? str_kind(py, obj) : NOT_STR;
+	uint64_t length, data;
+	unsigned kind;
+	if (sk == STR_BYTES) {
+		/* 2.7 str: ob_size bytes in ob_sval. */
+		if (!pcc_target_read_u64(py->t, obj + py->off_size, &length))
+			return NULL;
+		data = obj + (uint64_t)l->off[PCC_L_STRING_SVAL];
+		kind = 1;
+	} else if (sk == STR_UNICODE && pcc_layout_has(l, PCC_L_UNICODE_STR)) {
+		/* 2.7 unicode: length Py_UNICODE units at str. */
+		if (!pcc_target_read_u64(py->t, obj + l->off[PCC_L_UNICODE_LENGTH],
+					 &length)
+		    || !pcc_target_read_u64(py->t, obj + l->off[PCC_L_UNICODE_STR],
+					    &data))
+			return NULL;
+		kind = py->unicode_width;
+	} else {
+		uint32_t state;
+		if (sk != STR_UNICODE || !pcc_layout_has(l, PCC_L_ASCII_STATE)
+		    || !pcc_target_read_u64(py->t, obj + l->off[PCC_L_ASCII_LENGTH],
+					    &length)
+		    || !pcc_target_read_u32(py->t, obj + l->off[PCC_L_ASCII_STATE],
+					    &state)
+		    || !STATE_COMPACT(state))
+			return NULL;
+		kind = STATE_KIND(state);
+		data = obj + (uint64_t)(STATE_ASCII(state)
+						? l->off[PCC_L_ASCII_SIZE]
+						: l->off[PCC_L_COMPACT_SIZE]);
+	}
 	if (kind != 1 && kind != 2 && kind != 4)
 		return NULL;
-	uint64_t data = obj + (uint64_t)(STATE_ASCII(state)
-						 ? l->off[PCC_L_ASCII_SIZE]
-						 : l->off[PCC_L_COMPACT_SIZE]);
 	size_t shown = length < max ? (size_t)length : max;
 	const uint8_t *p = pcc_target_ptr(py->t, data, shown * kind);
 	if (!p && shown)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <dwarf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -604,4 +605,152 @@ uint64_t pcc_debuginfo_symbol(const struct pcc_debuginfo *di, const char *name,
 	if (size_ret)
 		*size_ret = s->size;
 	return s->addr;
+}
+
+/* Does a unit or FILE symbol name ("Modules/gcmodule.c", "./x/gcmodule.c",
+ * "gcmodule.c") name the source file file? */
+static bool same_source(const char *path, const char *file)
+{
+	size_t n = strlen(path), m = strlen(file);
+	return n >= m && strcmp(path + n - m, file) == 0
+	       && (n == m || path[n - m - 1] == '/');
+}
+
+/* A file-scope variable of one unit of the DWARF: its address (unbiased). */
+static bool dwarf_static_var(Dwarf *dwarf, const char *file, const char *name,
+			     uint64_t *addr, uint64_t *size)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_next_unit(dwarf, off, &next, &hsize, NULL, NULL, NULL, NULL,
+			       NULL, NULL) == 0) {
+		Dwarf_Die cu, child;
+		const char *cuname;
+		if (!dwarf_offdie(dwarf, off + hsize, &cu)
+		    || !(cuname = dwarf_diename(&cu)) || !same_source(cuname, file)
+		    || dwarf_child(&cu, &child) != 0) {
+			off = next;
+			continue;
+		}
+		do {
+			const char *n;
+			if (dwarf_tag(&child) != DW_TAG_variable
+			    || !(n = dwarf_diename(&child)) || strcmp(n, name) != 0)
+				continue;
+			Dwarf_Attribute attr;
+			Dwarf_Op *expr;
+			size_t len;
+			if (!dwarf_attr(&child, DW_AT_location, &attr)
+			    || dwarf_getlocation(&attr, &expr, &len) != 0 || len != 1)
+				continue;
+			Dwarf_Addr a;
+			if (expr[0].atom == DW_OP_addr) {
+				a = expr[0].number;
+			} else {
+				/* DW_OP_addrx (DWARF 5): the address is in .debug_addr. */
+				Dwarf_Attribute res;
+				if (dwarf_getlocation_attr(&attr, &expr[0], &res) != 0
+				    || dwarf_formaddr(&res, &a) != 0)
+					continue;
+			}
+			Dwarf_Die type;
+			Dwarf_Word bytes = 0;
+			if (dwarf_attr_integrate(&child, DW_AT_type, &attr)
+			    && dwarf_formref_die(&attr, &type))
+				dwarf_aggregate_size(&type, &bytes);
+			*addr = a;
+			*size = bytes;
+			return true;
+		} while (dwarf_siblingof(&child, &child) == 0);
+		off = next;
+	}
+	return false;
+}
+
+uint64_t pcc_debuginfo_static_symbol(const struct pcc_debuginfo *di,
+				     const char *file, const char *name,
+				     uint64_t *size_ret)
+{
+	uint64_t addr, size = 0;
+	if (di->dwarf && dwarf_static_var(di->dwarf, file, name, &addr, &size)) {
+		if (size_ret)
+			*size_ret = size;
+		return addr + di->bias;
+	}
+	/* Without DWARF, the symbol table groups local symbols after the
+	 * FILE symbol of their source file. */
+	int count = dwfl_module_getsymtab(di->python);
+	bool in_file = false;
+	for (int i = 1; i < count; i++) {
+		GElf_Sym sym;
+		GElf_Addr a;
+		const char *n = dwfl_module_getsym_info(di->python, i, &sym, &a,
+							NULL, NULL, NULL);
+		if (!n)
+			continue;
+		if (GELF_ST_TYPE(sym.st_info) == STT_FILE) {
+			in_file = same_source(n, file);
+			continue;
+		}
+		if (in_file && GELF_ST_BIND(sym.st_info) == STB_LOCAL
+		    && GELF_ST_TYPE(sym.st_info) == STT_OBJECT
+		    && sym.st_shndx != SHN_UNDEF && strcmp(n, name) == 0) {
+			if (size_ret)
+				*size_ret = sym.st_size;
+			return a;
+		}
+	}
+	return 0;
+}
+
+struct extension_state {
+	Dwarf **out;
+	size_t max, n;
+};
+
+/* Does the file itself carry DWARF?  Separate debug files of extension
+ * modules are not looked for: that could ask a debuginfod server once per
+ * module. */
+static bool has_debug_info(Elf *elf)
+{
+	size_t shstrndx;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr shdr;
+		const char *name;
+		if (gelf_getshdr(scn, &shdr)
+		    && (name = elf_strptr(elf, shstrndx, shdr.sh_name))
+		    && strcmp(name, ".debug_info") == 0)
+			return shdr.sh_type != SHT_NOBITS;
+	}
+	return false;
+}
+
+static int collect_extension(Dwfl_Module *mod, void **userdata,
+			     const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)userdata;
+	(void)start;
+	(void)name; /* a core names its modules by their file's base name */
+	struct extension_state *st = arg;
+	Dwarf_Addr bias;
+	const char *file = NULL;
+	Elf *elf;
+	Dwarf *dwarf;
+	if (st->n < st->max && (elf = dwfl_module_getelf(mod, &bias))
+	    && dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &file, NULL)
+	    && file && strstr(file, "/lib-dynload/") && has_debug_info(elf)
+	    && (dwarf = dwfl_module_getdwarf(mod, &bias)))
+		st->out[st->n++] = dwarf;
+	return DWARF_CB_OK;
+}
+
+size_t pcc_debuginfo_extension_dwarf(struct pcc_debuginfo *di, Dwarf **out,
+				     size_t max)
+{
+	struct extension_state st = { out, max, 0 };
+	if (!ignore_dwarf)
+		dwfl_getmodules(di->dwfl, collect_extension, &st, 0);
+	return st.n;
 }

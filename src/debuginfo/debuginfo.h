@@ -75,4 +75,22 @@ void pcc_debuginfo_load_symbols(struct pcc_debuginfo *di,
 uint64_t pcc_debuginfo_symbol(const struct pcc_debuginfo *di, const char *name,
 			      uint64_t *size_ret);
 
+/*
+ * Address of a variable local to one source file ("gcmodule.c",
+ * "generations"): static data that no symbol exports, whose name other
+ * files may use too.  Found in that unit's DWARF, else in the symbol table
+ * among the symbols that follow the file's FILE symbol.  0 if absent.
+ */
+uint64_t pcc_debuginfo_static_symbol(const struct pcc_debuginfo *di,
+				     const char *file, const char *name,
+				     uint64_t *size_ret);
+
+/*
+ * DWARF of the loaded extension modules of the standard library (files in
+ * a lib-dynload directory that carry it), whose structs the interpreter's
+ * DWARF lacks: up to max handles in out; returns how many.
+ */
+size_t pcc_debuginfo_extension_dwarf(struct pcc_debuginfo *di, Dwarf **out,
+				     size_t max);
+
 #endif

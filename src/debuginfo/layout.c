@@ -282,6 +282,12 @@ static bool lookup(struct collector *c, const char *types, const char *members,
 	return false;
 }
 
+enum { MAX_EXTENSIONS = 64 };
+
+static struct pcc_error *layout_from_dwarfs(Dwarf *const *dwarfs, size_t n,
+					    const char *what,
+					    struct pcc_layout *ret);
+
 struct pcc_error *pcc_layout_from_dwarf(struct pcc_debuginfo *di,
 					struct pcc_layout *ret)
 {
@@ -293,8 +299,15 @@ struct pcc_error *pcc_layout_from_dwarf(struct pcc_debuginfo *di,
 							 : di->python_name),
 			"install the interpreter's debug symbols (Debian: "
 			"python3.X-dbg) or pass --debuginfo-path DIR");
-	struct pcc_error *err = pcc_layout_from_dwarf_handle(
-		di->dwarf, di->python_file ? di->python_file : di->python_name,
+	/* The interpreter first: its definitions win.  Then its extension
+	 * modules, for the structs that live there (2.7's _io, _collections
+	 * and _functools are not part of libpython). */
+	Dwarf *dwarfs[1 + MAX_EXTENSIONS];
+	dwarfs[0] = di->dwarf;
+	size_t n = 1 + pcc_debuginfo_extension_dwarf(di, dwarfs + 1,
+						     MAX_EXTENSIONS);
+	struct pcc_error *err = layout_from_dwarfs(
+		dwarfs, n, di->python_file ? di->python_file : di->python_name,
 		ret);
 	if (!err)
 		ret->source = di->debug_file;
@@ -303,6 +316,13 @@ struct pcc_error *pcc_layout_from_dwarf(struct pcc_debuginfo *di,
 
 struct pcc_error *pcc_layout_from_dwarf_handle(Dwarf *dwarf, const char *what,
 					       struct pcc_layout *ret)
+{
+	return layout_from_dwarfs(&dwarf, 1, what, ret);
+}
+
+static struct pcc_error *layout_from_dwarfs(Dwarf *const *dwarfs, size_t n,
+					    const char *what,
+					    struct pcc_layout *ret)
 {
 	struct collector c = { 0 };
 	struct name_vec storage = { 0 };
@@ -318,10 +338,12 @@ struct pcc_error *pcc_layout_from_dwarf_handle(Dwarf *dwarf, const char *what,
 			c.wanted.data[u++] = c.wanted.data[i];
 	c.wanted.len = u;
 
-	scan_dwarf(&c, dwarf);
-	Dwarf *alt = dwarf_getalt(dwarf);
-	if (alt)
-		scan_dwarf(&c, alt);
+	for (size_t i = 0; i < n; i++) {
+		scan_dwarf(&c, dwarfs[i]);
+		Dwarf *alt = dwarf_getalt(dwarfs[i]);
+		if (alt)
+			scan_dwarf(&c, alt);
+	}
 
 	struct pcc_layout l;
 	for (size_t i = 0; i < PCC_L_COUNT; i++) {

@@ -58,6 +58,7 @@
 	X(INTERP_GC, "PyInterpreterState|_is", "gc")                          \
 	X(INTERP_SYSDICT, "PyInterpreterState|_is", "sysdict")                \
 	X(INTERP_MODULES, "PyInterpreterState|_is", "imports.modules|modules") \
+	X(TSTATE_INTERP, "PyThreadState|_ts", "interp")                       \
 	X(GCSTATE_ENABLED, "_gc_runtime_state|GCState", "enabled")            \
 	X(GCSTATE_DEBUG, "_gc_runtime_state|GCState", "debug")                \
 	X(GCSTATE_GENERATIONS, "_gc_runtime_state|GCState", "generations")    \
@@ -90,9 +91,10 @@
 	X(DK_NENTRIES, "PyDictKeysObject|_dictkeysobject", "dk_nentries")     \
 	X(DK_INDICES, "PyDictKeysObject|_dictkeysobject", "dk_indices")       \
 	X(DK_LOOKUP, "PyDictKeysObject|_dictkeysobject", "dk_lookup")         \
-	X(DKE_SIZE, "PyDictKeyEntry", "")                                     \
-	X(DKE_KEY, "PyDictKeyEntry", "me_key")                                \
-	X(DKE_VALUE, "PyDictKeyEntry", "me_value")                            \
+	/* entries of a keys object (3.6+) or of a 2.7 dict's table */       \
+	X(DKE_SIZE, "PyDictKeyEntry|PyDictEntry", "")                         \
+	X(DKE_KEY, "PyDictKeyEntry|PyDictEntry", "me_key")                    \
+	X(DKE_VALUE, "PyDictKeyEntry|PyDictEntry", "me_value")                \
 	X(DKUE_SIZE, "PyDictUnicodeEntry", "")                                \
 	X(DKUE_KEY, "PyDictUnicodeEntry", "me_key")                           \
 	X(DKUE_VALUE, "PyDictUnicodeEntry", "me_value")                       \
@@ -111,6 +113,9 @@
 	X(COMPACT_SIZE, "PyCompactUnicodeObject", "")                         \
 	X(BYTES_SVAL, "PyBytesObject", "ob_sval")                             \
 	X(STRING_SVAL, "PyStringObject", "ob_sval")                           \
+	/* 2.7 unicode: a pointer to a Py_UNICODE buffer */                   \
+	X(UNICODE_LENGTH, "PyUnicodeObject", "length")                        \
+	X(UNICODE_STR, "PyUnicodeObject", "str")                              \
 	/* functions and friends */                                           \
 	X(FUNC_SIZE, "PyFunctionObject", "")                                  \
 	X(METHOD_FUNC, "PyMethodObject", "im_func")                           \
@@ -120,7 +125,8 @@
 	X(DESCR_TYPE, "PyDescrObject", "d_type")                              \
 	X(WRAPPER_DESCR, "wrapperobject", "descr")                            \
 	X(WRAPPER_SELF, "wrapperobject", "self")                              \
-	X(MAPPINGPROXY_MAPPING, "mappingproxyobject", "mapping")              \
+	X(MAPPINGPROXY_MAPPING, "mappingproxyobject|proxyobject",             \
+	  "mapping|dict")                                                     \
 	X(MODULE_DICT, "PyModuleObject", "md_dict")                           \
 	X(MODULE_DEF, "PyModuleObject", "md_def")                             \
 	X(MODULEDEF_TRAVERSE, "PyModuleDef", "m_traverse")                    \
@@ -175,11 +181,17 @@
 	X(ODICTNODE_NEXT, "_ODictNode|_odictnode", "next")                    \
 	/* io */                                                              \
 	X(FILEIO_FD, "fileio", "fd")                                          \
+	X(FILEIO_CREATED, "fileio", "created")                                \
 	X(FILEIO_DICT, "fileio", "dict")                                      \
 	X(BUFFERED_RAW, "buffered", "raw")                                    \
 	X(BUFFERED_DICT, "buffered", "dict")                                  \
 	X(TEXTIO_BUFFER, "textio", "buffer")                                  \
-	X(TEXTIO_DICT, "textio", "dict")
+	X(TEXTIO_DICT, "textio", "dict")                                      \
+	/* 2.7 file objects, and the C library's FILE they hold */            \
+	X(FILE_FP, "PyFileObject", "f_fp")                                    \
+	X(FILE_NAME, "PyFileObject", "f_name")                                \
+	X(FILE_MODE, "PyFileObject", "f_mode")                                \
+	X(CFILE_FILENO, "_IO_FILE", "_fileno")
 
 enum pcc_layout_field {
 #define X(id, type, member) PCC_L_##id,
@@ -235,7 +247,13 @@ enum pcc_layout_field {
 	X(NAMESPACE, "_PyNamespaceObject", "ns_dict")                         \
 	X(ABC_DATA, "_abc_data", "_abc_registry _abc_cache "                  \
 	  "_abc_negative_cache")                                              \
-	X(TUPLEGETTER, "_tuplegetterobject", "doc")
+	X(TUPLEGETTER, "_tuplegetterobject", "doc")                           \
+	/* 2.7 old-style classes and their instances */                       \
+	X(CLASSOBJ, "PyClassObject", "cl_bases:__bases__ cl_dict:__dict__ "   \
+	  "cl_name:__name__ cl_getattr:__getattr__ cl_setattr:__setattr__ "   \
+	  "cl_delattr:__delattr__")                                           \
+	X(OLDINSTANCE, "PyInstanceObject", "in_class:__class__ "              \
+	  "in_dict:__dict__")
 
 enum pcc_layout_list {
 #define X(id, type, members) PCC_LL_##id,
