@@ -54,23 +54,28 @@ class Node(object):
 def work(k):
     n = 0
     try:
-        while not os.path.exists(stop_file) and time.time() < deadline:
+        while n == 0 or (not os.path.exists(stop_file) and time.time() < deadline):
             for i in range(200):
                 a = Node(i); b = Node(i + 1)
                 a.peer = b; b.peer = a          # a cycle, dropped at once
                 l = [a, b]; l.append(l)
                 d = {"k": k, "l": l}; d["d"] = d
             n += 1
+            if n == 1:
+                running[k].set()
             if n % 50 == 0:
                 time.sleep(0.001)
     except BaseException as e:
         errors.append(repr(e))
     counts.append(n)
 
+running = [threading.Event() for k in range(4)]
 threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
 for t in threads:
     t.start()
-print("started", flush=True)
+for e in running:
+    e.wait(60)
+print("started", flush=True)  # every thread is in its loop
 while not os.path.exists(stop_file) and time.time() < deadline:
     time.sleep(0.01)
 for t in threads:
