@@ -217,12 +217,19 @@ static const char *type_name_of(struct pcc_heap *h, uint32_t pos)
 /* 0: an instance of a class, 1: a class, 2: anything else. */
 static int start_rank(struct pcc_heap *h, uint32_t pos)
 {
-	struct pcc_type_info *ti = pcc_python_type(
-		h->py, pcc_python_ob_type(h->py, h->addrs[h->unreachable[pos]]));
+	uint64_t addr = h->addrs[h->unreachable[pos]];
+	struct pcc_type_info *ti =
+		pcc_python_type(h->py, pcc_python_ob_type(h->py, addr));
 	if (!ti)
 		return 2;
 	if (ti->heap)
 		return 0;
+	bool is_class;
+	char *classic = pcc_python_classic_name(h->py, addr, &is_class);
+	if (classic) {
+		free(classic);
+		return is_class ? 1 : 0;
+	}
 	return ti->kind == PCC_KIND_TYPE ? 1 : 2;
 }
 
@@ -234,7 +241,8 @@ static bool start_before(struct pcc_heap *h, uint32_t a, uint32_t b)
 	return strcmp(type_name_of(h, a), type_name_of(h, b)) < 0;
 }
 
-/* How a node is named in a loop: its type, or "class X" for a class. */
+/* How a node is named in a loop: its type, or "class X" for a class; a
+ * 2.7 classic instance by its class, a classic class as a class. */
 static char *node_name(struct pcc_heap *h, uint32_t pos)
 {
 	uint64_t addr = h->addrs[h->unreachable[pos]];
@@ -243,6 +251,14 @@ static char *node_name(struct pcc_heap *h, uint32_t pos)
 	if (ti && ti->kind == PCC_KIND_TYPE) {
 		struct pcc_type_info *self = pcc_python_type(h->py, addr);
 		return pcc_xasprintf("class %s", pcc_python_type_name(h->py, self));
+	}
+	bool is_class;
+	char *classic = pcc_python_classic_name(h->py, addr, &is_class);
+	if (classic) {
+		char *name = is_class ? pcc_xasprintf("class %s", classic)
+				      : pcc_xstrdup(classic);
+		free(classic);
+		return name;
 	}
 	return pcc_xstrdup(type_name_of(h, pos));
 }

@@ -217,8 +217,15 @@ static char *describe_holder(struct pcc_heap *h, uint64_t holder,
 							    label);
 					free(name);
 				} else {
-					out = pcc_xasprintf("%s.__dict__%s",
-							    type_name(py, owner), label);
+					/* A 2.7 classic instance by its class. */
+					bool is_class;
+					char *classic = pcc_python_classic_name(py, owner,
+										&is_class);
+					out = pcc_xasprintf("%s%s.__dict__%s",
+							    classic && is_class ? "class " : "",
+							    classic ? classic : type_name(py, owner),
+							    label);
+					free(classic);
 				}
 			}
 			free(via);

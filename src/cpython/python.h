@@ -237,5 +237,12 @@ enum pcc_kind pcc_python_traverse_owned(struct pcc_python *py, uint64_t obj,
 char *pcc_python_str(struct pcc_python *py, uint64_t obj, size_t max);
 /* Short repr-like text for a dict key: 'name', 3, <Foo object>. */
 char *pcc_python_key_repr(struct pcc_python *py, uint64_t obj);
+/* 2.7 classic classes: the name of an old-style class, or of the class of
+ * an old-style instance (*is_class says which); NULL for anything else. */
+char *pcc_python_classic_name(struct pcc_python *py, uint64_t obj,
+			      bool *is_class);
+/* Offset of the member that Python calls label in a member list, -1. */
+int64_t pcc_python_list_member(const struct pcc_python *py,
+			       enum pcc_layout_list list, const char *label);
 
 #endif

@@ -113,3 +113,34 @@ char *pcc_python_key_repr(struct pcc_python *py, uint64_t obj)
 	return pcc_xasprintf("<%s>",
 			     pcc_python_type_name(py, pcc_python_type(py, type)));
 }
+
+int64_t pcc_python_list_member(const struct pcc_python *py,
+			       enum pcc_layout_list list, const char *label)
+{
+	const struct pcc_member_list *ml = &py->l.lists[list];
+	for (int i = 0; i < ml->n; i++)
+		if (strcmp(ml->name[i], label) == 0)
+			return ml->offset[i];
+	return -1;
+}
+
+char *pcc_python_classic_name(struct pcc_python *py, uint64_t obj,
+			      bool *is_class)
+{
+	struct pcc_type_info *ti = pcc_python_type(py, pcc_python_ob_type(py, obj));
+	if (!ti || ti->kind != PCC_KIND_MEMBERS
+	    || (ti->member_list != PCC_LL_OLDINSTANCE
+		&& ti->member_list != PCC_LL_CLASSOBJ))
+		return NULL;
+	*is_class = ti->member_list == PCC_LL_CLASSOBJ;
+	uint64_t cls = obj, name;
+	int64_t off;
+	if (!*is_class
+	    && ((off = pcc_python_list_member(py, PCC_LL_OLDINSTANCE, "__class__")) < 0
+		|| !pcc_target_read_u64(py->t, obj + (uint64_t)off, &cls)))
+		return NULL;
+	if ((off = pcc_python_list_member(py, PCC_LL_CLASSOBJ, "__name__")) < 0
+	    || !pcc_target_read_u64(py->t, cls + (uint64_t)off, &name))
+		return NULL;
+	return pcc_python_str(py, name, 100);
+}

@@ -916,6 +916,14 @@ uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj)
 					    &dict);
 		return dict;
 	}
+	if (ti->kind == PCC_KIND_MEMBERS) {
+		/* 2.7 classic instances and classes: in_dict, cl_dict. */
+		int64_t off = pcc_python_list_member(py, (enum pcc_layout_list)ti->member_list,
+						     "__dict__");
+		if (off >= 0)
+			pcc_target_read_u64(py->t, obj + (uint64_t)off, &dict);
+		return dict;
+	}
 	if (ti->kind != PCC_KIND_INSTANCE)
 		return 0;
 	if (py->major == 3 && py->minor >= 11 && (ti->flags & TPFLAGS_MANAGED_DICT)) {
