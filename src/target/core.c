@@ -32,21 +32,6 @@ struct build_id {
 	size_t len;
 };
 
-static const void *map_whole_file(struct pcc_target *t, int fd, size_t *size)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
-		return NULL;
-	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	struct pcc_mmap *m = pcc_mmap_vec_push(&t->maps);
-	m->addr = p;
-	m->len = (size_t)st.st_size;
-	*size = m->len;
-	return p;
-}
-
 /* Walk the notes in [p, p+len), calling fn for each well-formed one. */
 static void for_each_note(const uint8_t *p, size_t len,
 			  void (*fn)(void *arg, uint32_t type, const char *name,
@@ -365,7 +350,7 @@ static struct file_image *file_image_get(struct pcc_target *t,
 	int open_errno = errno;
 	struct build_id on_disk = { .len = 0 };
 	if (fd >= 0) {
-		data = map_whole_file(t, fd, &size);
+		data = pcc_target_map_file(t, fd, &size);
 		close(fd);
 		if (data)
 			elf_image_build_id(data, size, &on_disk);
@@ -378,7 +363,7 @@ static struct file_image *file_image_get(struct pcc_target *t,
 		const uint8_t *d = NULL;
 		size_t dsize = 0;
 		if (dfd >= 0) {
-			d = map_whole_file(t, dfd, &dsize);
+			d = pcc_target_map_file(t, dfd, &dsize);
 			close(dfd);
 		}
 		struct build_id got = { .len = 0 };
@@ -629,7 +614,7 @@ struct pcc_error *pcc_target_open_core_with(const char *path,
 		t->damage = in.damage;
 	}
 	size_t size;
-	const uint8_t *image = map_whole_file(t, t->core_fd, &size);
+	const uint8_t *image = pcc_target_map_file(t, t->core_fd, &size);
 	if (!image) {
 		err = pcc_error_os("cannot map %s", path);
 		goto out;

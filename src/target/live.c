@@ -606,21 +606,6 @@ struct file_image {
 };
 PCC_VEC(file_image_vec, struct file_image)
 
-static const uint8_t *map_fd(struct pcc_target *t, int fd, uint64_t *size)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
-		return NULL;
-	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	struct pcc_mmap *m = pcc_mmap_vec_push(&t->maps);
-	m->addr = p;
-	m->len = (size_t)st.st_size;
-	*size = (uint64_t)st.st_size;
-	return p;
-}
-
 /*
  * Open the file behind a mapping: by its path under the process's root when
  * that is still the same inode, else through map_files (the file was
@@ -657,7 +642,9 @@ static const struct file_image *file_image_get(struct pcc_target *t,
 		fd = open(mf, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	}
 	if (fd >= 0) {
-		img.data = map_fd(t, fd, &img.size);
+		size_t size = 0;
+		img.data = pcc_target_map_file(t, fd, &size);
+		img.size = size;
 		close(fd);
 	}
 	img.failed = img.data == NULL;

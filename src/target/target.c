@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "target.h"
@@ -120,4 +121,19 @@ void pcc_target_destroy(struct pcc_target *t)
 	free(t->exe_mapping);
 	free(t->damage);
 	free(t);
+}
+
+const void *pcc_target_map_file(struct pcc_target *t, int fd, size_t *size)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+		return NULL;
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	struct pcc_mmap *m = pcc_mmap_vec_push(&t->maps);
+	m->addr = p;
+	m->len = (size_t)st.st_size;
+	*size = m->len;
+	return p;
 }

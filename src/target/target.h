@@ -144,6 +144,10 @@ struct pcc_error *pcc_target_open_core_with(const char *path,
 struct pcc_error *pcc_target_open_live(pid_t pid, struct pcc_target **ret);
 void pcc_target_destroy(struct pcc_target *t);
 
+/* Map a whole regular file read-only for the target's lifetime (unmapped by
+ * pcc_target_destroy); NULL if it is not a non-empty regular file. */
+const void *pcc_target_map_file(struct pcc_target *t, int fd, size_t *size);
+
 void pcc_target_warn(struct pcc_target *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
