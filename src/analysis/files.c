@@ -19,6 +19,7 @@
 
 #include "../cpython/io_objects.h"
 #include "heap.h"
+#include "../util/sort.h"
 
 enum {
 	/* Untracked containers followed below a tracked object. */
@@ -148,7 +149,7 @@ static uint64_t (*find_referrers(struct pcc_heap *h, uint64_t *targets,
 						       sizeof(*holders));
 	if (!n)
 		return holders;
-	qsort(targets, n, sizeof(uint64_t), u64_cmp);
+	pcc_sort(targets, n, sizeof(uint64_t), u64_cmp);
 	struct referrers r = { targets, n, holders, 0 };
 	for (uint32_t i = 0; i < h->n; i++) {
 		r.current = h->addrs[i];
@@ -441,7 +442,7 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 		if (holder && is_kind(py, holder, PCC_KIND_DICT))
 			*pcc_u64_vec_push(&dicts) = holder;
 	}
-	qsort(dicts.data, dicts.len, sizeof(uint64_t), u64_cmp);
+	pcc_sort(dicts.data, dicts.len, sizeof(uint64_t), u64_cmp);
 	size_t u = 0;
 	for (size_t i = 0; i < dicts.len; i++)
 		if (!u || dicts.data[u - 1] != dicts.data[i])
@@ -464,12 +465,12 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 	free(sorted_outer);
 	free(outer);
 
-	qsort(h->files.data, n, sizeof(h->files.data[0]), file_cmp);
+	pcc_sort(h->files.data, n, sizeof(h->files.data[0]), file_cmp);
 	/* Handles open on the same path, leaked or not. */
 	struct pcc_open_file **by_name = pcc_xcalloc(n ? n : 1, sizeof(*by_name));
 	for (size_t i = 0; i < n; i++)
 		by_name[i] = &h->files.data[i];
-	qsort(by_name, n, sizeof(*by_name), name_cmp);
+	pcc_sort(by_name, n, sizeof(*by_name), name_cmp);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 		while (j < n && by_name[i]->info.name && by_name[j]->info.name

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "heap.h"
+#include "../util/sort.h"
 
 enum {
 	DEBUG_SAVEALL = 32,
@@ -91,7 +92,7 @@ void pcc_heap_check_health(struct pcc_heap *h)
 			struct garbage_types g = { py, types, 0 };
 			pcc_python_traverse(py, gs->garbage_list, visit_garbage, &g,
 					    false, NULL);
-			qsort(types->data, types->len, sizeof(types->data[0]),
+			pcc_sort(types->data, types->len, sizeof(types->data[0]),
 			      count_desc);
 		}
 		if (!gs->enabled)

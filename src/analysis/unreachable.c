@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "heap.h"
+#include "../util/sort.h"
 
 static void visit_decref(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
@@ -99,7 +100,7 @@ static void counter_finish(struct type_counter *c, struct pcc_count_vec *out)
 	for (size_t i = 0; i < c->cap; i++)
 		if (c->slots[i].count)
 			*pcc_count_vec_push(out) = c->slots[i];
-	qsort(out->data, out->len, sizeof(out->data[0]), count_desc);
+	pcc_sort(out->data, out->len, sizeof(out->data[0]), count_desc);
 	free(c->slots);
 	memset(c, 0, sizeof(*c));
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "debuginfo.h"
+#include "../util/sort.h"
 
 struct pcc_debuginfo_impl {
 	struct pcc_debuginfo pub;
@@ -553,7 +554,7 @@ void pcc_debuginfo_load_symbols(struct pcc_debuginfo *di,
 	di->symbols = pcc_xcalloc(n, sizeof(struct pcc_symbol));
 	di->nsymbols = n;
 	memcpy(di->symbol_names, names, n * sizeof(char *));
-	qsort(di->symbol_names, n, sizeof(char *), str_cmp);
+	pcc_sort(di->symbol_names, n, sizeof(char *), str_cmp);
 	for (size_t i = 0; i < n; i++)
 		di->symbols[i].name = di->symbol_names[i];
 

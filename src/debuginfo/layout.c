@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "../util/sort.h"
 
 static const char *const field_types[] = {
 #define X(id, type, member) type,
@@ -330,7 +331,7 @@ static struct pcc_error *layout_from_dwarfs(Dwarf *const *dwarfs, size_t n,
 		want_names(&c, field_types[i], &storage);
 	for (size_t i = 0; i < PCC_LL_COUNT; i++)
 		want_names(&c, list_types[i], &storage);
-	qsort(c.wanted.data, c.wanted.len, sizeof(char *), cstr_cmp);
+	pcc_sort(c.wanted.data, c.wanted.len, sizeof(char *), cstr_cmp);
 	/* Deduplicate so bsearch hits one canonical pointer per name. */
 	size_t u = 0;
 	for (size_t i = 0; i < c.wanted.len; i++)

@@ -24,6 +24,7 @@
 
 #include "spool.h"
 #include "target.h"
+#include "../util/sort.h"
 
 enum { BUILD_ID_MAX = 64 };
 
@@ -212,7 +213,7 @@ static int segment_cmp(const void *a, const void *b)
 static void sort_segments(struct pcc_target *t)
 {
 	struct pcc_segment_vec *v = &t->segments;
-	qsort(v->data, v->len, sizeof(v->data[0]), segment_cmp);
+	pcc_sort(v->data, v->len, sizeof(v->data[0]), segment_cmp);
 	size_t out = 0;
 	for (size_t i = 0; i < v->len; i++) {
 		struct pcc_segment s = v->data[i];

@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "target.h"
+#include "../util/sort.h"
 
 /* ---------------------------------------------------------------- threads */
 
@@ -491,7 +492,7 @@ static struct pcc_error *seize_all(pid_t pid, struct timespec *started)
 		nknown = 0;
 		for (sig_atomic_t i = 0; i < g_nthreads; i++)
 			known[nknown++] = g_threads[i].tid;
-		qsort(known, nknown, sizeof(*known), tid_cmp);
+		pcc_sort(known, nknown, sizeof(*known), tid_cmp);
 	}
 out:
 	free(known);
