@@ -45,14 +45,6 @@ FIXTURES = os.path.join(TOP, "fixtures")
 SUPPORTED = (((2, 7), (2, 8)), ((3, 6), (3, 15)))  # [low, high) ranges
 NODWARF_SUPPORTED = (((3, 8), (3, 15)),)  # with --no-dwarf
 UNSUPPORTED_REASON = "not supported yet (issue 4)"
-# Cases with a known, intermittent, not yet explained difference: skipped,
-# loudly, only when that difference is the whole failure.
-KNOWN_FLAKES = {
-    ("sid-python3.14", "dynamic_classes"):
-        "one dict, now and then, has a referent the interpreter does not "
-        "report; unreachable set, files and GC state still equal",
-}
-
 FIXTURE_TIMEOUT = 150   # fixture start to oracle written + parent stopped
 CHILD_ALARM = 120       # signal.alarm() in the oracle child (fixtures/oracle.py)
 GCORE_TIMEOUT = 300
@@ -624,10 +616,6 @@ def run_case(py, fixture, fpath, pcc, opts):
             extra.append("    incomplete analysis; warnings: %s" % "; ".join(
                 (report.get("warnings") or [])[:5]))
         extra.append(notes + ", %.1fs" % took)
-        if reasons and (py.label, fixture) in KNOWN_FLAKES \
-                and reasons == ["referents differ for 1 objects (dict x1)"]:
-            return name, Result("SKIP", "known intermittent difference: %s (%s)" % (
-                reasons[0], KNOWN_FLAKES[(py.label, fixture)]), "\n".join(details + extra))
         if reasons:
             return name, Result("FAIL", "; ".join(reasons), "\n".join(details + extra))
         return name, Result("PASS", "", "\n".join(extra) if opts.verbose else "")
