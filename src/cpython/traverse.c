@@ -683,6 +683,14 @@ static void traverse_generator(struct walk *w, uint64_t obj)
 			w->partial = true;
 		else if (*state < FRAME_CLEARED)
 			traverse_iframe(w, obj + l->off[PCC_L_GEN_IFRAME]);
+		else if (pcc_layout_has(l, PCC_L_IFRAME_STACKPOINTER)) {
+			/* 3.14: a cleared frame still visits its code, which a
+			 * deferred reference may be all that keeps alive. */
+			uint64_t code;
+			if (rd(w, obj + l->off[PCC_L_GEN_IFRAME]
+					  + l->off[PCC_L_IFRAME_CODE], &code))
+				visit_stackref(w, code, PCC_EDGE_MEMBER, "f_code", 0, 0);
+		}
 	}
 	if (pcc_layout_has(l, PCC_L_GEN_EXC_STATE)) {
 		uint64_t es = obj + l->off[PCC_L_GEN_EXC_STATE];
