@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdlib.h>
 
 #include "../cpython/io_objects.h"
@@ -187,6 +188,17 @@ static bool is_kind(struct pcc_python *py, uint64_t obj, enum pcc_kind kind)
 {
 	struct pcc_type_info *ti = pcc_python_type(py, pcc_python_ob_type(py, obj));
 	return ti && ti->kind == kind;
+}
+
+/* Which referrer names a file best: a module's globals ("module
+ * sys['stderr']"), then any other dict (an instance's __dict__), then the
+ * rest; the lowest address breaks ties, so the choice never depends on the
+ * order of the heap pass. */
+static int holder_rank(struct pcc_python *py, uint64_t holder)
+{
+	if (!is_kind(py, holder, PCC_KIND_DICT))
+		return 2;
+	return pcc_python_dict_get(py, holder, "__name__") ? 0 : 1;
 }
 
 /*
@@ -426,16 +438,18 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 		const uint64_t *hit = bsearch(&of->outermost, sorted_outer, n,
 					      sizeof(uint64_t), u64_cmp);
 		uint64_t holder = of->holder_addr;
-		if (hit) {
-			for (int k = 0; k < MAX_HOLDERS; k++) {
-				uint64_t cand = holders[hit - sorted_outer][k];
-				if (!cand)
-					break;
-				/* A wrapper of the same chain is not a holder. */
-				if (cand == of->wrappers[0] || cand == of->wrappers[1])
-					continue;
-				holder = cand;
+		int best = INT_MAX;
+		for (int k = 0; hit && k < MAX_HOLDERS; k++) {
+			uint64_t cand = holders[hit - sorted_outer][k];
+			if (!cand)
 				break;
+			/* A wrapper of the same chain is not a holder. */
+			if (cand == of->wrappers[0] || cand == of->wrappers[1])
+				continue;
+			int rank = holder_rank(py, cand);
+			if (rank < best || (rank == best && cand < holder)) {
+				best = rank;
+				holder = cand;
 			}
 		}
 		of->holder_addr = holder;

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "heap.h"
 
@@ -13,6 +14,10 @@ void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
 	*pcc_string_vec_push(&h->warnings) = pcc_xvasprintf(fmt, ap);
 	va_end(ap);
 }
+
+static void sort_addresses(uint64_t *a, uint32_t n);
+static void drop_impossible(struct pcc_heap *h);
+static void index_pages(struct pcc_heap *h);
 
 static void walk_list(struct pcc_heap *h, struct pcc_u64_vec *objs,
 		      uint64_t head, int64_t interp_id, const char *what,
@@ -79,45 +84,114 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 
 	h->n = (uint32_t)objs.len;
 	h->addrs = objs.data;
-	uint64_t cap = 1024;
-	/* Load factor at most 2/3: 4 bytes a slot keeps the index under 7
-	 * bytes per object, and linear probing stays short. */
-	while (cap < (uint64_t)h->n + h->n / 2)
-		cap *= 2;
-	h->index = pcc_xcalloc(cap, sizeof(uint32_t));
-	h->index_mask = cap - 1;
-	uint32_t dups = 0;
-	uint64_t lo = UINT64_MAX, hi = 0;
-	for (uint32_t i = 0; i < h->n; i++) {
-		lo = h->addrs[i] < lo ? h->addrs[i] : lo;
-		hi = h->addrs[i] > hi ? h->addrs[i] : hi;
+	pcc_heap_index(h);
+}
+
+void pcc_heap_index(struct pcc_heap *h)
+{
+	sort_addresses(h->addrs, h->n);
+	drop_impossible(h);
+	index_pages(h);
+	h->gc_refs = pcc_xcalloc(h->n ? h->n : 1, sizeof(int32_t));
+	h->flags = pcc_xcalloc(h->n ? h->n : 1, 1);
+}
+
+/* LSD radix sort on the low 48 bits (user-space addresses), 16 bits a
+ * pass: linear, where the heap's millions of addresses would make a
+ * comparison sort the slowest step of the analysis. */
+static void sort_addresses(uint64_t *a, uint32_t n)
+{
+	enum { BITS = 16, BUCKETS = 1 << BITS, PASSES = 3 };
+	if (n < 2)
+		return;
+	uint64_t *tmp = pcc_xmalloc((size_t)n * sizeof(uint64_t));
+	uint32_t *count = pcc_xmalloc(BUCKETS * sizeof(uint32_t));
+	uint64_t *src = a, *dst = tmp;
+	for (int pass = 0; pass < PASSES; pass++) {
+		int shift = pass * BITS;
+		memset(count, 0, BUCKETS * sizeof(uint32_t));
+		for (uint32_t i = 0; i < n; i++)
+			count[(src[i] >> shift) & (BUCKETS - 1)]++;
+		uint32_t sum = 0;
+		for (uint32_t b = 0; b < BUCKETS; b++) {
+			uint32_t c = count[b];
+			count[b] = sum;
+			sum += c;
+		}
+		for (uint32_t i = 0; i < n; i++)
+			dst[count[(src[i] >> shift) & (BUCKETS - 1)]++] = src[i];
+		uint64_t *t = src;
+		src = dst;
+		dst = t;
 	}
-	h->min_addr = h->n ? lo : 1;
-	h->addr_span = h->n ? hi - lo : 0;
+	if (src != a)
+		memcpy(a, src, (size_t)n * sizeof(uint64_t));
+	free(count);
+	free(tmp);
+}
+
+/* No CPython object sits in the first page, beyond 48 bits (the sort
+ * ignores the rest) or on two lists at once: such entries are corruption,
+ * reported and left out. */
+static void drop_impossible(struct pcc_heap *h)
+{
+	uint32_t kept = 0, bad = 0, dups = 0;
 	for (uint32_t i = 0; i < h->n; i++) {
 		uint64_t addr = h->addrs[i];
-		uint64_t slot = (addr * 0x9e3779b97f4a7c15ull >> 17) & h->index_mask;
-		while (h->index[slot] && h->addrs[h->index[slot] - 1] != addr)
-			slot = (slot + 1) & h->index_mask;
-		if (h->index[slot])
+		if (addr >> 48 || addr >> PCC_HEAP_PAGE_SHIFT == 0)
+			bad++;
+		else if (kept && h->addrs[kept - 1] == addr)
 			dups++;
 		else
-			h->index[slot] = i + 1;
+			h->addrs[kept++] = addr;
+	}
+	h->n = kept;
+	if (bad) {
+		pcc_heap_warn(h, "%u objects on the GC lists are at addresses no "
+			      "object can have: the lists are corrupt", bad);
+		h->complete = false;
 	}
 	if (dups) {
 		pcc_heap_warn(h, "%u objects appear on more than one GC list: the "
 			      "lists are corrupt", dups);
 		h->complete = false;
 	}
-	h->gc_refs = pcc_xcalloc(h->n, sizeof(int32_t));
-	h->flags = pcc_xcalloc(h->n, 1);
+}
+
+static void index_pages(struct pcc_heap *h)
+{
+	uint64_t npages = 0;
+	for (uint32_t i = 0; i < h->n; i++)
+		if (!i || h->addrs[i] >> PCC_HEAP_PAGE_SHIFT
+				  != h->addrs[i - 1] >> PCC_HEAP_PAGE_SHIFT)
+			npages++;
+	uint64_t cap = 64;
+	while (cap < 2 * npages)
+		cap *= 2;
+	h->pages = pcc_xcalloc(cap, sizeof(*h->pages));
+	h->page_mask = cap - 1;
+	struct pcc_heap_page *p = NULL;
+	for (uint32_t i = 0; i < h->n; i++) {
+		uint64_t page = h->addrs[i] >> PCC_HEAP_PAGE_SHIFT;
+		if (p && p->page == page) {
+			p->count++;
+			continue;
+		}
+		uint64_t slot = pcc_heap_page_slot(h, page);
+		while (h->pages[slot].page)
+			slot = (slot + 1) & h->page_mask;
+		p = &h->pages[slot];
+		*p = (struct pcc_heap_page){ page, i, 1 };
+	}
+	h->min_addr = h->n ? h->addrs[0] : 1;
+	h->addr_span = h->n ? h->addrs[h->n - 1] - h->addrs[0] : 0;
 }
 
 void pcc_heap_deinit(struct pcc_heap *h)
 {
 	free(h->addrs);
 	free(h->frozen);
-	free(h->index);
+	free(h->pages);
 	free(h->gc_refs);
 	free(h->flags);
 	free(h->unreachable);

@@ -2,11 +2,17 @@
 /*
  * The heap snapshot and what is computed on it.
  *
- * Memory per tracked object is the budget that matters (millions of
- * objects): the address (8 bytes), an open-addressing index slot (4 bytes at
- * a load of at most 1/2, so 8), gc_refs (4) and flags (1).  Edges are not
- * stored: like CPython, the traversal is run again when needed.  Only the
- * unreachable part, usually small, gets an explicit graph.
+ * Memory per tracked object and cache misses are the budgets that matter
+ * (millions of objects, a reference lookup for every edge in every pass).
+ * The objects are kept sorted by address (8 bytes each) with gc_refs (4)
+ * and flags (1) beside them, and an address is found through the memory
+ * page it lies on: a small hash table of pages gives the page's run of
+ * objects, and a binary search inside the run gives the object.  A pass
+ * then reads the core in address order, and the referents of neighbouring
+ * objects -- mostly neighbours themselves -- hit the same few cache lines,
+ * where a hash of every address would miss the cache on almost every edge.
+ * Edges are not stored: like CPython, the traversal is run again when
+ * needed.  Only the unreachable part, usually small, gets an explicit graph.
  */
 #ifndef PCC_HEAP_H
 #define PCC_HEAP_H
@@ -59,13 +65,21 @@ struct pcc_open_file {
 };
 PCC_VEC(pcc_open_file_vec, struct pcc_open_file)
 
+/* The tracked objects of one memory page: addrs[first .. first + count). */
+struct pcc_heap_page {
+	uint64_t page; /* address >> PCC_HEAP_PAGE_SHIFT; 0 = empty slot */
+	uint32_t first, count;
+};
+
+enum { PCC_HEAP_PAGE_SHIFT = 12 };
+
 struct pcc_heap {
 	struct pcc_python *py;
-	uint64_t *addrs;
+	uint64_t *addrs; /* ascending */
 	uint32_t n;
-	uint32_t *index; /* slot → object index + 1; 0 = empty */
+	struct pcc_heap_page *pages; /* open addressing, load <= 1/2 */
+	uint64_t page_mask;
 	uint64_t min_addr, addr_span; /* every tracked address is in range */
-	uint64_t index_mask;
 	int32_t *gc_refs;
 	uint8_t *flags;
 
@@ -90,9 +104,17 @@ struct pcc_heap {
 /* Walk every interpreter's generation lists into a snapshot. */
 void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 		    uint64_t max_objects);
+/* Sort h->addrs (h->n of them, malloc'd), drop what cannot be an object,
+ * and build the lookup: the part of pcc_heap_build after the walk. */
+void pcc_heap_index(struct pcc_heap *h);
 void pcc_heap_deinit(struct pcc_heap *h);
 void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+static inline uint64_t pcc_heap_page_slot(const struct pcc_heap *h, uint64_t page)
+{
+	return (page * 0x9e3779b97f4a7c15ull >> 29) & h->page_mask;
+}
 
 /* Index of a tracked object, or UINT32_MAX. */
 static inline uint32_t pcc_heap_find(const struct pcc_heap *h, uint64_t addr)
@@ -101,15 +123,26 @@ static inline uint32_t pcc_heap_find(const struct pcc_heap *h, uint64_t addr)
 	 * small ints) live outside the heap's address range: no probe. */
 	if (addr - h->min_addr > h->addr_span)
 		return UINT32_MAX;
-	uint64_t slot = (addr * 0x9e3779b97f4a7c15ull >> 17) & h->index_mask;
+	uint64_t page = addr >> PCC_HEAP_PAGE_SHIFT;
+	uint64_t slot = pcc_heap_page_slot(h, page);
+	const struct pcc_heap_page *p;
 	for (;;) {
-		uint32_t v = h->index[slot];
-		if (!v)
+		p = &h->pages[slot];
+		if (p->page == page)
+			break;
+		if (!p->page)
 			return UINT32_MAX;
-		if (h->addrs[v - 1] == addr)
-			return v - 1;
-		slot = (slot + 1) & h->index_mask;
+		slot = (slot + 1) & h->page_mask;
 	}
+	/* Branch-free lower bound: the compiler turns it into cmovs. */
+	const uint64_t *a = h->addrs + p->first;
+	uint32_t lo = 0, len = p->count;
+	while (len > 1) {
+		uint32_t half = len / 2;
+		lo = a[lo + half] <= addr ? lo + half : lo;
+		len -= half;
+	}
+	return a[lo] == addr ? p->first + lo : UINT32_MAX;
 }
 
 /* CPython's collection, offline: gc_refs, roots, the unreachable set. */

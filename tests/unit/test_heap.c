@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for the heap index of src/analysis/heap.[ch]: every address
+ * put in is found at its sorted position, nothing else is found, and
+ * corruption (duplicates, impossible addresses) is dropped and reported. */
+#include "config.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/heap.h"
+
+static uint64_t rng_state = 0x243f6a8885a308d3ull;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void index_copy(struct pcc_heap *h, const uint64_t *addrs, uint32_t n)
+{
+	memset(h, 0, sizeof(*h));
+	h->complete = true;
+	h->addrs = malloc((n ? n : 1) * sizeof(uint64_t));
+	ck_assert_ptr_nonnull(h->addrs);
+	memcpy(h->addrs, addrs, n * sizeof(uint64_t));
+	h->n = n;
+	pcc_heap_index(h);
+}
+
+static void heap_free(struct pcc_heap *h)
+{
+	free(h->addrs);
+	free(h->pages);
+	free(h->gc_refs);
+	free(h->flags);
+	for (size_t i = 0; i < h->warnings.len; i++)
+		free(h->warnings.data[i]);
+	pcc_string_vec_free(&h->warnings);
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+START_TEST(test_find_random_heap)
+{
+	/* Objects in clusters (arenas) far apart, as a real heap. */
+	enum { N = 200000 };
+	uint64_t *addrs = malloc(N * sizeof(uint64_t));
+	ck_assert_ptr_nonnull(addrs);
+	uint64_t bases[] = { 0x555555554000ull, 0x7f0000000000ull, 0x7ffff0000000ull };
+	for (uint32_t i = 0; i < N; i++) {
+		uint64_t base = bases[rng() % 3];
+		addrs[i] = base + ((rng() % (N * 4)) * 16);
+	}
+	/* The generator may repeat an address: keep the first only. */
+	uint64_t *sorted = malloc(N * sizeof(uint64_t));
+	memcpy(sorted, addrs, N * sizeof(uint64_t));
+	qsort(sorted, N, sizeof(uint64_t), u64_cmp);
+	uint32_t unique = 0;
+	for (uint32_t i = 0; i < N; i++)
+		if (!unique || sorted[unique - 1] != sorted[i])
+			sorted[unique++] = sorted[i];
+
+	struct pcc_heap h;
+	index_copy(&h, addrs, N);
+	ck_assert_uint_eq(h.n, unique);
+	ck_assert_int_eq(h.complete, unique == N);
+	for (uint32_t i = 0; i < unique; i++) {
+		ck_assert_uint_eq(h.addrs[i], sorted[i]);
+		ck_assert_uint_eq(pcc_heap_find(&h, sorted[i]), i);
+	}
+	/* Between, before and after the objects: never found. */
+	for (uint32_t i = 0; i < unique; i++) {
+		uint64_t probe = sorted[i] + 8;
+		if (i + 1 < unique && sorted[i + 1] == probe)
+			continue;
+		ck_assert_uint_eq(pcc_heap_find(&h, probe), UINT32_MAX);
+	}
+	ck_assert_uint_eq(pcc_heap_find(&h, sorted[0] - 16), UINT32_MAX);
+	ck_assert_uint_eq(pcc_heap_find(&h, sorted[unique - 1] + 16), UINT32_MAX);
+	ck_assert_uint_eq(pcc_heap_find(&h, 0), UINT32_MAX);
+	ck_assert_uint_eq(pcc_heap_find(&h, UINT64_MAX), UINT32_MAX);
+	heap_free(&h);
+	free(sorted);
+	free(addrs);
+}
+END_TEST
+
+START_TEST(test_page_edges)
+{
+	/* First and last byte offsets of a page, unaligned addresses, and a
+	 * page holding a single object. */
+	uint64_t addrs[] = { 0x10001ff8, 0x10001000, 0x10002000, 0x10001001,
+			     0x10001008, 0x10fff000 };
+	uint32_t n = sizeof(addrs) / sizeof(addrs[0]);
+	struct pcc_heap h;
+	index_copy(&h, addrs, n);
+	ck_assert_uint_eq(h.n, n);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t k = pcc_heap_find(&h, addrs[i]);
+		ck_assert_uint_ne(k, UINT32_MAX);
+		ck_assert_uint_eq(h.addrs[k], addrs[i]);
+	}
+	ck_assert_uint_eq(pcc_heap_find(&h, 0x10001010), UINT32_MAX);
+	ck_assert_uint_eq(pcc_heap_find(&h, 0x10ffeff8), UINT32_MAX);
+	heap_free(&h);
+}
+END_TEST
+
+START_TEST(test_corruption_dropped)
+{
+	uint64_t addrs[] = { 0x7f0000001000ull, 0x7f0000001000ull, 0x40,
+			     0x1000000000000ull | 0x2000, 0x7f0000001010ull };
+	struct pcc_heap h;
+	index_copy(&h, addrs, 5);
+	ck_assert_uint_eq(h.n, 2);
+	ck_assert_int_eq(h.complete, false);
+	ck_assert_uint_eq(h.warnings.len, 2);
+	ck_assert_uint_eq(pcc_heap_find(&h, 0x7f0000001000ull), 0);
+	ck_assert_uint_eq(pcc_heap_find(&h, 0x7f0000001010ull), 1);
+	ck_assert_uint_eq(pcc_heap_find(&h, 0x40), UINT32_MAX);
+	heap_free(&h);
+}
+END_TEST
+
+START_TEST(test_empty)
+{
+	struct pcc_heap h;
+	index_copy(&h, NULL, 0);
+	ck_assert_uint_eq(h.n, 0);
+	ck_assert_uint_eq(pcc_heap_find(&h, 0x7f0000001000ull), UINT32_MAX);
+	ck_assert_uint_eq(pcc_heap_find(&h, 1), UINT32_MAX);
+	heap_free(&h);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("heap");
+	TCase *tc = tcase_create("index");
+	tcase_add_test(tc, test_find_random_heap);
+	tcase_add_test(tc, test_page_edges);
+	tcase_add_test(tc, test_corruption_dropped);
+	tcase_add_test(tc, test_empty);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
