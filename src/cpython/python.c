@@ -406,6 +406,25 @@ static enum pcc_layout_field first_missing(const struct pcc_layout *l,
 	return PCC_L_COUNT;
 }
 
+/*
+ * 3.14.0-3.14.4's incremental collector names its lists young, old[0] and
+ * old[1]: the same three gc_generation structs, in the same place, as the
+ * generations[3] before and after it.  For a full collection, which is what
+ * is redone here, they are the three generations.
+ */
+static void adopt_incremental_lists(struct pcc_layout *l)
+{
+	if (pcc_layout_has(l, PCC_L_GCSTATE_GENERATIONS)
+	    || !pcc_layout_has(l, PCC_L_GCSTATE_YOUNG)
+	    || !pcc_layout_has(l, PCC_L_GCSTATE_OLD)
+	    || !pcc_layout_has(l, PCC_L_GEN_SIZE)
+	    || l->off[PCC_L_GCSTATE_OLD]
+		       != l->off[PCC_L_GCSTATE_YOUNG] + l->off[PCC_L_GEN_SIZE])
+		return;
+	l->off[PCC_L_GCSTATE_GENERATIONS] = l->off[PCC_L_GCSTATE_YOUNG];
+	l->count[PCC_L_GCSTATE_GENERATIONS] = PCC_GENERATIONS;
+}
+
 /* gc_in_struct: the collector's state is a struct (3.7+). */
 static struct pcc_error *check_layout(struct pcc_python *py, bool gc_in_struct)
 {
@@ -530,6 +549,7 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 			goto fail;
 		}
 	}
+	adopt_incremental_lists(&py->l);
 	err = check_layout(py, runtime != 0);
 	if (err)
 		goto fail;
