@@ -41,6 +41,9 @@ static const struct {
 	{ PCC_KIND_WEAKREF, NULL, "_PyWeakref_RefType" },
 	{ PCC_KIND_CFUNCTION, "meth_traverse", "PyCFunction_Type" },
 	{ PCC_KIND_DESCRIPTOR, "descr_traverse", "PyMethodDescr_Type" },
+	/* 2.7 does not export PyMethodDescr_Type; its other descriptor
+	 * types share descr_traverse. */
+	{ PCC_KIND_DESCRIPTOR, NULL, "PyWrapperDescr_Type" },
 	{ PCC_KIND_METHOD_WRAPPER, "wrapper_traverse", "_PyMethodWrapper_Type" },
 	{ PCC_KIND_MAPPINGPROXY, "mappingproxy_traverse", "PyDictProxy_Type" },
 	{ PCC_KIND_DEQUE, "deque_traverse", NULL },
@@ -108,6 +111,7 @@ static const char *const other_symbols[] = {
 	"subtype_traverse", "_PySet_Dummy", "lookdict",
 	"PyExc_BaseException", "PyUnicode_Type", "_PyThreadState_Current",
 	"PyFile_Type", "PyUnicodeUCS2_AsUnicode", "PyUnicodeUCS4_AsUnicode",
+	"PyString_Type",
 };
 
 static void load_symbols(struct pcc_python *py)
@@ -145,7 +149,10 @@ static uint64_t traverse_of_type(struct pcc_python *py, uint64_t type)
 static void find_traversals(struct pcc_python *py)
 {
 	size_t n = sizeof(known_traversals) / sizeof(known_traversals[0]);
+	memset(py->traverse_fn, 0, sizeof(py->traverse_fn));
 	for (size_t i = 0; i < n; i++) {
+		if (py->traverse_fn[known_traversals[i].kind])
+			continue; /* an earlier row of this kind found it */
 		uint64_t fn = 0;
 		if (known_traversals[i].traverse)
 			fn = pcc_debuginfo_symbol(py->di, known_traversals[i].traverse,
@@ -190,8 +197,12 @@ static void find_traversals(struct pcc_python *py)
 	if (!dummy_ptr) /* 2.7: a static pointer of setobject.c */
 		dummy_ptr = pcc_debuginfo_static_symbol(py->di, "setobject.c",
 							"dummy", NULL);
+	py->set_dummy = py->set_dummy_str_type = 0;
 	if (dummy_ptr)
 		pcc_target_read_u64(py->t, dummy_ptr, &py->set_dummy);
+	else if (pcc_layout_has(&py->l, PCC_L_STRING_SVAL))
+		py->set_dummy_str_type = pcc_debuginfo_symbol(py->di, "PyString_Type",
+							      NULL);
 }
 
 /* The type object module.attr of the main interpreter, 0 if not loaded. */

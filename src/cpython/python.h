@@ -168,6 +168,9 @@ struct pcc_python {
 	/* Traversals that visit exactly a member list of the layout. */
 	uint64_t member_traverse_fn[PCC_LL_COUNT];
 	uint64_t set_dummy;
+	/* 2.7 without a symbol table for setobject.c's static dummy: the str
+	 * type, by which traverse_set recognises it (see there). */
+	uint64_t set_dummy_str_type;
 	uint64_t lookdict; /* 3.6–3.10: general tables also visit keys */
 	uint64_t type_type;
 	uint64_t unicode_type;
