@@ -368,7 +368,6 @@ static struct pcc_error *gc_vars_static(struct pcc_python *py,
 	return NULL;
 }
 
-/* An int field of the state at addr (0: not found); unknown marks it. */
 /*
  * 2.7 and 3.6 without DWARF and without a full symbol table (a stripped
  * module has .dynsym only): the generations come from _PyGC_generation0,
@@ -413,6 +412,7 @@ static void warn_lost_statics(struct pcc_python *py, const struct gc_vars *v)
 			names);
 }
 
+/* An int field of the state at addr (0: not found); unknown marks it. */
 static void read_gc_int(struct pcc_python *py, struct pcc_gc_state *gs,
 			uint64_t addr, unsigned field, int *ret)
 {
