@@ -24,8 +24,8 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DUMP = os.environ.get("LAYOUT_DUMP", os.path.join(TOP, "tools", "layout-dump"))
 
 
-def dump(path):
-    r = subprocess.run([DUMP, path], capture_output=True, text=True)
+def dump(path, extensions=()):
+    r = subprocess.run([DUMP, path] + list(extensions), capture_output=True, text=True)
     return r.stdout.strip() if r.returncode == 0 else None
 
 
@@ -37,6 +37,23 @@ def build_id(path):
     return None
 
 
+def with_dwarf(path):
+    """The file holding path's DWARF: its separate debug file, or itself."""
+    bid = build_id(path)
+    if bid:
+        c = "/usr/lib/debug/.build-id/%s/%s.debug" % (bid[:2], bid[2:])
+        if os.path.exists(c):
+            return c
+    return path
+
+
+# Extension modules whose structs the layout names.  2.7 builds them as
+# files in lib-dynload (3.x links them into libpython); pycorecheck reads
+# their DWARF after the interpreter's when they are loaded, and so does
+# the table.
+EXTENSIONS = ("_io", "_collections", "_functools")
+
+
 def python_entry(py):
     info = subprocess.run(
         [py, "-E", "-S", "-c",
@@ -46,10 +63,13 @@ def python_entry(py):
          "d = sysconfig.get_config_var('LIBDIR') or ''\n"
          "n = sysconfig.get_config_var('INSTSONAME') or ''\n"
          "p = os.path.join(d, n)\n"
-         "print(p if n and os.path.exists(p) and sysconfig.get_config_var('Py_ENABLE_SHARED') else '')\n"],
+         "print(p if n and os.path.exists(p) and sysconfig.get_config_var('Py_ENABLE_SHARED') else '')\n"
+         "for m in " + repr(EXTENSIONS) + ":\n"
+         "    print(getattr(__import__(m), '__file__', '') or '')\n"],
         capture_output=True, text=True, check=True).stdout.splitlines()
     version = tuple(int(x) for x in info[0].split())
     debug = info[1] == "1"
+    extensions = [with_dwarf(f) for f in info[3:] if f.endswith(".so")]
     for f in [os.path.realpath(py)] + ([info[2]] if info[2] else []):
         bid = build_id(f)
         cands = []
@@ -58,9 +78,12 @@ def python_entry(py):
         cands.append(f)
         for c in cands:
             if os.path.exists(c):
-                text = dump(c)
+                # The interpreter's own DWARF must describe PyObject:
+                # an executable linked to libpython has only main().
+                text = dump(c) and dump(c, extensions)
                 if text:
-                    return version, debug, "%s (%s)" % (py, os.path.basename(c)), text
+                    src = " + ".join(os.path.basename(x) for x in [c] + extensions)
+                    return version, debug, "%s (%s)" % (py, src), text
     sys.exit("gen-layout-tables: no DWARF for %s" % py)
 
 

@@ -95,7 +95,7 @@ void pcc_heap_check_health(struct pcc_heap *h)
 			pcc_sort(types->data, types->len, sizeof(types->data[0]),
 			      count_desc);
 		}
-		if (!gs->enabled)
+		if (!gs->enabled && !(gs->unknown & PCC_GC_ENABLED))
 			diagnose(h, gs,
 				 "automatic collection is disabled (gc.disable()); "
 				 "%d allocations pending: cycles are never freed "
@@ -110,7 +110,7 @@ void pcc_heap_check_health(struct pcc_heap *h)
 			diagnose(h, gs,
 				 "a collection was in progress when the process "
 				 "was captured");
-		if (gs->debug & DEBUG_SAVEALL)
+		if ((gs->debug & DEBUG_SAVEALL) && !(gs->unknown & PCC_GC_DEBUG))
 			diagnose(h, gs,
 				 "DEBUG_SAVEALL is on: gc.garbage keeps every "
 				 "collected object alive (%lld now)",
@@ -132,7 +132,8 @@ void pcc_heap_check_health(struct pcc_heap *h)
 	if (h->nunreachable)
 		diagnose(h, &py->gcs.data[0],
 			 "%u objects are unreachable: %s", h->nunreachable,
-			 py->gcs.len && py->gcs.data[0].enabled
+			 py->gcs.len && (py->gcs.data[0].enabled
+					 || (py->gcs.data[0].unknown & PCC_GC_ENABLED))
 				 ? "the next full collection frees them"
 				 : "with collection disabled they stay until "
 				   "gc.collect() runs");

@@ -5,11 +5,13 @@
  * Internal structs change within a minor version (3.13.0 → 3.13.12 moved
  * the generations by 4 bytes), and distributions patch them, so a table is
  * never taken on the strength of a version number: each candidate is
- * checked against the core — the runtime leads to an interpreter, its
- * collector has sane thresholds and well-formed lists, the objects on them
+ * checked against the core — the runtime leads to an interpreter (3.7+)
+ * or _PyGC_generation0 to the generations (2.7, 3.6), the collector has
+ * sane flags and thresholds and well-formed lists, the objects on them
  * have types whose type is `type`, and sys.version names the table's minor
- * version — and the first one that passes every check, the nearest in
- * version first, is used.
+ * version (pcc_python_open chooses again once it has read it) — and the
+ * first one that passes every check, the nearest in version first, is
+ * used.
  */
 #include "config.h"
 
@@ -68,16 +70,32 @@ static bool list_is_sane(struct pcc_python *py, uint64_t head)
 	return true;
 }
 
-/* The checks of one candidate against the core.  py->l is the candidate. */
-static bool candidate_fits(struct pcc_python *py, uint64_t runtime)
+/*
+ * Where the candidate puts the collector: the address of generations[0]
+ * and of the enabled and collecting flags (0 when not known), or false
+ * when the candidate's form does not match the core's.  3.7+ keep the
+ * state in a struct reached from _PyRuntime; 2.7 and 3.6 (no _PyRuntime)
+ * in statics of gcmodule.c, whose generations[0] head the exported
+ * _PyGC_generation0 points at.
+ */
+static bool candidate_gc(struct pcc_python *py, uint64_t runtime,
+			 uint64_t *gens, uint64_t *enabled, uint64_t *collecting)
 {
 	const struct pcc_layout *l = &py->l;
-	py->gc_head_size = l->off[PCC_L_GC_HEAD_SIZE];
-	py->off_refcnt = l->off[PCC_L_OB_REFCNT];
-	py->off_type = l->off[PCC_L_OB_TYPE];
-	py->off_size = l->off[PCC_L_OB_SIZE];
-	if (py->gc_head_size <= 0 || py->off_type < 0
-	    || !pcc_layout_has(l, PCC_L_RUNTIME_INTERP_HEAD)
+	if (!runtime) {
+		uint64_t ptr = pcc_debuginfo_symbol(py->di, "_PyGC_generation0", NULL),
+			 gen0;
+		if (pcc_layout_has(l, PCC_L_RUNTIME_INTERP_HEAD) || !ptr
+		    || !pcc_target_read_u64(py->t, ptr, &gen0) || !gen0)
+			return false;
+		*gens = gen0 - (uint64_t)l->off[PCC_L_GEN_HEAD];
+		*enabled = pcc_debuginfo_static_symbol(py->di, "gcmodule.c",
+						       "enabled", NULL);
+		*collecting = pcc_debuginfo_static_symbol(py->di, "gcmodule.c",
+							  "collecting", NULL);
+		return true;
+	}
+	if (!pcc_layout_has(l, PCC_L_RUNTIME_INTERP_HEAD)
 	    || !pcc_layout_has(l, PCC_L_GCSTATE_GENERATIONS))
 		return false;
 	uint64_t interp;
@@ -88,15 +106,38 @@ static bool candidate_fits(struct pcc_python *py, uint64_t runtime)
 	uint64_t state = pcc_layout_has(l, PCC_L_INTERP_GC)
 				 ? interp + l->off[PCC_L_INTERP_GC]
 				 : runtime + l->off[PCC_L_RUNTIME_GC];
-	int enabled, collecting;
-	if (!read_int_at(py, state + l->off[PCC_L_GCSTATE_ENABLED], &enabled)
-	    || (enabled != 0 && enabled != 1)
-	    || !read_int_at(py, state + l->off[PCC_L_GCSTATE_COLLECTING], &collecting)
-	    || (collecting != 0 && collecting != 1))
+	*gens = state + l->off[PCC_L_GCSTATE_GENERATIONS];
+	*enabled = state + l->off[PCC_L_GCSTATE_ENABLED];
+	*collecting = state + l->off[PCC_L_GCSTATE_COLLECTING];
+	return true;
+}
+
+/* A flag of the collector is 0 or 1; true when it is not known. */
+static bool flag_is_sane(struct pcc_python *py, uint64_t addr)
+{
+	int v;
+	return !addr || (read_int_at(py, addr, &v) && (v == 0 || v == 1));
+}
+
+/* The checks of one candidate against the core.  py->l is the candidate. */
+static bool candidate_fits(struct pcc_python *py, uint64_t runtime)
+{
+	const struct pcc_layout *l = &py->l;
+	py->gc_head_size = l->off[PCC_L_GC_HEAD_SIZE];
+	py->off_refcnt = l->off[PCC_L_OB_REFCNT];
+	py->off_type = l->off[PCC_L_OB_TYPE];
+	py->off_size = l->off[PCC_L_OB_SIZE];
+	uint64_t gens, enabled, collecting;
+	if (py->gc_head_size <= 0 || py->off_type < 0
+	    || !pcc_layout_has(l, PCC_L_GEN_SIZE)
+	    || !pcc_layout_has(l, PCC_L_GEN_HEAD)
+	    || !pcc_layout_has(l, PCC_L_GEN_THRESHOLD)
+	    || !pcc_layout_has(l, PCC_L_GEN_COUNT)
+	    || !candidate_gc(py, runtime, &gens, &enabled, &collecting)
+	    || !flag_is_sane(py, enabled) || !flag_is_sane(py, collecting))
 		return false;
 	for (int g = 0; g < PCC_GENERATIONS; g++) {
-		uint64_t gen = state + l->off[PCC_L_GCSTATE_GENERATIONS]
-			       + (uint64_t)g * l->off[PCC_L_GEN_SIZE];
+		uint64_t gen = gens + (uint64_t)g * l->off[PCC_L_GEN_SIZE];
 		int threshold, count;
 		if (!read_int_at(py, gen + l->off[PCC_L_GEN_THRESHOLD], &threshold)
 		    || threshold < 0 || threshold > MAX_THRESHOLD

@@ -41,6 +41,9 @@ static const struct {
 	{ PCC_KIND_WEAKREF, NULL, "_PyWeakref_RefType" },
 	{ PCC_KIND_CFUNCTION, "meth_traverse", "PyCFunction_Type" },
 	{ PCC_KIND_DESCRIPTOR, "descr_traverse", "PyMethodDescr_Type" },
+	/* 2.7 does not export PyMethodDescr_Type; its other descriptor
+	 * types share descr_traverse. */
+	{ PCC_KIND_DESCRIPTOR, NULL, "PyWrapperDescr_Type" },
 	{ PCC_KIND_METHOD_WRAPPER, "wrapper_traverse", "_PyMethodWrapper_Type" },
 	{ PCC_KIND_MAPPINGPROXY, "mappingproxy_traverse", "PyDictProxy_Type" },
 	{ PCC_KIND_DEQUE, "deque_traverse", NULL },
@@ -108,6 +111,7 @@ static const char *const other_symbols[] = {
 	"subtype_traverse", "_PySet_Dummy", "lookdict",
 	"PyExc_BaseException", "PyUnicode_Type", "_PyThreadState_Current",
 	"PyFile_Type", "PyUnicodeUCS2_AsUnicode", "PyUnicodeUCS4_AsUnicode",
+	"PyString_Type",
 };
 
 static void load_symbols(struct pcc_python *py)
@@ -145,7 +149,10 @@ static uint64_t traverse_of_type(struct pcc_python *py, uint64_t type)
 static void find_traversals(struct pcc_python *py)
 {
 	size_t n = sizeof(known_traversals) / sizeof(known_traversals[0]);
+	memset(py->traverse_fn, 0, sizeof(py->traverse_fn));
 	for (size_t i = 0; i < n; i++) {
+		if (py->traverse_fn[known_traversals[i].kind])
+			continue; /* an earlier row of this kind found it */
 		uint64_t fn = 0;
 		if (known_traversals[i].traverse)
 			fn = pcc_debuginfo_symbol(py->di, known_traversals[i].traverse,
@@ -190,8 +197,12 @@ static void find_traversals(struct pcc_python *py)
 	if (!dummy_ptr) /* 2.7: a static pointer of setobject.c */
 		dummy_ptr = pcc_debuginfo_static_symbol(py->di, "setobject.c",
 							"dummy", NULL);
+	py->set_dummy = py->set_dummy_str_type = 0;
 	if (dummy_ptr)
 		pcc_target_read_u64(py->t, dummy_ptr, &py->set_dummy);
+	else if (pcc_layout_has(&py->l, PCC_L_STRING_SVAL))
+		py->set_dummy_str_type = pcc_debuginfo_symbol(py->di, "PyString_Type",
+							      NULL);
 }
 
 /* The type object module.attr of the main interpreter, 0 if not loaded. */
@@ -357,23 +368,73 @@ static struct pcc_error *gc_vars_static(struct pcc_python *py,
 	return NULL;
 }
 
-static void read_gc_int(struct pcc_python *py, uint64_t addr, int *ret)
+/*
+ * 2.7 and 3.6 without DWARF and without a full symbol table (a stripped
+ * module has .dynsym only): the generations come from _PyGC_generation0,
+ * but the other static variables cannot be found.  They are reported as
+ * unknown, never guessed; say so once.
+ */
+static void warn_lost_statics(struct pcc_python *py, const struct gc_vars *v)
 {
-	if (addr)
-		read_int(py, addr, ret);
+	/* gc.callbacks came with 3.3. */
+	const struct {
+		uint64_t addr;
+		const char *name;
+	} vars[] = {
+		{ v->enabled, "enabled" },
+		{ v->debug, "debug" },
+		{ v->collecting, "collecting" },
+		{ v->garbage, "garbage" },
+		{ py->major == 2 ? 1 : v->callbacks, "callbacks" },
+	};
+	char names[128] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		if (vars[i].addr)
+			continue;
+		int n = snprintf(names + len, sizeof(names) - len, "%s%s",
+				 len ? ", " : "", vars[i].name);
+		if (n > 0 && (size_t)n < sizeof(names) - len)
+			len += (size_t)n;
+	}
+	if (!len)
+		return;
+	pcc_target_warn(py->t,
+			"%s has no debug info and %s: the collector's static "
+			"variables %s of gcmodule.c cannot be found, so they "
+			"are reported as unknown (the generation lists come "
+			"from _PyGC_generation0)",
+			py->di->python_file ? py->di->python_file
+					    : py->di->python_name,
+			pcc_debuginfo_has_local_symbols(py->di)
+				? "its symbol table lacks them"
+				: "no symbol table of local symbols (stripped)",
+			names);
+}
+
+/* An int field of the state at addr (0: not found); unknown marks it. */
+static void read_gc_int(struct pcc_python *py, struct pcc_gc_state *gs,
+			uint64_t addr, unsigned field, int *ret)
+{
+	uint32_t v;
+	*ret = 0;
+	if (addr && pcc_target_read_u32(py->t, addr, &v))
+		*ret = (int)v;
 	else
-		*ret = -1;
+		gs->unknown |= field;
 }
 
 /* The length of a list whose address is stored at addr, -1 if unknown. */
-static int64_t read_list_len(struct pcc_python *py, uint64_t addr,
-			     uint64_t *list)
+static int64_t read_list_len(struct pcc_python *py, struct pcc_gc_state *gs,
+			     uint64_t addr, unsigned field, uint64_t *list)
 {
 	uint64_t len;
 	*list = 0;
 	if (!addr || !pcc_target_read_u64(py->t, addr, list) || !*list
-	    || !pcc_target_read_u64(py->t, *list + py->off_size, &len))
+	    || !pcc_target_read_u64(py->t, *list + py->off_size, &len)) {
+		gs->unknown |= field;
 		return -1;
+	}
 	return (int64_t)len;
 }
 
@@ -381,11 +442,13 @@ static void read_gc_state(struct pcc_python *py, struct pcc_gc_state *gs,
 			  const struct gc_vars *v)
 {
 	const struct pcc_layout *l = &py->l;
-	read_gc_int(py, v->enabled, &gs->enabled);
-	read_gc_int(py, v->debug, &gs->debug);
-	read_gc_int(py, v->collecting, &gs->collecting);
-	gs->garbage_len = read_list_len(py, v->garbage, &gs->garbage_list);
-	gs->callbacks_len = read_list_len(py, v->callbacks, &gs->callbacks_list);
+	read_gc_int(py, gs, v->enabled, PCC_GC_ENABLED, &gs->enabled);
+	read_gc_int(py, gs, v->debug, PCC_GC_DEBUG, &gs->debug);
+	read_gc_int(py, gs, v->collecting, PCC_GC_COLLECTING, &gs->collecting);
+	gs->garbage_len = read_list_len(py, gs, v->garbage, PCC_GC_GARBAGE,
+					&gs->garbage_list);
+	gs->callbacks_len = read_list_len(py, gs, v->callbacks, PCC_GC_CALLBACKS,
+					  &gs->callbacks_list);
 	for (int i = 0; i < PCC_GENERATIONS; i++) {
 		uint64_t gen = v->generations + (uint64_t)i * l->off[PCC_L_GEN_SIZE];
 		gs->list_heads[i] = gen + l->off[PCC_L_GEN_HEAD];
@@ -509,7 +572,7 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 	py->type_type = pcc_debuginfo_symbol(di, "PyType_Type", NULL);
 	py->unicode_type = pcc_debuginfo_symbol(di, "PyUnicode_Type", NULL);
 	struct pcc_error *err = pcc_layout_from_dwarf(di, &py->l);
-	if (err && !di->dwarf && runtime) {
+	if (err && !di->dwarf) {
 		/* No DWARF: a built-in table, checked against the core.  3.11+
 		 * export their version, which picks the nearest table. */
 		pcc_error_destroy(err);
@@ -633,6 +696,8 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 				       "no garbage collector state found");
 		goto fail;
 	}
+	if (!runtime)
+		warn_lost_statics(py, &statics);
 	*ret = py;
 	return NULL;
 fail:

@@ -112,6 +112,17 @@ struct pcc_slot {
 
 enum { PCC_GENERATIONS = 3 };
 
+/* Fields of a collector state that may be unknown: absent from the
+ * version (2.7 has no gc.callbacks), or static variables that a stripped
+ * module without DWARF gives no way to find (2.7, 3.6). */
+enum {
+	PCC_GC_ENABLED = 1,
+	PCC_GC_DEBUG = 2,
+	PCC_GC_COLLECTING = 4,
+	PCC_GC_GARBAGE = 8,
+	PCC_GC_CALLBACKS = 16,
+};
+
 struct pcc_gc_state {
 	uint64_t interp_addr;
 	int64_t interp_id;
@@ -120,9 +131,10 @@ struct pcc_gc_state {
 	uint64_t permanent_head; /* 0 when the version has none */
 	int thresholds[PCC_GENERATIONS];
 	int counts[PCC_GENERATIONS];
-	int enabled, debug, collecting;
+	int enabled, debug, collecting; /* 0 when unknown */
 	uint64_t garbage_list, callbacks_list;
-	int64_t garbage_len, callbacks_len; /* -1: unreadable */
+	int64_t garbage_len, callbacks_len; /* -1 when unknown */
+	unsigned unknown; /* PCC_GC_* */
 	bool shared; /* 3.7/3.8: one state for all interpreters */
 };
 PCC_VEC(pcc_gc_state_vec, struct pcc_gc_state)
@@ -156,6 +168,9 @@ struct pcc_python {
 	/* Traversals that visit exactly a member list of the layout. */
 	uint64_t member_traverse_fn[PCC_LL_COUNT];
 	uint64_t set_dummy;
+	/* 2.7 without a symbol table for setobject.c's static dummy: the str
+	 * type, by which traverse_set recognises it (see there). */
+	uint64_t set_dummy_str_type;
 	uint64_t lookdict; /* 3.6–3.10: general tables also visit keys */
 	uint64_t type_type;
 	uint64_t unicode_type;

@@ -187,6 +187,29 @@ static void traverse_tuple(struct walk *w, uint64_t obj)
 			    PCC_EDGE_INDEX);
 }
 
+/*
+ * 2.7 keeps the marker of a deleted set entry in a static of setobject.c,
+ * which only a full symbol table names.  Without it, the marker is known
+ * by what setobject.c makes it: the str "<dummy key>".  A str that a
+ * program puts in a set with that very text would be taken for it; str
+ * objects are not tracked, so that can change a listing of referents,
+ * never what is reachable.
+ */
+static void learn_set_dummy(struct pcc_python *py, uint64_t key)
+{
+	static const char text[] = "<dummy key>";
+	const struct pcc_layout *l = &py->l;
+	uint64_t size;
+	const uint8_t *sval;
+	if (pcc_python_ob_type(py, key) == py->set_dummy_str_type
+	    && pcc_target_read_u64(py->t, key + py->off_size, &size)
+	    && size == sizeof(text) - 1
+	    && (sval = pcc_target_ptr(py->t, key + l->off[PCC_L_STRING_SVAL],
+				      sizeof(text)))
+	    && memcmp(sval, text, sizeof(text)) == 0)
+		py->set_dummy = key;
+}
+
 static void traverse_set(struct walk *w, uint64_t obj)
 {
 	const struct pcc_layout *l = &w->py->l;
@@ -201,6 +224,8 @@ static void traverse_set(struct walk *w, uint64_t obj)
 	for (uint64_t i = 0; i <= mask; i++) {
 		uint64_t key;
 		memcpy(&key, p + i * esize + l->off[PCC_L_SETENTRY_KEY], 8);
+		if (key && !w->py->set_dummy && w->py->set_dummy_str_type)
+			learn_set_dummy(w->py, key);
 		if (key && key != w->py->set_dummy)
 			emit(w, key, PCC_EDGE_MEMBER, "<set item>", 0, 0);
 	}

@@ -679,9 +679,14 @@ uint64_t pcc_debuginfo_static_symbol(const struct pcc_debuginfo *di,
 		return addr + di->bias;
 	}
 	/* Without DWARF, the symbol table groups local symbols after the
-	 * FILE symbol of their source file. */
+	 * FILE symbol of their source file (libdwfl keeps .symtab's order).
+	 * Names as common as "enabled" or "debug" are static in other files
+	 * too: only the group of this file counts.  LTO renames them
+	 * ("enabled.lto_priv.0"); the exact name wins over such a clone. */
 	int count = dwfl_module_getsymtab(di->python);
 	bool in_file = false;
+	size_t len = strlen(name);
+	uint64_t found = 0, found_size = 0;
 	for (int i = 1; i < count; i++) {
 		GElf_Sym sym;
 		GElf_Addr a;
@@ -693,15 +698,35 @@ uint64_t pcc_debuginfo_static_symbol(const struct pcc_debuginfo *di,
 			in_file = same_source(n, file);
 			continue;
 		}
-		if (in_file && GELF_ST_BIND(sym.st_info) == STB_LOCAL
-		    && GELF_ST_TYPE(sym.st_info) == STT_OBJECT
-		    && sym.st_shndx != SHN_UNDEF && strcmp(n, name) == 0) {
-			if (size_ret)
-				*size_ret = sym.st_size;
-			return a;
+		if (!in_file || GELF_ST_BIND(sym.st_info) != STB_LOCAL
+		    || GELF_ST_TYPE(sym.st_info) != STT_OBJECT
+		    || sym.st_shndx == SHN_UNDEF || strncmp(n, name, len) != 0
+		    || (n[len] != 0 && n[len] != '.'))
+			continue;
+		if (n[len] == 0 || !found) {
+			found = a;
+			found_size = sym.st_size;
 		}
+		if (n[len] == 0)
+			break;
 	}
-	return 0;
+	if (found && size_ret)
+		*size_ret = found_size;
+	return found;
+}
+
+bool pcc_debuginfo_has_local_symbols(const struct pcc_debuginfo *di)
+{
+	int count = dwfl_module_getsymtab(di->python);
+	for (int i = 1; i < count; i++) {
+		GElf_Sym sym;
+		GElf_Addr a;
+		if (dwfl_module_getsym_info(di->python, i, &sym, &a, NULL, NULL,
+					    NULL)
+		    && GELF_ST_TYPE(sym.st_info) == STT_FILE)
+			return true;
+	}
+	return false;
 }
 
 struct extension_state {

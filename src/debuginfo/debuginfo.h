@@ -86,6 +86,14 @@ uint64_t pcc_debuginfo_static_symbol(const struct pcc_debuginfo *di,
 				     uint64_t *size_ret);
 
 /*
+ * Does the interpreter's symbol table say which file each local symbol
+ * comes from (a .symtab with FILE symbols)?  False for a stripped module,
+ * whose .dynsym has exported symbols only: without DWARF, static
+ * variables cannot be found there.
+ */
+bool pcc_debuginfo_has_local_symbols(const struct pcc_debuginfo *di);
+
+/*
  * DWARF of the loaded extension modules of the standard library (files in
  * a lib-dynload directory that carry it), whose structs the interpreter's
  * DWARF lacks: up to max handles in out; returns how many.

@@ -315,10 +315,11 @@ struct pcc_error *pcc_layout_from_dwarf(struct pcc_debuginfo *di,
 	return err;
 }
 
-struct pcc_error *pcc_layout_from_dwarf_handle(Dwarf *dwarf, const char *what,
-					       struct pcc_layout *ret)
+struct pcc_error *pcc_layout_from_dwarf_handles(Dwarf *const *dwarfs, size_t n,
+						const char *what,
+						struct pcc_layout *ret)
 {
-	return layout_from_dwarfs(&dwarf, 1, what, ret);
+	return layout_from_dwarfs(dwarfs, n, what, ret);
 }
 
 static struct pcc_error *layout_from_dwarfs(Dwarf *const *dwarfs, size_t n,

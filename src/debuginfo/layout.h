@@ -290,9 +290,11 @@ static inline bool pcc_layout_has(const struct pcc_layout *l,
 struct pcc_error *pcc_layout_from_dwarf(struct pcc_debuginfo *di,
 					struct pcc_layout *ret);
 
-/* The same from any DWARF handle (a probe object, a debug file). */
-struct pcc_error *pcc_layout_from_dwarf_handle(Dwarf *dwarf, const char *what,
-					       struct pcc_layout *ret);
+/* The same from DWARF handles (a probe object, a debug file, then
+ * extension modules): a struct the first handle defines wins. */
+struct pcc_error *pcc_layout_from_dwarf_handles(Dwarf *const *dwarfs, size_t n,
+						const char *what,
+						struct pcc_layout *ret);
 
 /* One-line text form, for built-in tables; and back. */
 void pcc_layout_format(const struct pcc_layout *l, FILE *out);

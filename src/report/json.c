@@ -75,23 +75,39 @@ static void json_ints(FILE *out, const int *v, int n)
 	fputc(']', out);
 }
 
+/* A field of the collector's state, null when it is unknown (absent from
+ * the version, or not found in a stripped interpreter). */
+static void json_gc_field(FILE *out, const struct pcc_gc_state *gs,
+			  unsigned field, const char *key, const char *value)
+{
+	fprintf(out, ",\"%s\":%s", key, gs->unknown & field ? "null" : value);
+}
+
 static void json_gc(const struct pcc_report *r, FILE *out)
 {
 	fputs("\"gc\":{\"interpreters\":[", out);
 	for (size_t i = 0; i < r->py->gcs.len; i++) {
 		const struct pcc_gc_state *gs = &r->py->gcs.data[i];
-		fprintf(out, "%s{\"id\":%lld,\"enabled\":%s,\"thresholds\":",
-			i ? "," : "", (long long)gs->interp_id,
-			gs->enabled ? "true" : "false");
+		char num[32];
+		fprintf(out, "%s{\"id\":%lld", i ? "," : "",
+			(long long)gs->interp_id);
+		json_gc_field(out, gs, PCC_GC_ENABLED, "enabled",
+			      gs->enabled ? "true" : "false");
+		fputs(",\"thresholds\":", out);
 		json_ints(out, gs->thresholds, PCC_GENERATIONS);
 		fputs(",\"counts\":", out);
 		json_ints(out, gs->counts, PCC_GENERATIONS);
 		fputs(",\"garbage_types\":", out);
 		json_counts(r, out, &r->heap->garbage_types[i], 20);
-		fprintf(out, ",\"collecting\":%s,\"debug\":%d,\"garbage\":%lld,"
-			"\"callbacks\":%lld,\"frozen\":%llu}",
-			gs->collecting > 0 ? "true" : "false", gs->debug,
-			(long long)gs->garbage_len, (long long)gs->callbacks_len,
+		json_gc_field(out, gs, PCC_GC_COLLECTING, "collecting",
+			      gs->collecting > 0 ? "true" : "false");
+		snprintf(num, sizeof(num), "%d", gs->debug);
+		json_gc_field(out, gs, PCC_GC_DEBUG, "debug", num);
+		snprintf(num, sizeof(num), "%lld", (long long)gs->garbage_len);
+		json_gc_field(out, gs, PCC_GC_GARBAGE, "garbage", num);
+		snprintf(num, sizeof(num), "%lld", (long long)gs->callbacks_len);
+		json_gc_field(out, gs, PCC_GC_CALLBACKS, "callbacks", num);
+		fprintf(out, ",\"frozen\":%llu}",
 			(unsigned long long)r->heap->frozen[i]);
 	}
 	fputs("],\"diagnoses\":[", out);

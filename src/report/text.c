@@ -25,10 +25,14 @@ static void text_gc(const struct pcc_report *r, FILE *out)
 			"gc (interpreter %lld): %s, thresholds %d/%d/%d, counts "
 			"%d/%d/%d%s\n",
 			(long long)gs->interp_id,
-			gs->enabled ? "enabled" : "DISABLED", gs->thresholds[0],
-			gs->thresholds[1], gs->thresholds[2], gs->counts[0],
-			gs->counts[1], gs->counts[2],
-			gs->collecting > 0 ? ", collection in progress" : "");
+			gs->unknown & PCC_GC_ENABLED ? "enabled unknown"
+			: gs->enabled		     ? "enabled"
+						     : "DISABLED",
+			gs->thresholds[0], gs->thresholds[1], gs->thresholds[2],
+			gs->counts[0], gs->counts[1], gs->counts[2],
+			gs->unknown & PCC_GC_COLLECTING ? ", collecting unknown"
+			: gs->collecting > 0 ? ", collection in progress"
+					     : "");
 	}
 }
 

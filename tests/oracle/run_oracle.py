@@ -16,6 +16,10 @@ Prints one line per case (PASS:/FAIL:/SKIP:) and a closing
 "N passed, N failed, N skipped" line.  Exit 1 if anything failed, 77 if
 everything was skipped, else 0.
 
+With --stripped, a copy of each 2.7 and 3.6 interpreter whose libpython has
+no symbol table runs too: the GC fields pycorecheck cannot find there must
+be null, with one warning, and everything else as exact.
+
 Environment: PYCORECHECK (the binary), TOP_SRCDIR, PCC_PYTHONS (colon list
 of interpreters, replaces discovery), PCC_ALL_VERSIONS=1 (also run versions
 not supported yet), PYENV_ROOT.
@@ -43,7 +47,7 @@ TOP = os.environ.get("TOP_SRCDIR") or os.path.normpath(os.path.join(HERE, "..", 
 FIXTURES = os.path.join(TOP, "fixtures")
 
 SUPPORTED = (((2, 7), (2, 8)), ((3, 6), (3, 15)))  # [low, high) ranges
-NODWARF_SUPPORTED = (((3, 8), (3, 15)),)  # with --no-dwarf
+NODWARF_SUPPORTED = (((2, 7), (2, 8)), ((3, 6), (3, 15)))  # with --no-dwarf
 UNSUPPORTED_REASON = "not supported yet (issue 4)"
 FIXTURE_TIMEOUT = 150   # fixture start to oracle written + parent stopped
 CHILD_ALARM = 120       # signal.alarm() in the oracle child (fixtures/oracle.py)
@@ -186,6 +190,7 @@ class Python(object):
         self.label = label
         self.version = None   # (major, minor, micro)
         self.skip = None      # reason
+        self.stripped = False  # a copy whose libpython has no symbol table
 
 
 def probe(py, pcc_args=()):
@@ -228,6 +233,48 @@ def sid_pythons():
         os.chmod(w, 0o755)
         out.append(Python(w, "sid-" + os.path.basename(exe)))
     return out
+
+
+STATIC_GC = (((2, 7), (2, 8)), ((3, 6), (3, 7)))  # GC state in statics of gcmodule.c
+
+
+def stripped_copy(py):
+    """A copy of py whose libpython went through strip --strip-all (only
+    .dynsym left): without DWARF, the collector's statics cannot be found,
+    so pycorecheck must report them as unknown and still be exact.  The
+    copy's lib/pythonX.Y is a link to the original standard library, so it
+    runs with -E; LD_LIBRARY_PATH (which beats RUNPATH) loads its libpython."""
+    c = Python(py.path, "stripped-" + py.label)
+    c.stripped = True
+    real = os.path.realpath(py.path)
+    libs = libpythons(real)
+    if not libs:
+        c.skip = "%s has no shared libpython to strip" % py.path
+        return c
+    if not shutil.which("strip"):
+        c.skip = "strip not installed"
+        return c
+    prefix = os.path.dirname(os.path.dirname(real))
+    d = tempfile.mkdtemp(prefix="pcc-stripped-")
+    atexit.register(shutil.rmtree, d, True)
+    os.makedirs(os.path.join(d, "bin"))
+    os.makedirs(os.path.join(d, "lib"))
+    exe = os.path.join(d, "bin", os.path.basename(real))
+    shutil.copy2(real, exe)
+    lib = os.path.join(d, "lib", os.path.basename(libs[0]))
+    shutil.copy2(libs[0], lib)
+    rc, _, err = run_cmd(["strip", "--strip-all", lib], 60)
+    if rc != 0:
+        c.skip = "strip failed: %s" % (err or b"").decode("utf-8", "replace").strip()[:200]
+        return c
+    std = os.path.join(prefix, "lib", "python%d.%d" % py.version[:2])
+    os.symlink(std, os.path.join(d, "lib", os.path.basename(std)))
+    c.path = os.path.join(d, "bin", "python")
+    with open(c.path, "w") as f:
+        f.write('#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' % (os.path.join(d, "lib"), exe))
+    os.chmod(c.path, 0o755)
+    c.lib = lib
+    return c
 
 
 def discover(explicit):
@@ -354,8 +401,9 @@ def fmt_addrs(addrs, types, limit=6):
     return ", ".join(items) + more
 
 
-def compare(oracle, report, refs_path, rc, stderr):
-    """List of failure reasons (short) and detail lines."""
+def compare(oracle, report, refs_path, rc, stderr, stripped=None):
+    """List of failure reasons (short) and detail lines.  stripped: the
+    stripped libpython the report must have read (see stripped_copy)."""
     reasons = []
     details = []
     otypes = oracle.get("types", {})
@@ -511,6 +559,19 @@ def compare(oracle, report, refs_path, rc, stderr):
              ("debug", "debug"), ("garbage", "garbage_len")]
     if ogc.get("freeze_count") is not None:
         pairs.append(("frozen", "freeze_count"))
+    if stripped:
+        # The statics of gcmodule.c: unknown, said once, never guessed.
+        pairs = pairs[:2] + pairs[5:]
+        for mk in ("enabled", "debug", "garbage", "collecting", "callbacks"):
+            if mine_gc.get(mk, 0) is not None:
+                reasons.append("gc.%s is %r in a stripped interpreter, expected null" % (
+                    mk, mine_gc.get(mk)))
+        why = [w for w in report.get("warnings") or [] if "cannot be found" in w]
+        if len(why) != 1:
+            reasons.append("%d warnings about the collector's statics, expected 1" % len(why))
+        module = (report.get("target") or {}).get("python_module")
+        if module != stripped:
+            reasons.append("python_module %r, expected the stripped %r" % (module, stripped))
     for mk, ok in pairs:
         mv, ov = mine_gc.get(mk), ogc.get(ok)
         if mk == "counts" and isinstance(ov, list) and ov:
@@ -610,7 +671,8 @@ def run_case(py, fixture, fpath, pcc, opts):
             report = json.loads((pout or b"").decode("utf-8"))
         except ValueError as e:
             return name, Result("FAIL", "pycorecheck printed no valid JSON: %s" % e)
-        reasons, details, notes, report = compare(oracle, report, refs, rc, perr)
+        reasons, details, notes, report = compare(oracle, report, refs, rc, perr,
+                                                  py.lib if py.stripped else None)
         extra = []
         if report.get("complete") is False:
             extra.append("    incomplete analysis; warnings: %s" % "; ".join(
@@ -642,6 +704,9 @@ def main(argv=None):
     ap.add_argument("--keep", metavar="DIR", help="keep every case's files (cores too) under DIR")
     ap.add_argument("-j", type=int, default=2, metavar="N", help="cases in parallel (default 2)")
     ap.add_argument("-v", "--verbose", action="store_true", help="details for passing cases too")
+    ap.add_argument("--stripped", action="store_true",
+                    help="also run a copy of each 2.7 and 3.6 interpreter whose libpython has "
+                    "no symbol table (strip --strip-all; use with --pcc-arg=--no-dwarf)")
     ap.add_argument("--oracle-only", action="store_true",
                     help="only check that the fixtures produce a sane oracle (no gcore, no pycorecheck)")
     opts = ap.parse_args(argv)
@@ -668,9 +733,14 @@ def main(argv=None):
     say("pycorecheck: %s" % pcc)
     cases = []
     passed = failed = skipped = 0
-    for py in pys:
+    todo = list(pys)
+    while todo:
+        py = todo.pop(0)
         if py.skip is None and global_skip is None:
             probe(py, opts.pcc_args)
+        if opts.stripped and not py.stripped and py.skip is None and global_skip is None \
+                and any(lo <= py.version[:2] < hi for lo, hi in STATIC_GC):
+            todo.insert(0, stripped_copy(py))
         say("python %s: %s%s" % (py.label, py.path, "" if py.version is None else
                                  " (%s)" % ".".join(map(str, py.version))))
         for name, path in fixtures:
