@@ -25,7 +25,7 @@
 enum {
 	/* Untracked containers followed below a tracked object. */
 	MAX_UNTRACKED_DEPTH = 3,
-	MAX_HOLDERS = 4,
+	MAX_HOLDERS = PCC_HEAP_MAX_REFERRERS,
 };
 
 struct found {
@@ -315,6 +315,12 @@ static uint64_t (*find_dict_owners(struct pcc_heap *h, const uint64_t *dicts,
 	return owners;
 }
 
+static int owner_cmp(const void *a, const void *b)
+{
+	const struct pcc_open_file *x = a, *y = b;
+	return x->owner < y->owner ? -1 : x->owner > y->owner;
+}
+
 static int name_cmp(const void *a, const void *b)
 {
 	const struct pcc_open_file *x = *(const struct pcc_open_file *const *)a;
@@ -333,6 +339,47 @@ static int file_cmp(const void *a, const void *b)
 	if (c)
 		return c;
 	return x->info.fd < y->info.fd ? -1 : x->info.fd > y->info.fd;
+}
+
+void pcc_heap_watch_files(struct pcc_heap *h)
+{
+	struct pcc_u64_vec objs = { 0 };
+	for (uint32_t i = 0; i < h->n; i++) {
+		struct pcc_type_info *ti =
+			pcc_python_type(h->py, pcc_python_ob_type(h->py, h->addrs[i]));
+		if (pcc_python_file_role(h->py, ti) != PCC_FILE_NONE)
+			*pcc_u64_vec_push(&objs) = h->addrs[i];
+	}
+	pcc_heap_watch(h, objs.data, objs.len);
+	pcc_u64_vec_free(&objs);
+}
+
+/* Referrers of each target: those the reachability pass wrote down for
+ * watched objects; one more heap pass only for the others (untracked
+ * files found below untracked containers). */
+static uint64_t (*target_referrers(struct pcc_heap *h, uint64_t *targets,
+				   size_t n))[MAX_HOLDERS]
+{
+	uint64_t *unwatched = pcc_xcalloc(n ? n : 1, sizeof(uint64_t));
+	size_t nu = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!pcc_heap_referrers(h, targets[i]))
+			unwatched[nu++] = targets[i];
+	uint64_t(*found)[MAX_HOLDERS] = find_referrers(h, unwatched, nu);
+	uint64_t(*out)[MAX_HOLDERS] = pcc_xcalloc(n ? n : 1, sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		const uint64_t *r = pcc_heap_referrers(h, targets[i]);
+		if (!r) {
+			const uint64_t *hit = bsearch(&targets[i], unwatched, nu,
+						      sizeof(uint64_t), u64_cmp);
+			r = hit ? found[hit - unwatched] : NULL;
+		}
+		if (r)
+			memcpy(out[i], r, sizeof(out[i]));
+	}
+	free(found);
+	free(unwatched);
+	return out;
 }
 
 void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
@@ -384,6 +431,7 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 		of->reachable = (h->flags[root] & PCC_OBJ_REACHABLE) != 0;
 		of->holder_addr = f->holder;
 	}
+	pcc_sort(h->files.data, h->files.len, sizeof(h->files.data[0]), owner_cmp);
 	for (size_t i = 0; i < wrappers.len; i++) {
 		struct found *w = &wrappers.data[i];
 		uint64_t inner = pcc_python_wrapped(py, w->addr, w->role);
@@ -396,10 +444,17 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 				inner = pcc_python_wrapped(py, inner, PCC_FILE_BUFFERED);
 			}
 		}
-		for (size_t k = 0; k < h->files.len; k++) {
+		/* h->files is in owner order here (see above). */
+		size_t lo = 0, hi = h->files.len;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (h->files.data[mid].owner < inner)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t k = lo; k < h->files.len && h->files.data[k].owner == inner; k++) {
 			struct pcc_open_file *of = &h->files.data[k];
-			if (of->owner != inner)
-				continue;
 			/* The outermost wrapper decides: a text wrapper wins
 			 * over the buffered object it contains. */
 			if (w->role == PCC_FILE_TEXTIO || !of->nwrappers) {
@@ -430,7 +485,8 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 	}
 	uint64_t *sorted_outer = pcc_xcalloc(n ? n : 1, sizeof(uint64_t));
 	memcpy(sorted_outer, outer, n * sizeof(uint64_t));
-	uint64_t(*holders)[MAX_HOLDERS] = find_referrers(h, sorted_outer, n);
+	pcc_sort(sorted_outer, n, sizeof(uint64_t), u64_cmp);
+	uint64_t(*holders)[MAX_HOLDERS] = target_referrers(h, sorted_outer, n);
 
 	struct pcc_u64_vec dicts = { 0 };
 	for (size_t i = 0; i < n; i++) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "heap.h"
+#include "../util/sort.h"
 
 void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
 {
@@ -187,8 +188,61 @@ static void index_pages(struct pcc_heap *h)
 	h->addr_span = h->n ? h->addrs[h->n - 1] - h->addrs[0] : 0;
 }
 
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void pcc_heap_watch(struct pcc_heap *h, const uint64_t *objs, size_t n)
+{
+	free(h->watched);
+	free(h->referrers);
+	h->watched = pcc_xcalloc(n ? n : 1, sizeof(uint64_t));
+	memcpy(h->watched, objs, n * sizeof(uint64_t));
+	pcc_sort(h->watched, n, sizeof(uint64_t), u64_cmp);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!u || h->watched[u - 1] != h->watched[i])
+			h->watched[u++] = h->watched[i];
+	h->nwatched = u;
+	h->referrers = pcc_xcalloc(u ? u : 1, sizeof(*h->referrers));
+}
+
+static const uint64_t *find_watched(const struct pcc_heap *h, uint64_t obj)
+{
+	if (!h->nwatched)
+		return NULL;
+	return bsearch(&obj, h->watched, h->nwatched, sizeof(uint64_t), u64_cmp);
+}
+
+void pcc_heap_note_referrer_slow(struct pcc_heap *h, uint64_t owner,
+				 uint64_t ref)
+{
+	const uint64_t *hit = find_watched(h, ref);
+	if (!hit)
+		return;
+	uint64_t *slots = h->referrers[hit - h->watched];
+	for (int i = 0; i < PCC_HEAP_MAX_REFERRERS; i++) {
+		if (slots[i] == owner)
+			return;
+		if (!slots[i]) {
+			slots[i] = owner;
+			return;
+		}
+	}
+}
+
+const uint64_t *pcc_heap_referrers(const struct pcc_heap *h, uint64_t obj)
+{
+	const uint64_t *hit = find_watched(h, obj);
+	return hit ? h->referrers[hit - h->watched] : NULL;
+}
+
 void pcc_heap_deinit(struct pcc_heap *h)
 {
+	free(h->watched);
+	free(h->referrers);
 	free(h->addrs);
 	free(h->frozen);
 	free(h->pages);

@@ -71,7 +71,11 @@ struct pcc_heap_page {
 	uint32_t first, count;
 };
 
-enum { PCC_HEAP_PAGE_SHIFT = 12 };
+enum {
+	PCC_HEAP_PAGE_SHIFT = 12,
+	/* Referrers written down per watched object. */
+	PCC_HEAP_MAX_REFERRERS = 4,
+};
 
 struct pcc_heap {
 	struct pcc_python *py;
@@ -80,6 +84,12 @@ struct pcc_heap {
 	struct pcc_heap_page *pages; /* open addressing, load <= 1/2 */
 	uint64_t page_mask;
 	uint64_t min_addr, addr_span; /* every tracked address is in range */
+	/* Objects whose tracked referrers the reachability pass writes down
+	 * as it visits every reference anyway (file objects, whose holders
+	 * the report names): sorted, and up to PCC_HEAP_MAX_REFERRERS each. */
+	uint64_t *watched;
+	size_t nwatched;
+	uint64_t (*referrers)[PCC_HEAP_MAX_REFERRERS];
 	int32_t *gc_refs;
 	uint8_t *flags;
 
@@ -145,10 +155,30 @@ static inline uint32_t pcc_heap_find(const struct pcc_heap *h, uint64_t addr)
 	return a[lo] == addr ? p->first + lo : UINT32_MAX;
 }
 
+/* Watch these objects (copied): see pcc_heap.watched. */
+void pcc_heap_watch(struct pcc_heap *h, const uint64_t *objs, size_t n);
+void pcc_heap_note_referrer_slow(struct pcc_heap *h, uint64_t owner,
+				 uint64_t ref);
+
+/* owner refers to ref: written down if ref is watched. */
+static inline void pcc_heap_note_referrer(struct pcc_heap *h, uint64_t owner,
+					  uint64_t ref)
+{
+	if (h->nwatched && ref >= h->watched[0]
+	    && ref <= h->watched[h->nwatched - 1])
+		pcc_heap_note_referrer_slow(h, owner, ref);
+}
+
+/* The referrers written down for obj (0-terminated when fewer than
+ * PCC_HEAP_MAX_REFERRERS), or NULL if obj is not watched. */
+const uint64_t *pcc_heap_referrers(const struct pcc_heap *h, uint64_t obj);
+
 /* CPython's collection, offline: gc_refs, roots, the unreachable set. */
 void pcc_heap_find_unreachable(struct pcc_heap *h);
 /* Cycles of the unreachable set, grouped by signature. */
 void pcc_heap_group_cycles(struct pcc_heap *h);
+/* Watch every file object and wrapper, before pcc_heap_find_unreachable. */
+void pcc_heap_watch_files(struct pcc_heap *h);
 /* Open files and sockets, after pcc_heap_find_unreachable. */
 void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold);
 /* Diagnoses of the collector's state; after the other analyses. */

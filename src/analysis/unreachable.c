@@ -22,13 +22,19 @@
 #include "heap.h"
 #include "../util/sort.h"
 
+struct decref_ctx {
+	struct pcc_heap *h;
+	uint64_t owner;
+};
+
 static void visit_decref(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	(void)e;
-	struct pcc_heap *h = ctx;
-	uint32_t j = pcc_heap_find(h, ref);
+	struct decref_ctx *c = ctx;
+	uint32_t j = pcc_heap_find(c->h, ref);
 	if (j != UINT32_MAX)
-		h->gc_refs[j]--;
+		c->h->gc_refs[j]--;
+	pcc_heap_note_referrer(c->h, c->owner, ref);
 }
 
 struct mark_ctx {
@@ -118,10 +124,12 @@ void pcc_heap_find_unreachable(struct pcc_heap *h)
 	}
 
 	struct type_counter unknown = { 0 };
+	struct decref_ctx dc = { h, 0 };
 	for (uint32_t i = 0; i < h->n; i++) {
 		bool partial;
+		dc.owner = h->addrs[i];
 		enum pcc_kind kind = pcc_python_traverse_owned(py, h->addrs[i],
-							       visit_decref, h,
+							       visit_decref, &dc,
 							       &partial);
 		if (kind == PCC_KIND_UNKNOWN) {
 			h->flags[i] |= PCC_OBJ_UNKNOWN;

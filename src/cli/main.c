@@ -326,6 +326,7 @@ static int analyse(const struct options *o, const char *core,
 	stats_start(&st, o->stats);
 	pcc_heap_build(&heap, py, o->max_objects);
 	stats_phase(&st, "walk the GC lists");
+	pcc_heap_watch_files(&heap);
 	pcc_heap_find_unreachable(&heap);
 	stats_phase(&st, "reachability");
 	pcc_heap_group_cycles(&heap);
