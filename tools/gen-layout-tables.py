@@ -60,7 +60,13 @@ def python_entry(py):
             if os.path.exists(c):
                 text = dump(c)
                 if text:
-                    return version, debug, "%s (%s)" % (py, os.path.basename(c)), text
+                    src = "%s (%s)" % (py, os.path.basename(c))
+                    # A Py_TRACE_REFS build (_ob_next/_ob_prev before
+                    # ob_refcnt) says so, for the report's layout source;
+                    # pycorecheck tells such cores apart by the layout.
+                    if "OB_NEXT" in parse(text):
+                        src += ", Py_TRACE_REFS"
+                    return version, debug, src, text
     sys.exit("gen-layout-tables: no DWARF for %s" % py)
 
 
