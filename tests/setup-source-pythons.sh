@@ -106,7 +106,10 @@ build() {
 		fi
 		say "$name: fetched $got"
 	fi
-	tarball=$(ls "$dl"/*.orig.tar.* 2>/dev/null | head -n 1)
+	tarball=
+	for f in "$dl"/*.orig.tar.*; do
+		[ -f "$f" ] && tarball=$f && break
+	done
 	if [ -z "$tarball" ]; then
 		skip "$name" "no upstream tarball in $pkg's source package from $suite"
 		return 0
