@@ -82,8 +82,13 @@ def python_entry(py):
                 # an executable linked to libpython has only main().
                 text = dump(c) and dump(c, extensions)
                 if text:
-                    src = " + ".join(os.path.basename(x) for x in [c] + extensions)
-                    return version, debug, "%s (%s)" % (py, src), text
+                    src = "%s (%s)" % (py, " + ".join(os.path.basename(x) for x in [c] + extensions))
+                    # A Py_TRACE_REFS build (_ob_next/_ob_prev before
+                    # ob_refcnt) says so, for the report's layout source;
+                    # pycorecheck tells such cores apart by the layout.
+                    if "OB_NEXT" in parse(text):
+                        src += ", Py_TRACE_REFS"
+                    return version, debug, src, text
     sys.exit("gen-layout-tables: no DWARF for %s" % py)
 
 

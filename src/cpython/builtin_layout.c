@@ -8,10 +8,11 @@
  * checked against the core — the runtime leads to an interpreter (3.7+)
  * or _PyGC_generation0 to the generations (2.7, 3.6), the collector has
  * sane flags and thresholds and well-formed lists, the objects on them
- * have types whose type is `type`, and sys.version names the table's minor
- * version (pcc_python_open chooses again once it has read it) — and the
- * first one that passes every check, the nearest in version first, is
- * used.
+ * have types whose type is `type` and are (or are not) on the all-objects
+ * list of a Py_TRACE_REFS build as the table says, and sys.version names
+ * the table's minor version (pcc_python_open chooses again once it has
+ * read it) — and the first one that passes every check, the nearest in
+ * version first, is used.
  */
 #include "config.h"
 
@@ -48,6 +49,34 @@ static bool looks_like_type(struct pcc_python *py, uint64_t type)
 	return false;
 }
 
+/*
+ * Does this object agree with the candidate about Py_TRACE_REFS?  Such a
+ * build prepends _ob_next/_ob_prev (the list of all objects) to every
+ * object, and nothing else tells the two builds of one version apart:
+ * offsets that are right for one read plausible words in the other, a
+ * type pointer among them.  So the list itself decides: in a trace-refs
+ * core the first word points at an object whose second word points back,
+ * or is NULL (a static object never linked); in any other core the first
+ * word is ob_refcnt, which is never such a pointer.
+ */
+static bool trace_refs_agree(struct pcc_python *py, uint64_t obj)
+{
+	const struct pcc_layout *l = &py->l;
+	bool table_traces = pcc_layout_has(l, PCC_L_OB_NEXT)
+			    && pcc_layout_has(l, PCC_L_OB_PREV);
+	/* Where Py_TRACE_REFS puts the links in every version that has them. */
+	int64_t off_next = table_traces ? l->off[PCC_L_OB_NEXT] : 0;
+	int64_t off_prev = table_traces ? l->off[PCC_L_OB_PREV] : 8;
+	uint64_t next, back;
+	if (!pcc_target_read_u64(py->t, obj + (uint64_t)off_next, &next))
+		return false;
+	if (!next)
+		return table_traces;
+	bool linked = pcc_target_read_u64(py->t, next + (uint64_t)off_prev, &back)
+		      && back == obj;
+	return linked == table_traces;
+}
+
 static bool list_is_sane(struct pcc_python *py, uint64_t head)
 {
 	const struct pcc_layout *l = &py->l;
@@ -60,7 +89,9 @@ static bool list_is_sane(struct pcc_python *py, uint64_t head)
 		if (!pcc_target_read_u64(py->t, next + l->off[PCC_L_GC_PREV], &prev)
 		    || (prev & ~(uint64_t)3) != node)
 			return false;
-		if (!looks_like_type(py, pcc_python_ob_type(py, next + py->gc_head_size)))
+		uint64_t obj = next + (uint64_t)py->gc_head_size;
+		if (!trace_refs_agree(py, obj)
+		    || !looks_like_type(py, pcc_python_ob_type(py, obj)))
 			return false;
 		node = next;
 		if (!pcc_target_read_u64(py->t, next + l->off[PCC_L_GC_NEXT], &next))
@@ -79,9 +110,11 @@ static bool list_is_sane(struct pcc_python *py, uint64_t head)
  * _PyGC_generation0 points at.
  */
 static bool candidate_gc(struct pcc_python *py, uint64_t runtime,
-			 uint64_t *gens, uint64_t *enabled, uint64_t *collecting)
+			 uint64_t *interp, uint64_t *gens, uint64_t *enabled,
+			 uint64_t *collecting)
 {
 	const struct pcc_layout *l = &py->l;
+	*interp = 0;
 	if (!runtime) {
 		uint64_t ptr = pcc_debuginfo_symbol(py->di, "_PyGC_generation0", NULL),
 			 gen0;
@@ -98,13 +131,12 @@ static bool candidate_gc(struct pcc_python *py, uint64_t runtime,
 	if (!pcc_layout_has(l, PCC_L_RUNTIME_INTERP_HEAD)
 	    || !pcc_layout_has(l, PCC_L_GCSTATE_GENERATIONS))
 		return false;
-	uint64_t interp;
 	if (!pcc_target_read_u64(py->t, runtime + l->off[PCC_L_RUNTIME_INTERP_HEAD],
-				 &interp)
-	    || !interp)
+				 interp)
+	    || !*interp)
 		return false;
 	uint64_t state = pcc_layout_has(l, PCC_L_INTERP_GC)
-				 ? interp + l->off[PCC_L_INTERP_GC]
+				 ? *interp + l->off[PCC_L_INTERP_GC]
 				 : runtime + l->off[PCC_L_RUNTIME_GC];
 	*gens = state + l->off[PCC_L_GCSTATE_GENERATIONS];
 	*enabled = state + l->off[PCC_L_GCSTATE_ENABLED];
@@ -127,13 +159,13 @@ static bool candidate_fits(struct pcc_python *py, uint64_t runtime)
 	py->off_refcnt = l->off[PCC_L_OB_REFCNT];
 	py->off_type = l->off[PCC_L_OB_TYPE];
 	py->off_size = l->off[PCC_L_OB_SIZE];
-	uint64_t gens, enabled, collecting;
+	uint64_t interp, gens, enabled, collecting;
 	if (py->gc_head_size <= 0 || py->off_type < 0
 	    || !pcc_layout_has(l, PCC_L_GEN_SIZE)
 	    || !pcc_layout_has(l, PCC_L_GEN_HEAD)
 	    || !pcc_layout_has(l, PCC_L_GEN_THRESHOLD)
 	    || !pcc_layout_has(l, PCC_L_GEN_COUNT)
-	    || !candidate_gc(py, runtime, &gens, &enabled, &collecting)
+	    || !candidate_gc(py, runtime, &interp, &gens, &enabled, &collecting)
 	    || !flag_is_sane(py, enabled) || !flag_is_sane(py, collecting))
 		return false;
 	for (int g = 0; g < PCC_GENERATIONS; g++) {
@@ -147,6 +179,17 @@ static bool candidate_fits(struct pcc_python *py, uint64_t runtime)
 		if (!list_is_sane(py, gen + l->off[PCC_L_GEN_HEAD]))
 			return false;
 	}
+	/* Lists can all be empty; the sys dict is always there, so the
+	 * Py_TRACE_REFS check always has one object to look at (3.7+: 2.7
+	 * and 3.6 find no interpreter here; their lists are never empty). */
+	uint64_t sysdict;
+	if (interp && pcc_layout_has(l, PCC_L_INTERP_SYSDICT)
+	    && pcc_target_read_u64(py->t, interp + l->off[PCC_L_INTERP_SYSDICT],
+				   &sysdict)
+	    && sysdict
+	    && (!trace_refs_agree(py, sysdict)
+		|| !looks_like_type(py, pcc_python_ob_type(py, sysdict))))
+		return false;
 	return true;
 }
 

@@ -10,11 +10,13 @@ enum {
 	MAX_BASE_DEPTH = 64,
 	/* PySocketSockObject (Modules/socketmodule.h) starts with an int
 	 * descriptor right after the object header in every 3.x version on
-	 * POSIX; the struct lives in the _socket extension, whose debug info
-	 * is not the interpreter's, so the offset is not read from DWARF. */
-	SOCKET_FD_OFFSET = 16,
-	SOCKET_FAMILY_OFFSET = 20,
-	SOCKET_TYPE_OFFSET = 24,
+	 * POSIX, then the int family and type; the struct lives in the _socket
+	 * extension, whose debug info is not the interpreter's, so these are
+	 * offsets from the end of the header (16 bytes, 32 with Py_TRACE_REFS),
+	 * not read from DWARF. */
+	SOCKET_FD_OFFSET = 0,
+	SOCKET_FAMILY_OFFSET = 4,
+	SOCKET_TYPE_OFFSET = 8,
 };
 
 static bool type_chain_named(struct pcc_python *py, uint64_t type,
@@ -193,9 +195,13 @@ bool pcc_python_read_file(struct pcc_python *py, uint64_t obj,
 	}
 	if (role == PCC_FILE_SOCKET) {
 		uint32_t family, type;
-		if (!pcc_target_read_u32(py->t, obj + SOCKET_FD_OFFSET, &fd)
-		    || !pcc_target_read_u32(py->t, obj + SOCKET_FAMILY_OFFSET, &family)
-		    || !pcc_target_read_u32(py->t, obj + SOCKET_TYPE_OFFSET, &type))
+		/* ob_type is the last word of PyObject in every build we read. */
+		uint64_t body = obj + (pcc_layout_has(&py->l, PCC_L_OBJECT_SIZE)
+					       ? (uint64_t)py->l.off[PCC_L_OBJECT_SIZE]
+					       : (uint64_t)py->off_type + 8);
+		if (!pcc_target_read_u32(py->t, body + SOCKET_FD_OFFSET, &fd)
+		    || !pcc_target_read_u32(py->t, body + SOCKET_FAMILY_OFFSET, &family)
+		    || !pcc_target_read_u32(py->t, body + SOCKET_TYPE_OFFSET, &type))
 			return false;
 		ret->fd = (int32_t)fd;
 		ret->closefd = true;

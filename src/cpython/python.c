@@ -571,6 +571,28 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 	uint64_t runtime = pcc_debuginfo_symbol(di, "_PyRuntime", NULL);
 	py->type_type = pcc_debuginfo_symbol(di, "PyType_Type", NULL);
 	py->unicode_type = pcc_debuginfo_symbol(di, "PyUnicode_Type", NULL);
+	/* 3.13+ start _PyRuntime with _Py_DebugOffsets, which says whether
+	 * this is a free-threaded build: its objects have no PyGC_Head, so
+	 * no layout, from DWARF or a table, can be walked.  Said first, before
+	 * a layout error could hide the reason. */
+	const uint8_t *cookie = runtime ? pcc_target_ptr(t, runtime, 24) : NULL;
+	if (cookie && memcmp(cookie, "xdebugpy", 8) == 0) {
+		uint64_t free_threaded;
+		memcpy(&free_threaded, cookie + 16, 8);
+		if (free_threaded) {
+			pcc_python_destroy(py);
+			return pcc_error_hint(
+				pcc_error_create(PCC_ERROR_UNSUPPORTED,
+						 "%s is a free-threaded Python "
+						 "build (--disable-gil), which "
+						 "pycorecheck does not analyse "
+						 "yet",
+						 di->python_file ? di->python_file
+								 : di->python_name),
+				"pycorecheck walks the collector's PyGC_Head lists, "
+				"which such builds do not have");
+		}
+	}
 	struct pcc_error *err = pcc_layout_from_dwarf(di, &py->l);
 	if (err && !di->dwarf) {
 		/* No DWARF: a built-in table, checked against the core.  3.11+
@@ -597,20 +619,6 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 		err = gc_vars_static(py, &statics);
 		if (err)
 			goto fail;
-	}
-	/* 3.13+ start _PyRuntime with _Py_DebugOffsets, which says whether
-	 * this is a free-threaded build: its objects have no PyGC_Head. */
-	const uint8_t *cookie = runtime ? pcc_target_ptr(t, runtime, 24) : NULL;
-	if (cookie && memcmp(cookie, "xdebugpy", 8) == 0) {
-		uint64_t free_threaded;
-		memcpy(&free_threaded, cookie + 16, 8);
-		if (free_threaded) {
-			err = pcc_error_create(PCC_ERROR_UNSUPPORTED,
-					       "this is a free-threaded Python "
-					       "build, which pycorecheck does "
-					       "not analyse yet");
-			goto fail;
-		}
 	}
 	adopt_incremental_lists(&py->l);
 	err = check_layout(py, runtime != 0);

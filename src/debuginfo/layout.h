@@ -21,6 +21,10 @@
 	X(OB_TYPE, "PyObject", "ob_type")                                     \
 	X(OB_REFCNT_SPLIT, "PyObject", "ob_refcnt_split")                     \
 	X(OB_SIZE, "PyVarObject", "ob_size")                                  \
+	/* Py_TRACE_REFS (3.8-3.12 --with-trace-refs, 2.7-3.7 debug builds):  \
+	 * the all-objects list before ob_refcnt. */                          \
+	X(OB_NEXT, "PyObject", "_ob_next")                                    \
+	X(OB_PREV, "PyObject", "_ob_prev")                                    \
 	X(GC_HEAD_SIZE, "PyGC_Head", "")                                      \
 	X(GC_NEXT, "PyGC_Head", "_gc_next|gc.gc_next")                        \
 	X(GC_PREV, "PyGC_Head", "_gc_prev|gc.gc_prev")                        \

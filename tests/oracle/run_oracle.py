@@ -21,8 +21,11 @@ no symbol table runs too: the GC fields pycorecheck cannot find there must
 be null, with one warning, and everything else as exact.
 
 Environment: PYCORECHECK (the binary), TOP_SRCDIR, PCC_PYTHONS (colon list
-of interpreters, replaces discovery), PCC_ALL_VERSIONS=1 (also run versions
-not supported yet), PYENV_ROOT.
+of interpreters, replaces discovery; the token "sid" stands for the
+unpacked Debian sid interpreters, "src" for the builds of
+tests/setup-source-pythons.sh), PCC_ALL_VERSIONS=1 (also run versions not
+supported yet), PYENV_ROOT, PCC_SID_ROOT, PCC_SRC_ROOT (default
+/var/cache/pcc-src).
 """
 from __future__ import print_function
 
@@ -277,19 +280,72 @@ def stripped_copy(py):
     return c
 
 
+# Interpreters built from Debian's sources by tests/setup-source-pythons.sh:
+# (directory under PCC_SRC_ROOT, executable, why the oracle skips it).
+SRC_BUILDS = (
+    ("python3.11-trace-refs", "python3.11", None),
+    ("python3.13t", "python3.13t",
+     "free-threaded build: pycorecheck refuses it (exit 3), which "
+     "tests/free_threaded.test checks"),
+)
+
+
+def src_root():
+    return os.environ.get("PCC_SRC_ROOT", "/var/cache/pcc-src")
+
+
+def src_python(name):
+    """(path, why not there) of one build of tests/setup-source-pythons.sh."""
+    root = src_root()
+    for d, exe, _ in SRC_BUILDS:
+        if d != name:
+            continue
+        path = os.path.join(root, d, "bin", exe)
+        if os.access(path, os.X_OK):
+            return path, None
+        try:
+            with open(os.path.join(root, d + ".skip")) as fh:
+                why = fh.read().strip()
+        except (IOError, OSError):
+            why = "not built"
+        return None, "%s: %s (tests/setup-source-pythons.sh %s)" % (d, why, root)
+    raise KeyError(name)
+
+
+def src_pythons(always=False):
+    """CPython builds no package ships (a --with-trace-refs 3.11, a
+    free-threaded 3.13t), built with DWARF by tests/setup-source-pythons.sh.
+    When the cache does not exist they are not listed at all, unless
+    `always` (PCC_PYTHONS names them): then each is a skip that says why."""
+    if not always and not os.path.isdir(src_root()):
+        return []
+    out = []
+    for d, _, skip in SRC_BUILDS:
+        path, why = src_python(d)
+        py = Python(path or os.path.join(src_root(), d), "src-" + d)
+        py.skip = why or skip
+        out.append(py)
+    return out
+
+
 def discover(explicit):
     pys = []
     root = os.environ.get("PYENV_ROOT") or "/root/.pyenv"
 
     def label(path):
         m = re.match(re.escape(os.path.join(root, "versions")) + r"/([^/]+)/bin/python[0-9.]*$", path)
-        return "pyenv-" + m.group(1) if m else path
+        if m:
+            return "pyenv-" + m.group(1)
+        m = re.match(re.escape(src_root()) + r"/([^/]+)/bin/python[0-9.t]*$", path)
+        return "src-" + m.group(1) if m else path
     if not explicit and os.environ.get("PCC_PYTHONS"):
         explicit = [p for p in os.environ["PCC_PYTHONS"].split(":") if p]
     if explicit:
         for p in explicit:
             if p == "sid":  # the unpacked Debian sid interpreters, if any
                 pys.extend(sid_pythons())
+            elif p == "src":  # the builds of tests/setup-source-pythons.sh
+                pys.extend(src_pythons(always=True))
             else:
                 pys.append(Python(p, label(p)))
         return pys
@@ -308,6 +364,7 @@ def discover(explicit):
     for name, exe in found:
         pys.append(Python(exe, "pyenv-" + name))
     pys.extend(sid_pythons())
+    pys.extend(src_pythons())
     for exe, label, need_dwarf in (("/usr/bin/python3.11", "debian-python3.11", True),
                                    ("/usr/bin/python3.11d", "debian-python3.11d", False)):
         if not os.path.exists(exe):
