@@ -280,13 +280,11 @@ def stripped_copy(py):
     return c
 
 
-# Interpreters built from Debian's sources by tests/setup-source-pythons.sh:
-# (directory under PCC_SRC_ROOT, executable, why the oracle skips it).
+# Interpreters built from Debian's sources by tests/setup-source-pythons.sh
+# that the oracle runs on: (directory under PCC_SRC_ROOT, executable).  Its
+# free-threaded python3.13t is refused by design: tests/free_threaded.test.
 SRC_BUILDS = (
-    ("python3.11-trace-refs", "python3.11", None),
-    ("python3.13t", "python3.13t",
-     "free-threaded build: pycorecheck refuses it (exit 3), which "
-     "tests/free_threaded.test checks"),
+    ("python3.11-trace-refs", "python3.11"),
 )
 
 
@@ -297,7 +295,7 @@ def src_root():
 def src_python(name):
     """(path, why not there) of one build of tests/setup-source-pythons.sh."""
     root = src_root()
-    for d, exe, _ in SRC_BUILDS:
+    for d, exe in SRC_BUILDS:
         if d != name:
             continue
         path = os.path.join(root, d, "bin", exe)
@@ -313,17 +311,17 @@ def src_python(name):
 
 
 def src_pythons(always=False):
-    """CPython builds no package ships (a --with-trace-refs 3.11, a
-    free-threaded 3.13t), built with DWARF by tests/setup-source-pythons.sh.
+    """CPython builds no package ships (a --with-trace-refs 3.11), built
+    with DWARF by tests/setup-source-pythons.sh.
     When the cache does not exist they are not listed at all, unless
     `always` (PCC_PYTHONS names them): then each is a skip that says why."""
     if not always and not os.path.isdir(src_root()):
         return []
     out = []
-    for d, _, skip in SRC_BUILDS:
+    for d, _ in SRC_BUILDS:
         path, why = src_python(d)
         py = Python(path or os.path.join(src_root(), d), "src-" + d)
-        py.skip = why or skip
+        py.skip = why
         out.append(py)
     return out
 
