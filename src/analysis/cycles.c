@@ -12,8 +12,10 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "heap.h"
+#include "../util/sort.h"
 
 struct graph {
 	uint32_t n;
@@ -352,6 +354,52 @@ struct component_summary {
 	uint32_t group;        /* 0 = not a cycle */
 };
 
+static int group_cmp(const void *a, const void *b)
+{
+	const struct pcc_group *x = a, *y = b;
+	if (x->objects != y->objects)
+		return x->objects > y->objects ? -1 : 1;
+	if (x->cycles != y->cycles)
+		return x->cycles > y->cycles ? -1 : 1;
+	return strcmp(x->fingerprint, y->fingerprint);
+}
+
+/* For type_cmp, which qsort gives no context. */
+static struct pcc_python *sorting_py;
+
+static int type_cmp(const void *a, const void *b)
+{
+	const struct pcc_count *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(pcc_python_type_name(sorting_py, pcc_python_type(sorting_py, x->type)),
+		      pcc_python_type_name(sorting_py, pcc_python_type(sorting_py, y->type)));
+}
+
+/* Largest group first, its most frequent types first: the order a reader
+ * wants, and one that does not depend on where the objects happen to lie. */
+static void order_groups(struct pcc_heap *h)
+{
+	size_t n = h->groups.len;
+	if (!n)
+		return;
+	sorting_py = h->py;
+	for (size_t i = 0; i < n; i++) {
+		struct pcc_count_vec *t = &h->groups.data[i].types;
+		pcc_sort(t->data, t->len, sizeof(t->data[0]), type_cmp);
+	}
+	sorting_py = NULL;
+	pcc_sort(h->groups.data, n, sizeof(h->groups.data[0]), group_cmp);
+	uint32_t *new_id = pcc_xcalloc(n + 1, sizeof(uint32_t));
+	for (size_t i = 0; i < n; i++) {
+		new_id[h->groups.data[i].id] = (uint32_t)i + 1;
+		h->groups.data[i].id = (uint32_t)i + 1;
+	}
+	for (uint32_t v = 0; v < h->nunreachable; v++)
+		h->group_of[v] = new_id[h->group_of[v]];
+	free(new_id);
+}
+
 void pcc_heap_group_cycles(struct pcc_heap *h)
 {
 	uint32_t n = h->nunreachable;
@@ -482,4 +530,5 @@ void pcc_heap_group_cycles(struct pcc_heap *h)
 	free(comp);
 	free(g.start);
 	free(g.targets);
+	order_groups(h);
 }
