@@ -519,7 +519,8 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 			dicts.data[u++] = dicts.data[i];
 	dicts.len = u;
 	uint64_t *dict_targets = pcc_xcalloc(u ? u : 1, sizeof(uint64_t));
-	memcpy(dict_targets, dicts.data, u * sizeof(uint64_t));
+	if (u)
+		memcpy(dict_targets, dicts.data, u * sizeof(uint64_t));
 	uint64_t(*dict_owners)[MAX_HOLDERS] = find_dict_owners(h, dict_targets, u);
 	for (size_t i = 0; i < n; i++) {
 		struct pcc_open_file *of = &h->files.data[i];

@@ -199,7 +199,8 @@ void pcc_heap_watch(struct pcc_heap *h, const uint64_t *objs, size_t n)
 	free(h->watched);
 	free(h->referrers);
 	h->watched = pcc_xcalloc(n ? n : 1, sizeof(uint64_t));
-	memcpy(h->watched, objs, n * sizeof(uint64_t));
+	if (n)
+		memcpy(h->watched, objs, n * sizeof(uint64_t));
 	pcc_sort(h->watched, n, sizeof(uint64_t), u64_cmp);
 	size_t u = 0;
 	for (size_t i = 0; i < n; i++)

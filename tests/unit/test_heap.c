@@ -27,7 +27,8 @@ static void index_copy(struct pcc_heap *h, const uint64_t *addrs, uint32_t n)
 	h->complete = true;
 	h->addrs = malloc((n ? n : 1) * sizeof(uint64_t));
 	ck_assert_ptr_nonnull(h->addrs);
-	memcpy(h->addrs, addrs, n * sizeof(uint64_t));
+	if (n)
+		memcpy(h->addrs, addrs, n * sizeof(uint64_t));
 	h->n = n;
 	pcc_heap_index(h);
 }
