@@ -138,10 +138,10 @@ static inline uint32_t pcc_heap_find(const struct pcc_heap *h, uint64_t addr)
 	const struct pcc_heap_page *p;
 	for (;;) {
 		p = &h->pages[slot];
+		if (!p->page) /* empty: no object lies in page 0 */
+			return UINT32_MAX;
 		if (p->page == page)
 			break;
-		if (!p->page)
-			return UINT32_MAX;
 		slot = (slot + 1) & h->page_mask;
 	}
 	/* Branch-free lower bound: the compiler turns it into cmovs. */
