@@ -115,12 +115,6 @@ struct referrers {
 	uint64_t current;
 };
 
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 static void visit_referrer(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	(void)e;
@@ -128,7 +122,7 @@ static void visit_referrer(void *ctx, uint64_t ref, const struct pcc_edge *e)
 	if (ref < r->targets[0] || ref > r->targets[r->n - 1])
 		return;
 	const uint64_t *hit = bsearch(&ref, r->targets, r->n, sizeof(uint64_t),
-				      u64_cmp);
+				      pcc_u64_cmp);
 	if (!hit)
 		return;
 	uint64_t *slots = r->holders[hit - r->targets];
@@ -150,7 +144,7 @@ static uint64_t (*find_referrers(struct pcc_heap *h, uint64_t *targets,
 						       sizeof(*holders));
 	if (!n)
 		return holders;
-	pcc_sort(targets, n, sizeof(uint64_t), u64_cmp);
+	pcc_sort(targets, n, sizeof(uint64_t), pcc_u64_cmp);
 	struct referrers r = { targets, n, holders, 0 };
 	for (uint32_t i = 0; i < h->n; i++) {
 		r.current = h->addrs[i];
@@ -212,7 +206,7 @@ static char *describe_holder(struct pcc_heap *h, uint64_t holder,
 	struct pcc_python *py = h->py;
 	char *label = edge_label(py, holder, target);
 	const uint64_t *hit = ndicts ? bsearch(&holder, dict_owners, ndicts,
-					       sizeof(uint64_t), u64_cmp)
+					       sizeof(uint64_t), pcc_u64_cmp)
 				     : NULL;
 	char *out = NULL;
 	if (hit) {
@@ -301,7 +295,7 @@ static uint64_t (*find_dict_owners(struct pcc_heap *h, const uint64_t *dicts,
 		uint64_t d = pcc_python_object_dict(h->py, h->addrs[i]);
 		if (!d || d < dicts[0] || d > dicts[n - 1])
 			continue;
-		const uint64_t *hit = bsearch(&d, dicts, n, sizeof(uint64_t), u64_cmp);
+		const uint64_t *hit = bsearch(&d, dicts, n, sizeof(uint64_t), pcc_u64_cmp);
 		if (!hit)
 			continue;
 		uint64_t *slots = owners[hit - dicts];
@@ -371,7 +365,7 @@ static uint64_t (*target_referrers(struct pcc_heap *h, uint64_t *targets,
 		const uint64_t *r = pcc_heap_referrers(h, targets[i]);
 		if (!r) {
 			const uint64_t *hit = bsearch(&targets[i], unwatched, nu,
-						      sizeof(uint64_t), u64_cmp);
+						      sizeof(uint64_t), pcc_u64_cmp);
 			r = hit ? found[hit - unwatched] : NULL;
 		}
 		if (r)
@@ -485,14 +479,14 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 	}
 	uint64_t *sorted_outer = pcc_xcalloc(n ? n : 1, sizeof(uint64_t));
 	memcpy(sorted_outer, outer, n * sizeof(uint64_t));
-	pcc_sort(sorted_outer, n, sizeof(uint64_t), u64_cmp);
+	pcc_sort(sorted_outer, n, sizeof(uint64_t), pcc_u64_cmp);
 	uint64_t(*holders)[MAX_HOLDERS] = target_referrers(h, sorted_outer, n);
 
 	struct pcc_u64_vec dicts = { 0 };
 	for (size_t i = 0; i < n; i++) {
 		struct pcc_open_file *of = &h->files.data[i];
 		const uint64_t *hit = bsearch(&of->outermost, sorted_outer, n,
-					      sizeof(uint64_t), u64_cmp);
+					      sizeof(uint64_t), pcc_u64_cmp);
 		uint64_t holder = of->holder_addr;
 		int best = INT_MAX;
 		for (int k = 0; hit && k < MAX_HOLDERS; k++) {
@@ -512,7 +506,7 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 		if (holder && is_kind(py, holder, PCC_KIND_DICT))
 			*pcc_u64_vec_push(&dicts) = holder;
 	}
-	pcc_sort(dicts.data, dicts.len, sizeof(uint64_t), u64_cmp);
+	pcc_sort(dicts.data, dicts.len, sizeof(uint64_t), pcc_u64_cmp);
 	size_t u = 0;
 	for (size_t i = 0; i < dicts.len; i++)
 		if (!u || dicts.data[u - 1] != dicts.data[i])

@@ -188,12 +188,6 @@ static void index_pages(struct pcc_heap *h)
 	h->addr_span = h->n ? h->addrs[h->n - 1] - h->addrs[0] : 0;
 }
 
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 void pcc_heap_watch(struct pcc_heap *h, const uint64_t *objs, size_t n)
 {
 	free(h->watched);
@@ -201,7 +195,7 @@ void pcc_heap_watch(struct pcc_heap *h, const uint64_t *objs, size_t n)
 	h->watched = pcc_xcalloc(n ? n : 1, sizeof(uint64_t));
 	if (n)
 		memcpy(h->watched, objs, n * sizeof(uint64_t));
-	pcc_sort(h->watched, n, sizeof(uint64_t), u64_cmp);
+	pcc_sort(h->watched, n, sizeof(uint64_t), pcc_u64_cmp);
 	size_t u = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!u || h->watched[u - 1] != h->watched[i])
@@ -214,7 +208,7 @@ static const uint64_t *find_watched(const struct pcc_heap *h, uint64_t obj)
 {
 	if (!h->nwatched)
 		return NULL;
-	return bsearch(&obj, h->watched, h->nwatched, sizeof(uint64_t), u64_cmp);
+	return bsearch(&obj, h->watched, h->nwatched, sizeof(uint64_t), pcc_u64_cmp);
 }
 
 void pcc_heap_note_referrer_slow(struct pcc_heap *h, uint64_t owner,

@@ -8,6 +8,7 @@
 #define PCC_SORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 static inline void pcc_sort(void *base, size_t count, size_t size,
@@ -15,6 +16,13 @@ static inline void pcc_sort(void *base, size_t count, size_t size,
 {
 	if (count > 1)
 		qsort(base, count, size, cmp);
+}
+
+/* Ascending uint64_t (addresses), for pcc_sort and bsearch. */
+static inline int pcc_u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
 }
 
 #endif
