@@ -364,16 +364,35 @@ static int group_cmp(const void *a, const void *b)
 	return strcmp(x->fingerprint, y->fingerprint);
 }
 
-/* For type_cmp, which qsort gives no context. */
-static struct pcc_python *sorting_py;
+struct named_count {
+	struct pcc_count count;
+	const char *name;
+};
 
-static int type_cmp(const void *a, const void *b)
+static int named_count_cmp(const void *a, const void *b)
 {
-	const struct pcc_count *x = a, *y = b;
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	return strcmp(pcc_python_type_name(sorting_py, pcc_python_type(sorting_py, x->type)),
-		      pcc_python_type_name(sorting_py, pcc_python_type(sorting_py, y->type)));
+	const struct named_count *x = a, *y = b;
+	if (x->count.count != y->count.count)
+		return x->count.count > y->count.count ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Most frequent first, ties by type name (not by address, which differs
+ * from core to core). */
+static void order_types(struct pcc_python *py, struct pcc_count_vec *t)
+{
+	if (t->len < 2)
+		return;
+	struct named_count *v = pcc_xcalloc(t->len, sizeof(*v));
+	for (size_t i = 0; i < t->len; i++)
+		v[i] = (struct named_count){
+			t->data[i],
+			pcc_python_type_name(py, pcc_python_type(py, t->data[i].type))
+		};
+	pcc_sort(v, t->len, sizeof(*v), named_count_cmp);
+	for (size_t i = 0; i < t->len; i++)
+		t->data[i] = v[i].count;
+	free(v);
 }
 
 /* Largest group first, its most frequent types first: the order a reader
@@ -383,12 +402,8 @@ static void order_groups(struct pcc_heap *h)
 	size_t n = h->groups.len;
 	if (!n)
 		return;
-	sorting_py = h->py;
-	for (size_t i = 0; i < n; i++) {
-		struct pcc_count_vec *t = &h->groups.data[i].types;
-		pcc_sort(t->data, t->len, sizeof(t->data[0]), type_cmp);
-	}
-	sorting_py = NULL;
+	for (size_t i = 0; i < n; i++)
+		order_types(h->py, &h->groups.data[i].types);
 	pcc_sort(h->groups.data, n, sizeof(h->groups.data[0]), group_cmp);
 	uint32_t *new_id = pcc_xcalloc(n + 1, sizeof(uint32_t));
 	for (size_t i = 0; i < n; i++) {

@@ -335,6 +335,8 @@ static int file_cmp(const void *a, const void *b)
 	return x->info.fd < y->info.fd ? -1 : x->info.fd > y->info.fd;
 }
 
+/* Must run before pcc_heap_find_unreachable, which notes the referrers,
+ * and before pcc_heap_find_files, which takes its file objects from here. */
 void pcc_heap_watch_files(struct pcc_heap *h)
 {
 	struct pcc_u64_vec objs = { 0 };
@@ -382,11 +384,13 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 	struct scan s = { .h = h };
 	struct found_vec wrappers = { 0 };
 
-	for (uint32_t i = 0; i < h->n; i++) {
-		uint64_t obj = h->addrs[i];
+	/* The tracked file objects are exactly the watched ones. */
+	for (size_t k = 0; k < h->nwatched; k++) {
+		uint64_t obj = h->watched[k];
 		struct pcc_type_info *ti =
 			pcc_python_type(py, pcc_python_ob_type(py, obj));
 		enum pcc_file_role role = pcc_python_file_role(py, ti);
+		uint32_t i = pcc_heap_find(h, obj);
 		if (role == PCC_FILE_FILEIO || role == PCC_FILE_SOCKET
 		    || role == PCC_FILE_CFILE)
 			*found_vec_push(&s.found) = (struct found){ obj, role, 0, i };

@@ -302,10 +302,13 @@ static struct pcc_error *find_version(struct pcc_python *py,
 	return NULL;
 }
 
-static void read_int(struct pcc_python *py, uint64_t addr, int *ret)
+/* An int of the target at addr into *ret (-1 when unreadable). */
+static bool read_int(struct pcc_python *py, uint64_t addr, int *ret)
 {
 	uint32_t v;
-	*ret = pcc_target_read_u32(py->t, addr, &v) ? (int)v : -1;
+	bool ok = pcc_target_read_u32(py->t, addr, &v);
+	*ret = ok ? (int)v : -1;
+	return ok;
 }
 
 /* Where one collector state keeps each of its fields: members of a struct
@@ -416,12 +419,10 @@ static void warn_lost_statics(struct pcc_python *py, const struct gc_vars *v)
 static void read_gc_int(struct pcc_python *py, struct pcc_gc_state *gs,
 			uint64_t addr, unsigned field, int *ret)
 {
-	uint32_t v;
-	*ret = 0;
-	if (addr && pcc_target_read_u32(py->t, addr, &v))
-		*ret = (int)v;
-	else
+	if (!addr || !read_int(py, addr, ret)) {
+		*ret = 0;
 		gs->unknown |= field;
+	}
 }
 
 /* The length of a list whose address is stored at addr, -1 if unknown. */
