@@ -188,6 +188,16 @@ static bool is_kind(struct pcc_python *py, uint64_t obj, enum pcc_kind kind)
  * sys['stderr']"), then any other dict (an instance's __dict__), then the
  * rest; the lowest address breaks ties, so the choice never depends on the
  * order of the heap pass. */
+enum { HOLDER_RANKS = 3 };
+
+/* Untracked objects (an untracked dict holding a file) count as reachable:
+ * only tracked ones can be shown to be garbage. */
+static bool is_reachable(const struct pcc_heap *h, uint64_t obj)
+{
+	uint32_t j = pcc_heap_find(h, obj);
+	return j == UINT32_MAX || (h->flags[j] & PCC_OBJ_REACHABLE);
+}
+
 static int holder_rank(struct pcc_python *py, uint64_t holder)
 {
 	if (!is_kind(py, holder, PCC_KIND_DICT))
@@ -251,7 +261,6 @@ static char *describe_holder(struct pcc_heap *h, uint64_t holder,
  */
 static bool sockets_may_be_untracked(struct pcc_python *py)
 {
-	enum { TPFLAGS_HAVE_GC = 1 << 14 };
 	const struct pcc_layout *l = &py->l;
 	uint64_t modules = 0, flags;
 	if (!pcc_layout_has(l, PCC_L_INTERP_MODULES) || !py->gcs.len
@@ -269,18 +278,17 @@ static bool sockets_may_be_untracked(struct pcc_python *py)
 	if (!type || !pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_FLAGS],
 					  &flags))
 		return true;
-	return !(flags & TPFLAGS_HAVE_GC);
+	return !(flags & PCC_TPFLAGS_HAVE_GC);
 }
 
 /* 2.7's file objects are never tracked: PyFile_Type is no GC type. */
 static bool files_untracked(struct pcc_python *py)
 {
-	enum { TPFLAGS_HAVE_GC = 1 << 14 };
 	uint64_t flags;
 	return py->file_type
 	       && pcc_target_read_u64(py->t, py->file_type + py->l.off[PCC_L_TP_FLAGS],
 				      &flags)
-	       && !(flags & TPFLAGS_HAVE_GC);
+	       && !(flags & PCC_TPFLAGS_HAVE_GC);
 }
 
 /* Owners of the given dicts: whose __dict__ each is (one cheap heap pass,
@@ -398,12 +406,20 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 			*found_vec_push(&wrappers) = (struct found){ obj, role, 0, i };
 	}
 	if (sockets_may_be_untracked(py) || files_untracked(py)) {
-		for (uint32_t i = 0; i < h->n; i++) {
-			s.current = i;
-			s.holder = h->addrs[i];
-			s.depth = 0;
-			pcc_python_traverse(py, h->addrs[i], visit_untracked, &s, false,
-					    NULL);
+		/* An untracked object is found once, from the first tracked
+		 * object above it: reachable ones go first, so that a file
+		 * that garbage also holds (2.7's sys.stdout in a dead
+		 * unittest result) takes its reachability from a live one. */
+		for (int reachable = 1; reachable >= 0; reachable--) {
+			for (uint32_t i = 0; i < h->n; i++) {
+				if (((h->flags[i] & PCC_OBJ_REACHABLE) != 0) != reachable)
+					continue;
+				s.current = i;
+				s.holder = h->addrs[i];
+				s.depth = 0;
+				pcc_python_traverse(py, h->addrs[i], visit_untracked,
+						    &s, false, NULL);
+			}
 		}
 	}
 	free(s.seen);
@@ -491,8 +507,12 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 		struct pcc_open_file *of = &h->files.data[i];
 		const uint64_t *hit = bsearch(&of->outermost, sorted_outer, n,
 					      sizeof(uint64_t), pcc_u64_cmp);
+		/* The scan's holder of an untracked file is reachable when
+		 * any is (reachable objects are scanned first). */
 		uint64_t holder = of->holder_addr;
-		int best = INT_MAX;
+		int best = holder ? holder_rank(py, holder) : INT_MAX;
+		if (holder && of->reachable != is_reachable(h, holder))
+			best += HOLDER_RANKS;
 		for (int k = 0; hit && k < MAX_HOLDERS; k++) {
 			uint64_t cand = holders[hit - sorted_outer][k];
 			if (!cand)
@@ -501,6 +521,10 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 			if (cand == of->wrappers[0] || cand == of->wrappers[1])
 				continue;
 			int rank = holder_rank(py, cand);
+			/* A reachable file is named after what keeps it: a
+			 * garbage referrer of it is no explanation. */
+			if (of->reachable && !is_reachable(h, cand))
+				rank += HOLDER_RANKS;
 			if (rank < best || (rank == best && cand < holder)) {
 				best = rank;
 				holder = cand;

@@ -262,6 +262,7 @@ void pcc_heap_deinit(struct pcc_heap *h)
 	}
 	pcc_open_file_vec_free(&h->files);
 	pcc_count_vec_free(&h->unknown_types);
+	pcc_count_vec_free(&h->undecided_types);
 	pcc_count_vec_free(&h->type_histogram);
 	if (h->garbage_types)
 		for (size_t i = 0; i < h->py->gcs.len; i++)

@@ -26,6 +26,10 @@ enum pcc_obj_flag {
 	PCC_OBJ_UNKNOWN = 2, /* traversal unknown: referents left external */
 	PCC_OBJ_PARTIAL = 4, /* traversal read only part of the object */
 	PCC_OBJ_IMMORTAL = 8,
+	/* Alive whatever refers to it: the collector never counts references
+	 * to an object that is not a GC object (tp_is_gc), and one whose
+	 * header cannot be read cannot be shown to be garbage. */
+	PCC_OBJ_HELD = 16,
 };
 
 struct pcc_count {
@@ -99,6 +103,10 @@ struct pcc_heap {
 	uint32_t *group_of;     /* per unreachable position: group id (1-based) */
 	struct pcc_group_vec groups;
 	struct pcc_count_vec unknown_types; /* objects whose traversal is unknown */
+	/* Objects whose type's own tp_is_gc decides whether the collector
+	 * counts them (greenlet): taken for alive. */
+	struct pcc_count_vec undecided_types;
+	uint64_t unreadable_objects; /* reference count unreadable: alive */
 	struct pcc_count_vec type_histogram;
 	uint64_t partial_objects;
 	uint64_t *frozen; /* per interpreter: objects in the permanent generation */

@@ -116,21 +116,30 @@ void pcc_heap_find_unreachable(struct pcc_heap *h)
 	struct pcc_python *py = h->py;
 	for (uint32_t i = 0; i < h->n; i++) {
 		int64_t rc = pcc_python_refcnt(py, h->addrs[i]);
-		if (rc < 0) {
+		if (rc == PCC_REFCNT_IMMORTAL) {
 			h->flags[i] |= PCC_OBJ_IMMORTAL;
+			rc = INT32_MAX;
+		} else if (rc < 0) {
+			h->flags[i] |= PCC_OBJ_HELD;
+			h->unreadable_objects++;
 			rc = INT32_MAX;
 		}
 		h->gc_refs[i] = rc > INT32_MAX ? INT32_MAX : (int32_t)rc;
 	}
 
-	struct type_counter unknown = { 0 };
+	struct type_counter unknown = { 0 }, undecided = { 0 };
 	struct decref_ctx dc = { h, 0 };
 	for (uint32_t i = 0; i < h->n; i++) {
 		bool partial;
+		enum pcc_is_gc is_gc;
 		dc.owner = h->addrs[i];
 		enum pcc_kind kind = pcc_python_traverse_owned(py, h->addrs[i],
 							       visit_decref, &dc,
-							       &partial);
+							       &partial, &is_gc);
+		if (is_gc != PCC_IS_GC_YES)
+			h->flags[i] |= PCC_OBJ_HELD;
+		if (is_gc == PCC_IS_GC_UNDECIDED)
+			counter_add(&undecided, pcc_python_ob_type(py, h->addrs[i]), 1);
 		if (kind == PCC_KIND_UNKNOWN) {
 			h->flags[i] |= PCC_OBJ_UNKNOWN;
 			counter_add(&unknown, pcc_python_ob_type(py, h->addrs[i]), 1);
@@ -140,12 +149,21 @@ void pcc_heap_find_unreachable(struct pcc_heap *h)
 		}
 	}
 	counter_finish(&unknown, &h->unknown_types);
+	counter_finish(&undecided, &h->undecided_types);
+	if (h->unreadable_objects)
+		pcc_heap_warn(h,
+			      "%llu objects on the generation lists cannot be read "
+			      "(their reference count is unreadable or damaged): "
+			      "they are taken for alive, with what they refer to",
+			      (unsigned long long)h->unreadable_objects);
 
 	struct mark_ctx m = { .h = h };
 	for (uint32_t i = 0; i < h->n; i++) {
-		if (h->gc_refs[i] < 0)
+		bool held = h->flags[i] & PCC_OBJ_HELD;
+		if (h->gc_refs[i] < 0 && !held)
 			h->negative_refs++;
-		if (h->gc_refs[i] > 0 && !(h->flags[i] & PCC_OBJ_REACHABLE)) {
+		if ((h->gc_refs[i] > 0 || held)
+		    && !(h->flags[i] & PCC_OBJ_REACHABLE)) {
 			h->flags[i] |= PCC_OBJ_REACHABLE;
 			m.len = 0;
 			m.stack = m.stack ? m.stack : pcc_xmalloc(4096 * sizeof(uint32_t));

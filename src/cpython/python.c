@@ -214,43 +214,59 @@ static uint64_t module_attr(struct pcc_python *py, uint64_t modules,
 		   : 0;
 }
 
+/* Whether the traversal of the module type `type` was written for a heap
+ * type, and so visits Py_TYPE(self) (3.9+).  Those of the built-in static
+ * types never do (see visits_heap_type). */
+static bool written_for_heap_type(struct pcc_python *py, uint64_t type)
+{
+	uint64_t flags;
+	return py->heap_types_visit_self && type
+	       && pcc_target_read_u64(py->t, type + py->l.off[PCC_L_TP_FLAGS], &flags)
+	       && (flags & PCC_TPFLAGS_HEAPTYPE);
+}
+
 static void find_module_traversals(struct pcc_python *py, uint64_t interp)
 {
 	uint64_t modules = 0;
+	memset(py->kind_visits_heap_type, 0, sizeof(py->kind_visits_heap_type));
+	memset(py->list_visits_heap_type, 0, sizeof(py->list_visits_heap_type));
+	/* Types described so far were described without what follows. */
+	pcc_python_forget_types(py);
 	if (!pcc_layout_has(&py->l, PCC_L_INTERP_MODULES)
 	    || !pcc_target_read_u64(py->t, interp + py->l.off[PCC_L_INTERP_MODULES],
 				    &modules)
 	    || !modules)
 		return;
-	bool changed = false;
 	size_t n = sizeof(module_traversals) / sizeof(module_traversals[0]);
 	for (size_t i = 0; i < n; i++) {
 		enum pcc_kind kind = module_traversals[i].kind;
+		enum pcc_layout_list list = module_traversals[i].list;
 		uint64_t *slot = kind == PCC_KIND_INSTANCE ? &py->subtype_traverse
 				 : kind == PCC_KIND_MEMBERS
-					 ? &py->member_traverse_fn[module_traversals[i].list]
+					 ? &py->member_traverse_fn[list]
 					 : &py->traverse_fn[kind];
-		if (*slot)
-			continue;
-		*slot = traverse_of_type(py, module_attr(py, modules,
-							  module_traversals[i].module,
-							  module_traversals[i].attr));
-		changed |= *slot != 0;
+		uint64_t type = module_attr(py, modules, module_traversals[i].module,
+					    module_traversals[i].attr);
+		if (!*slot)
+			*slot = traverse_of_type(py, type);
+		if (kind == PCC_KIND_MEMBERS)
+			py->list_visits_heap_type[list] = written_for_heap_type(py, type);
+		else if (kind != PCC_KIND_INSTANCE)
+			py->kind_visits_heap_type[kind] = written_for_heap_type(py, type);
 	}
 	/* An abc.ABC subclass keeps an _abc._abc_data in _abc_impl. */
-	if (!py->member_traverse_fn[PCC_LL_ABC_DATA] && py->l.lists[PCC_LL_ABC_DATA].n) {
+	if (py->l.lists[PCC_LL_ABC_DATA].n) {
 		uint64_t abc = module_attr(py, modules, "abc", "ABC"), tp_dict = 0;
 		if (abc && pcc_layout_has(&py->l, PCC_L_TP_DICT))
 			pcc_target_read_u64(py->t, abc + py->l.off[PCC_L_TP_DICT], &tp_dict);
 		uint64_t impl = pcc_python_dict_get(py, tp_dict, "_abc_impl");
-		if (impl) {
-			py->member_traverse_fn[PCC_LL_ABC_DATA] =
-				traverse_of_type(py, pcc_python_ob_type(py, impl));
-			changed |= py->member_traverse_fn[PCC_LL_ABC_DATA] != 0;
-		}
+		uint64_t type = impl ? pcc_python_ob_type(py, impl) : 0;
+		if (!py->member_traverse_fn[PCC_LL_ABC_DATA])
+			py->member_traverse_fn[PCC_LL_ABC_DATA] = traverse_of_type(py, type);
+		py->list_visits_heap_type[PCC_LL_ABC_DATA] = written_for_heap_type(py, type);
 	}
-	if (changed)
-		pcc_python_forget_types(py);
+	/* The lookups above described types before the flags were known. */
+	pcc_python_forget_types(py);
 }
 
 /* Find sys.version in the interpreter's sys dict: "3.9.18 (main, ...". */
@@ -661,8 +677,9 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 		pcc_python_forget_types(py);
 	}
 	py->immortal_refcnt = py->major == 3 && py->minor >= 12;
+	/* bpo-40217, 3.9.0: a heap type's traversal visits Py_TYPE(self), and
+	 * subtype_traverse leaves that to a base whose type is a heap type. */
 	py->heap_types_visit_self = py->major == 3 && py->minor >= 9;
-	py->subtype_defers_type_to_heap_base = py->major == 3 && py->minor >= 10;
 	/* gh-130327 (merged for 3.13 in March 2026, first in 3.13.13 by our
 	 * reading of the release dates; 3.14.4) made the managed dict
 	 * visit embedded values and the owner prefer its dict. */
@@ -718,9 +735,7 @@ void pcc_python_destroy(struct pcc_python *py)
 {
 	if (!py)
 		return;
-	for (size_t i = 0; i < py->types_cap; i++)
-		free(py->types[i].name);
-	free(py->types);
+	pcc_python_forget_types(py);
 	free(py->layout_source);
 	pcc_slot_vec_free(&py->slot_pool);
 	pcc_gc_state_vec_free(&py->gcs);
@@ -731,10 +746,11 @@ int64_t pcc_python_refcnt(struct pcc_python *py, uint64_t obj)
 {
 	uint64_t rc;
 	if (!pcc_target_read_u64(py->t, obj + (uint64_t)py->off_refcnt, &rc))
-		return 0;
+		return PCC_REFCNT_UNREADABLE;
 	if (py->immortal_refcnt && (int32_t)(uint32_t)rc < 0)
-		return -1;
+		return PCC_REFCNT_IMMORTAL;
 	if (py->immortal_refcnt && py->minor >= 14)
 		rc &= 0xffffffffu;
-	return (int64_t)rc;
+	/* No live object has so many references: the word is damaged. */
+	return (int64_t)rc < 0 ? PCC_REFCNT_UNREADABLE : (int64_t)rc;
 }

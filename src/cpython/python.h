@@ -84,9 +84,29 @@ struct pcc_edge {
 typedef void pcc_visit_fn(void *ctx, uint64_t referent,
 			  const struct pcc_edge *edge);
 
+/* tp_flags bits, the same in every version that has them. */
+enum {
+	PCC_TPFLAGS_HEAPTYPE = 1u << 9,
+	PCC_TPFLAGS_HAVE_GC = 1u << 14,
+};
+
+/*
+ * Whether the collector counts references to an object of a type
+ * (_PyObject_IS_GC: Py_TPFLAGS_HAVE_GC, and the type's tp_is_gc, if it has
+ * one, says yes).  An object on a generation list that is not a GC object is
+ * never decremented: the collector takes it for referenced from outside.
+ */
+enum pcc_is_gc {
+	PCC_IS_GC_YES,
+	PCC_IS_GC_NO,
+	PCC_IS_GC_IF_HEAP_TYPE, /* type_is_gc: type objects */
+	PCC_IS_GC_UNDECIDED,    /* a tp_is_gc of its own (greenlet) */
+};
+
 struct pcc_type_info {
 	uint64_t addr;
 	enum pcc_kind kind;
+	enum pcc_is_gc is_gc;
 	/* For INSTANCE: the traversal of the first base that is not a Python
 	 * class (list for a list subclass, UNKNOWN for a C extension base). */
 	enum pcc_kind base_kind;
@@ -94,6 +114,8 @@ struct pcc_type_info {
 	int16_t member_list;
 	bool heap;
 	bool visit_type;     /* the traversal visits Py_TYPE(self) once */
+	/* INSTANCE: the base's own traversal visits Py_TYPE(self) too. */
+	bool base_visits_type;
 	bool visit_dict;     /* INSTANCE: tp_dictoffset differs from the base's */
 	uint64_t flags;
 	int64_t basicsize, itemsize, dictoffset;
@@ -155,9 +177,9 @@ struct pcc_python {
 	int64_t gc_head_size, off_refcnt, off_type, off_size;
 	bool gc_refs_in_head; /* 2.7–3.7: tracked iff gc_refs != UNTRACKED */
 	bool immortal_refcnt; /* 3.12+: low 32 bits with bit 31 set */
-	bool heap_types_visit_self; /* 3.9+: C heap types visit Py_TYPE */
-	/* 3.10+: subtype_traverse leaves Py_TYPE to a heap C base. */
-	bool subtype_defers_type_to_heap_base;
+	/* 3.9+: heap types' traversals visit Py_TYPE(self), and
+	 * subtype_traverse leaves it to a heap base (bpo-40217). */
+	bool heap_types_visit_self;
 	/* 3.13 before gh-130327: inline values are visited by the owner only,
 	 * and the owner prefers them over its managed dict. */
 	bool inline_values_owner_only;
@@ -177,9 +199,19 @@ struct pcc_python {
 	int unicode_width;  /* 2.7: bytes per Py_UNICODE (UCS2 or UCS4 build) */
 	uint64_t file_type; /* 2.7: the file type, whose objects are not GC */
 
-	/* Type cache: open addressing on the type's address. */
-	struct pcc_type_info *types;
+	/* type_is_gc, PyType_Type's tp_is_gc; 0 until the first type needs it. */
+	uint64_t type_is_gc;
+	/* 3.9+: the traversals that were written for heap types, and so visit
+	 * Py_TYPE(self); the built-in static types' traversals never do. */
+	bool kind_visits_heap_type[PCC_KIND_COUNT];
+	bool list_visits_heap_type[PCC_LL_COUNT];
+
+	/* Type cache: open addressing on the type's address, pointing into
+	 * chunks that never move (a walk keeps its object's entry while a
+	 * visitor may describe new types). */
+	struct pcc_type_info **types;
 	size_t types_cap, types_len;
+	struct pcc_type_chunk *type_chunks;
 	struct pcc_slot_vec slot_pool;
 	uint64_t last_type_addr;
 	struct pcc_type_info *last_type;
@@ -209,6 +241,10 @@ const char *pcc_python_type_name(struct pcc_python *py,
 				 struct pcc_type_info *ti);
 /* Drop the type cache: what is known about traversals changed. */
 void pcc_python_forget_types(struct pcc_python *py);
+/* Whether obj, of the type ti describes, is a GC object: PCC_IS_GC_YES,
+ * PCC_IS_GC_NO or PCC_IS_GC_UNDECIDED. */
+enum pcc_is_gc pcc_python_is_gc(struct pcc_python *py,
+				const struct pcc_type_info *ti, uint64_t obj);
 
 /* ob_type of an object, 0 if unreadable. */
 static inline uint64_t pcc_python_ob_type(struct pcc_python *py, uint64_t obj)
@@ -220,9 +256,10 @@ static inline uint64_t pcc_python_ob_type(struct pcc_python *py, uint64_t obj)
 }
 
 /*
- * Reference count as the collector counts it: -1 for immortal objects (never
- * garbage), 0 if unreadable.
+ * Reference count as the collector counts it, or one of these: an immortal
+ * object is never garbage; an unreadable one must be taken for alive.
  */
+enum { PCC_REFCNT_IMMORTAL = -1, PCC_REFCNT_UNREADABLE = -2 };
 int64_t pcc_python_refcnt(struct pcc_python *py, uint64_t obj);
 
 /*
@@ -240,10 +277,11 @@ enum pcc_kind pcc_python_traverse(struct pcc_python *py, uint64_t obj,
  * keeps its attributes as inline values. */
 uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj);
 
-/* The same for the refcount pass: only references the object owns. */
+/* The same for the refcount pass: only references the object owns; and
+ * whether the object itself is a GC object (pcc_python_is_gc). */
 enum pcc_kind pcc_python_traverse_owned(struct pcc_python *py, uint64_t obj,
 					pcc_visit_fn *visit, void *ctx,
-					bool *partial);
+					bool *partial, enum pcc_is_gc *is_gc);
 
 /*
  * Display helpers, bounded: a str object's text (ASCII/latin-1 shown as is,

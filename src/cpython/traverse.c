@@ -536,17 +536,14 @@ static void traverse_instance(struct walk *w, uint64_t obj, uint64_t type,
 	instance_dict(w, obj, ti);
 	if (ti->visit_type)
 		emit(w, type, PCC_EDGE_TYPE, NULL, 0, 0);
-	/* The C base visits Py_TYPE(self) itself when it is a heap type
-	 * (3.9+), even when the rest of what it visits is unknown to us. */
-	bool base_visits_type = ti->heap && !ti->visit_type;
 	if (ti->base_kind == PCC_KIND_UNKNOWN) {
-		if (base_visits_type)
-			emit(w, type, PCC_EDGE_TYPE, NULL, 0, 0);
+		/* Whether that base visits Py_TYPE(self) is unknown too: the
+		 * reference is left uncounted, as held from outside. */
 		w->partial = true;
 		return;
 	}
 	traverse_kind(w, obj, ti->base_kind, ti->member_list, type,
-		      base_visits_type);
+		      ti->base_visits_type);
 }
 
 static void traverse_type(struct walk *w, uint64_t obj)
@@ -907,11 +904,14 @@ static void traverse_kind(struct walk *w, uint64_t obj, enum pcc_kind kind,
 
 static enum pcc_kind traverse(struct pcc_python *py, uint64_t obj,
 			      pcc_visit_fn *visit, void *ctx, bool want_labels,
-			      bool owned_only, bool *partial)
+			      bool owned_only, bool *partial,
+			      enum pcc_is_gc *is_gc)
 {
 	struct walk w = { py, visit, ctx, want_labels, false, owned_only };
 	uint64_t type = pcc_python_ob_type(py, obj);
 	struct pcc_type_info *ti = pcc_python_type(py, type);
+	if (is_gc)
+		*is_gc = pcc_python_is_gc(py, ti, obj);
 	enum pcc_kind kind = ti ? ti->kind : PCC_KIND_UNKNOWN;
 	if (kind == PCC_KIND_INSTANCE)
 		traverse_instance(&w, obj, type, ti);
@@ -927,14 +927,14 @@ enum pcc_kind pcc_python_traverse(struct pcc_python *py, uint64_t obj,
 				  pcc_visit_fn *visit, void *ctx,
 				  bool want_labels, bool *partial)
 {
-	return traverse(py, obj, visit, ctx, want_labels, false, partial);
+	return traverse(py, obj, visit, ctx, want_labels, false, partial, NULL);
 }
 
 enum pcc_kind pcc_python_traverse_owned(struct pcc_python *py, uint64_t obj,
 					pcc_visit_fn *visit, void *ctx,
-					bool *partial)
+					bool *partial, enum pcc_is_gc *is_gc)
 {
-	return traverse(py, obj, visit, ctx, false, true, partial);
+	return traverse(py, obj, visit, ctx, false, true, partial, is_gc);
 }
 
 uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj)

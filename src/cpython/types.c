@@ -10,12 +10,20 @@
 #include "python.h"
 
 enum {
-	TPFLAGS_HEAPTYPE = 1u << 9,
 	/* PyMemberDef.type of a __slots__ entry (T_OBJECT_EX / Py_T_OBJECT_EX). */
 	MEMBER_T_OBJECT_EX = 16,
 	/* A class hierarchy deeper than this is corrupt data. */
 	MAX_BASE_DEPTH = 256,
 	MAX_SLOTS = 4096,
+	TYPE_CHUNK = 256,
+	/* type(type(...)) reaches PyType_Type within a few metaclasses. */
+	MAX_META_DEPTH = 16,
+};
+
+struct pcc_type_chunk {
+	struct pcc_type_chunk *next;
+	size_t used;
+	struct pcc_type_info items[TYPE_CHUNK];
 };
 
 static const char *const kind_names[] = {
@@ -49,7 +57,7 @@ static enum pcc_kind kind_of_traverse(struct pcc_python *py, uint64_t fn,
 }
 
 struct type_fields {
-	uint64_t flags, traverse, base;
+	uint64_t flags, traverse, base, is_gc;
 	int64_t basicsize, itemsize, dictoffset;
 };
 
@@ -71,7 +79,67 @@ static bool read_type_fields(struct pcc_python *py, uint64_t type,
 	if (!pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_DICTOFFSET], &v))
 		return false;
 	f->dictoffset = (int64_t)v;
+	f->is_gc = 0;
+	if (pcc_layout_has(l, PCC_L_TP_IS_GC)
+	    && !pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_IS_GC], &f->is_gc))
+		return false;
 	return true;
+}
+
+/* PyType_Type's tp_is_gc (type_is_gc), found through the metaclass chain of
+ * any type when the symbol is not at hand. */
+static uint64_t type_is_gc_fn(struct pcc_python *py, uint64_t type)
+{
+	if (py->type_is_gc)
+		return py->type_is_gc;
+	uint64_t meta = py->type_type;
+	for (int i = 0; !meta && type && i < MAX_META_DEPTH; i++) {
+		uint64_t up = pcc_python_ob_type(py, type);
+		if (up == type)
+			meta = type;
+		type = up;
+	}
+	if (meta && pcc_layout_has(&py->l, PCC_L_TP_IS_GC))
+		pcc_target_read_u64(py->t, meta + py->l.off[PCC_L_TP_IS_GC],
+				    &py->type_is_gc);
+	return py->type_is_gc;
+}
+
+static enum pcc_is_gc is_gc_of(struct pcc_python *py, uint64_t type,
+			       const struct type_fields *f)
+{
+	if (!(f->flags & PCC_TPFLAGS_HAVE_GC))
+		return PCC_IS_GC_NO;
+	if (!f->is_gc)
+		return PCC_IS_GC_YES;
+	return f->is_gc == type_is_gc_fn(py, type) ? PCC_IS_GC_IF_HEAP_TYPE
+						   : PCC_IS_GC_UNDECIDED;
+}
+
+enum pcc_is_gc pcc_python_is_gc(struct pcc_python *py,
+				const struct pcc_type_info *ti, uint64_t obj)
+{
+	if (!ti)
+		return PCC_IS_GC_UNDECIDED;
+	if (ti->is_gc != PCC_IS_GC_IF_HEAP_TYPE)
+		return ti->is_gc;
+	uint64_t flags;
+	if (!pcc_target_read_u64(py->t, obj + py->l.off[PCC_L_TP_FLAGS], &flags))
+		return PCC_IS_GC_UNDECIDED;
+	return (flags & PCC_TPFLAGS_HEAPTYPE) ? PCC_IS_GC_YES : PCC_IS_GC_NO;
+}
+
+/* Whether a traversal visits Py_TYPE(self) for an object of a heap type:
+ * only those written for heap types do (3.9+).  A type made in C with
+ * PyType_FromSpec that inherits dict's, BaseException's or type's
+ * traversal is a heap type whose traversal does not. */
+static bool visits_heap_type(const struct pcc_python *py, enum pcc_kind kind,
+			     int16_t list)
+{
+	if (kind == PCC_KIND_MEMBERS)
+		return list >= 0 && list < PCC_LL_COUNT
+		       && py->list_visits_heap_type[list];
+	return kind < PCC_KIND_COUNT && py->kind_visits_heap_type[kind];
 }
 
 /* Collect the T_OBJECT_EX members that subtype_traverse visits for one class
@@ -119,7 +187,8 @@ static void describe_type(struct pcc_python *py, uint64_t type,
 	if (!read_type_fields(py, type, &f))
 		return;
 	ti->flags = f.flags;
-	ti->heap = f.flags & TPFLAGS_HEAPTYPE;
+	ti->is_gc = is_gc_of(py, type, &f);
+	ti->heap = f.flags & PCC_TPFLAGS_HEAPTYPE;
 	ti->basicsize = f.basicsize;
 	ti->itemsize = f.itemsize;
 	ti->dictoffset = f.dictoffset;
@@ -128,8 +197,8 @@ static void describe_type(struct pcc_python *py, uint64_t type,
 		pcc_target_read_u64(py->t, type + py->l.off[PCC_L_HT_CACHED_KEYS],
 				    &ti->cached_keys);
 	if (ti->kind != PCC_KIND_INSTANCE) {
-		ti->visit_type = ti->heap && py->heap_types_visit_self
-				 && ti->kind != PCC_KIND_NONE;
+		ti->visit_type = ti->heap
+				 && visits_heap_type(py, ti->kind, ti->member_list);
 		return;
 	}
 
@@ -152,11 +221,14 @@ static void describe_type(struct pcc_python *py, uint64_t type,
 	ti->slots_count = (uint32_t)(py->slot_pool.len - ti->slots_start);
 	ti->base_kind = kind_of_traverse(py, bf.traverse, &ti->member_list);
 	ti->visit_dict = f.dictoffset != bf.dictoffset;
-	bool base_visits_type = (bf.flags & TPFLAGS_HEAPTYPE)
-				&& py->heap_types_visit_self
-				&& ti->base_kind != PCC_KIND_NONE;
-	ti->visit_type = ti->heap && !(base_visits_type
-				       && py->subtype_defers_type_to_heap_base);
+	/* subtype_traverse (3.9+) leaves Py_TYPE(self) to a base whose type
+	 * is a heap type, whether or not that base's traversal visits it. */
+	bool base_heap = bf.flags & PCC_TPFLAGS_HEAPTYPE;
+	bool defers = base_heap && py->heap_types_visit_self
+		      && ti->base_kind != PCC_KIND_NONE;
+	ti->visit_type = ti->heap && !defers;
+	ti->base_visits_type = base_heap
+			       && visits_heap_type(py, ti->base_kind, ti->member_list);
 }
 
 static size_t type_slot(uint64_t addr, size_t cap)
@@ -168,20 +240,29 @@ static size_t type_slot(uint64_t addr, size_t cap)
 static void grow_types(struct pcc_python *py)
 {
 	size_t cap = py->types_cap ? py->types_cap * 2 : 1024;
-	struct pcc_type_info *t = pcc_xcalloc(cap, sizeof(*t));
+	struct pcc_type_info **t = pcc_xcalloc(cap, sizeof(*t));
 	for (size_t i = 0; i < py->types_cap; i++) {
-		if (!py->types[i].addr)
+		if (!py->types[i])
 			continue;
-		size_t j = type_slot(py->types[i].addr, cap);
-		while (t[j].addr)
+		size_t j = type_slot(py->types[i]->addr, cap);
+		while (t[j])
 			j = (j + 1) & (cap - 1);
 		t[j] = py->types[i];
 	}
 	free(py->types);
 	py->types = t;
 	py->types_cap = cap;
-	py->last_type = NULL;
-	py->last_type_addr = 0;
+}
+
+static struct pcc_type_info *new_type_entry(struct pcc_python *py)
+{
+	struct pcc_type_chunk *c = py->type_chunks;
+	if (!c || c->used == TYPE_CHUNK) {
+		c = pcc_xcalloc(1, sizeof(*c));
+		c->next = py->type_chunks;
+		py->type_chunks = c;
+	}
+	return &c->items[c->used++];
 }
 
 struct pcc_type_info *pcc_python_type(struct pcc_python *py, uint64_t type)
@@ -193,12 +274,16 @@ struct pcc_type_info *pcc_python_type(struct pcc_python *py, uint64_t type)
 	if ((py->types_len + 1) * 2 > py->types_cap)
 		grow_types(py);
 	size_t i = type_slot(type, py->types_cap);
-	while (py->types[i].addr && py->types[i].addr != type)
+	while (py->types[i] && py->types[i]->addr != type)
 		i = (i + 1) & (py->types_cap - 1);
-	struct pcc_type_info *ti = &py->types[i];
-	if (!ti->addr) {
-		describe_type(py, type, ti);
+	struct pcc_type_info *ti = py->types[i];
+	if (!ti) {
+		/* Entered before it is described: describing reads other
+		 * types, which may grow the table. */
+		ti = py->types[i] = new_type_entry(py);
+		ti->addr = type;
 		py->types_len++;
+		describe_type(py, type, ti);
 	}
 	py->last_type_addr = type;
 	py->last_type = ti;
@@ -226,8 +311,13 @@ const char *pcc_python_type_name(struct pcc_python *py,
 
 void pcc_python_forget_types(struct pcc_python *py)
 {
-	for (size_t i = 0; i < py->types_cap; i++)
-		free(py->types[i].name);
+	while (py->type_chunks) {
+		struct pcc_type_chunk *c = py->type_chunks;
+		py->type_chunks = c->next;
+		for (size_t i = 0; i < c->used; i++)
+			free(c->items[i].name);
+		free(c);
+	}
 	free(py->types);
 	py->types = NULL;
 	py->types_cap = py->types_len = 0;

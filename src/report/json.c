@@ -222,9 +222,12 @@ void pcc_report_json(const struct pcc_report *r, FILE *out)
 	fputc(',', out);
 	json_gc(r, out);
 	fprintf(out, ",\"heap\":{\"tracked\":%u,\"partial_objects\":%llu,"
-		"\"unknown_types\":", h->n,
-		(unsigned long long)h->partial_objects);
+		"\"unreadable_objects\":%llu,\"unknown_types\":", h->n,
+		(unsigned long long)h->partial_objects,
+		(unsigned long long)h->unreadable_objects);
 	json_counts(r, out, &h->unknown_types, SIZE_MAX);
+	fputs(",\"undecided_types\":", out);
+	json_counts(r, out, &h->undecided_types, SIZE_MAX);
 	fputs("},\"type_histogram\":", out);
 	json_counts(r, out, &h->type_histogram, 100);
 	fputc(',', out);

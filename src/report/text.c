@@ -102,6 +102,24 @@ static void text_files(const struct pcc_report *r, FILE *out)
 		fprintf(out, "    … %zu more (see --json)\n", others - shown);
 }
 
+/* "\nN objects WHAT: type n, type n, ...", the six most common types. */
+static void text_type_counts(const struct pcc_report *r, FILE *out,
+			     const struct pcc_count_vec *counts, const char *what)
+{
+	if (!counts->len)
+		return;
+	uint64_t total = 0;
+	for (size_t i = 0; i < counts->len; i++)
+		total += counts->data[i].count;
+	fprintf(out, "\n%llu objects %s:", (unsigned long long)total, what);
+	for (size_t i = 0; i < counts->len && i < 6; i++) {
+		fprintf(out, "%s ", i ? "," : "");
+		put_clean(out, type_name(r, counts->data[i].type));
+		fprintf(out, " %llu", (unsigned long long)counts->data[i].count);
+	}
+	fputs("\n", out);
+}
+
 void pcc_report_text(const struct pcc_report *r, FILE *out)
 {
 	const struct pcc_heap *h = r->heap;
@@ -167,20 +185,12 @@ void pcc_report_text(const struct pcc_report *r, FILE *out)
 			fputc('\n', out);
 		}
 	}
-	if (h->unknown_types.len) {
-		uint64_t total = 0;
-		for (size_t i = 0; i < h->unknown_types.len; i++)
-			total += h->unknown_types.data[i].count;
-		fprintf(out, "\n%llu objects of types whose references pycorecheck "
-			"cannot follow (treated as held from outside):",
-			(unsigned long long)total);
-		for (size_t i = 0; i < h->unknown_types.len && i < 6; i++) {
-			fprintf(out, "%s ", i ? "," : "");
-			put_clean(out, type_name(r, h->unknown_types.data[i].type));
-			fprintf(out, " %llu", (unsigned long long)h->unknown_types.data[i].count);
-		}
-		fputs("\n", out);
-	}
+	text_type_counts(r, out, &h->unknown_types,
+			 "of types whose references pycorecheck cannot follow "
+			 "(treated as held from outside)");
+	text_type_counts(r, out, &h->undecided_types,
+			 "of types that decide for themselves whether the "
+			 "collector counts them (tp_is_gc; treated as alive)");
 	for (size_t i = 0; i < r->t->warnings.len; i++) {
 		fputs("warning: ", out);
 		put_clean(out, r->t->warnings.data[i]);

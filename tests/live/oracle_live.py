@@ -104,6 +104,8 @@ def run_case(py, fixture, fpath, pcc, opts):
         if "error" in oracle:
             return name, ro.Result("FAIL", "fixture child raised", "\n".join(
                 "      | " + l for l in oracle["error"].splitlines()[-12:]))
+        if "unavailable" in oracle:
+            return name, ro.Result("SKIP", oracle["unavailable"])
         sc = oracle.get("selfcheck", {})
         if not sc.get("agrees", True):
             return name, ro.Result("SKIP", "oracle self-check disagrees with gc.collect()")
