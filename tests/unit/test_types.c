@@ -205,6 +205,24 @@ START_TEST(test_tp_is_gc)
 }
 END_TEST
 
+START_TEST(test_refcnt_unreadable_is_not_zero)
+{
+	/* An object whose count cannot be read must not look unreferenced. */
+	py->off_refcnt = 0;
+	uint64_t obj = type_addr(10);
+	put(obj, 3);
+	ck_assert_int_eq(pcc_python_refcnt(py, obj), 3);
+	ck_assert_int_eq(pcc_python_refcnt(py, BASE - 64), PCC_REFCNT_UNREADABLE);
+	put(obj, UINT64_MAX - 5); /* no live object has 2^63 references */
+	ck_assert_int_eq(pcc_python_refcnt(py, obj), PCC_REFCNT_UNREADABLE);
+	/* 3.12+: bit 31 of the low word marks an immortal object. */
+	py->immortal_refcnt = true;
+	py->minor = 12;
+	put(obj, 0xffffffffu);
+	ck_assert_int_eq(pcc_python_refcnt(py, obj), PCC_REFCNT_IMMORTAL);
+}
+END_TEST
+
 static Suite *types_suite(void)
 {
 	Suite *s = suite_create("types");
@@ -214,6 +232,7 @@ static Suite *types_suite(void)
 	tcase_add_test(tc, test_c_heap_type_inheriting_static_traversal);
 	tcase_add_test(tc, test_python_subclasses);
 	tcase_add_test(tc, test_tp_is_gc);
+	tcase_add_test(tc, test_refcnt_unreadable_is_not_zero);
 	suite_add_tcase(s, tc);
 	return s;
 }
