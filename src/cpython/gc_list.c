@@ -23,12 +23,8 @@ static const uint64_t LINK_MASK = ~(uint64_t)3;
  */
 static uint64_t objects_that_fit(const struct pcc_python *py)
 {
-	uint64_t bytes = 0;
-	const struct pcc_segment_vec *segs = &py->t->segments;
-	for (size_t i = 0; i < segs->len; i++)
-		bytes += segs->data[i].end - segs->data[i].start;
 	uint64_t min_size = (uint64_t)py->gc_head_size + 16;
-	return bytes / min_size;
+	return pcc_python_mapped_bytes(py) / min_size;
 }
 
 struct pcc_gc_list_result pcc_gc_list_walk(struct pcc_python *py,

@@ -11,7 +11,13 @@
 #include "io_objects.h"
 #include "python.h"
 
-enum { MAX_INTERPRETERS = 4096 };
+enum {
+	MAX_INTERPRETERS = 4096,
+	/* Every pass over the heap reads each item slot once, and a real
+	 * heap's slots are a fraction of its memory: 16 reads per mapped
+	 * word leave room for all passes many times over. */
+	ITEM_READS_PER_WORD = 16,
+};
 
 /* tp_traverse functions by their symbol (present in .symtab and in separate
  * debug files), and exported type objects whose tp_traverse tells the same
@@ -622,6 +628,7 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 	struct pcc_python *py = pcc_xcalloc(1, sizeof(*py));
 	py->t = t;
 	py->di = di;
+	py->item_budget = pcc_python_mapped_bytes(py) / 8 * ITEM_READS_PER_WORD;
 	load_symbols(py);
 	uint64_t runtime = pcc_debuginfo_symbol(di, "_PyRuntime", NULL);
 	py->type_type = pcc_debuginfo_symbol(di, "PyType_Type", NULL);
@@ -779,6 +786,15 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 fail:
 	pcc_python_destroy(py);
 	return err;
+}
+
+uint64_t pcc_python_mapped_bytes(const struct pcc_python *py)
+{
+	uint64_t bytes = 0;
+	const struct pcc_segment_vec *segs = &py->t->segments;
+	for (size_t i = 0; i < segs->len; i++)
+		bytes += segs->data[i].end - segs->data[i].start;
+	return bytes;
 }
 
 void pcc_python_destroy(struct pcc_python *py)

@@ -60,10 +60,35 @@ static inline bool rd(struct walk *w, uint64_t addr, uint64_t *v)
 	return false;
 }
 
+/*
+ * Pay for n items out of the traversals' budget (python.h).  Sizes are the
+ * target's words: each container's items are checked to be mapped, but
+ * many containers can claim the same memory.  Once the budget is gone,
+ * items are not read and their owners are partial (held from outside).
+ */
+static bool spend_items(struct walk *w, uint64_t n)
+{
+	struct pcc_python *py = w->py;
+	if (n <= py->item_budget) {
+		py->item_budget -= n;
+		return true;
+	}
+	if (!py->item_budget_spent) {
+		py->item_budget_spent = true;
+		pcc_target_warn(py->t,
+				"the heap's containers claim many times more "
+				"items than the core's memory holds (corrupt "
+				"sizes): containers read after this are not "
+				"followed, and count as held from outside");
+	}
+	w->partial = true;
+	return false;
+}
+
 static inline const uint8_t *rdn(struct walk *w, uint64_t addr, uint64_t n,
 				 uint64_t size)
 {
-	if (n > MAX_ITEMS) {
+	if (n > MAX_ITEMS || !spend_items(w, n)) {
 		w->partial = true;
 		return NULL;
 	}
@@ -802,6 +827,8 @@ static void traverse_deque(struct walk *w, uint64_t obj)
 		w->partial = true;
 		return;
 	}
+	if (!spend_items(w, len))
+		return;
 	/* Without rightblock in the layout, the same bounds as we go. */
 	uint64_t nblocks = 1, max_blocks = len / (uint64_t)blocklen + 2;
 	struct pcc_chain_check chain;
@@ -844,6 +871,8 @@ static void traverse_odict(struct walk *w, uint64_t obj)
 		w->partial = true;
 		node = 0;
 	}
+	if (node && !spend_items(w, used))
+		node = 0;
 	struct pcc_chain_check chain;
 	pcc_chain_check_init(&chain, 0);
 	for (uint64_t i = 0; node; i++) {
