@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Hostile heaps: cores of a real Python process, patched where the object
 model trusts the target's words (issue 9, "Crashes, hangs and blow-ups").
+Not named hostile_heap.py: automake would take it for the source of
+hostile_heap.log.
 
-    python3 tests/hostile_heap.py run        # the test (tests/hostile_heap.test)
-    PYTHON hostile_heap.py program OUT.json  # the fixture, run by the test
+    python3 tests/hostile_heap_cores.py run  # the test (tests/hostile_heap.test)
+    PYTHON hostile_heap_cores.py program OUT.json  # the fixture, run by the test
 
 The fixture builds a tuple subclass instance with a __dict__, deques, an
 OrderedDict, garbage cycles of a class whose name gets invalid UTF-8 bytes,
