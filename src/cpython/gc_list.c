@@ -15,11 +15,30 @@
  * heads, which the mask leaves as they are. */
 static const uint64_t LINK_MASK = ~(uint64_t)3;
 
+/*
+ * How many tracked objects the target's memory can hold: each takes a
+ * PyGC_Head and an object header at least.  The prev check keeps one list
+ * from looping, but the lists of a corrupt interpreter can run through
+ * another's; this bounds what all the lists of one walk add together.
+ */
+static uint64_t objects_that_fit(const struct pcc_python *py)
+{
+	uint64_t min_size = (uint64_t)py->gc_head_size + 16;
+	return pcc_python_mapped_bytes(py) / min_size;
+}
+
 struct pcc_gc_list_result pcc_gc_list_walk(struct pcc_python *py,
 					   uint64_t head, uint64_t limit,
 					   struct pcc_u64_vec *out)
 {
 	struct pcc_gc_list_result r = { 0 };
+	uint64_t fit = objects_that_fit(py), room = fit > out->len ? fit - out->len : 0;
+	const char *limit_reason = "more objects than the walk limit (--max-objects)";
+	if (room < limit) {
+		limit = room;
+		limit_reason = "more objects than the core's memory can hold: "
+			       "the lists overlap";
+	}
 	int64_t next_off = py->l.off[PCC_L_GC_NEXT];
 	int64_t prev_off = py->l.off[PCC_L_GC_PREV];
 	uint64_t node = head, next;
@@ -32,7 +51,7 @@ struct pcc_gc_list_result pcc_gc_list_walk(struct pcc_python *py,
 	while (next != head) {
 		if (r.count >= limit) {
 			r.broken_at = next;
-			r.reason = "more objects than the walk limit (--max-objects)";
+			r.reason = limit_reason;
 			return r;
 		}
 		const uint8_t *h = pcc_target_ptr(py->t, next,

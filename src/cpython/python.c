@@ -11,7 +11,13 @@
 #include "io_objects.h"
 #include "python.h"
 
-enum { MAX_INTERPRETERS = 4096 };
+enum {
+	MAX_INTERPRETERS = 4096,
+	/* Every pass over the heap reads each item slot once, and a real
+	 * heap's slots are a fraction of its memory: 16 reads per mapped
+	 * word leave room for all passes many times over. */
+	ITEM_READS_PER_WORD = 16,
+};
 
 /* tp_traverse functions by their symbol (present in .symtab and in separate
  * debug files), and exported type objects whose tp_traverse tells the same
@@ -577,6 +583,60 @@ static uint64_t first_interpreter(struct pcc_python *py, uint64_t runtime)
 	return interp;
 }
 
+/*
+ * interp->next comes from the target: a list that comes back to an
+ * interpreter already read loops, and whatever follows is not another
+ * interpreter.  Said once; the list ends there.  Quadratic in the
+ * interpreters read, which MAX_INTERPRETERS bounds.
+ */
+static bool interpreter_seen(struct pcc_python *py, uint64_t interp)
+{
+	for (size_t i = 0; i < py->gcs.len; i++) {
+		if (py->gcs.data[i].interp_addr != interp)
+			continue;
+		pcc_target_warn(py->t,
+				"the interpreter list loops back to the "
+				"interpreter at 0x%llx after %zu interpreters: "
+				"it is corrupt, and the loop is not followed",
+				(unsigned long long)interp, py->gcs.len);
+		return true;
+	}
+	return false;
+}
+
+/* Does the state just read (the last one) share a collector state or a
+ * generation list with one before it?  Two interpreters never do: the
+ * "interpreter" lies over another one, and walking its lists would walk
+ * the same objects again. */
+static bool lists_seen(struct pcc_python *py, const struct pcc_gc_state *gs)
+{
+	uint64_t mine[PCC_GENERATIONS + 1];
+	memcpy(mine, gs->list_heads, sizeof(gs->list_heads));
+	mine[PCC_GENERATIONS] = gs->permanent_head;
+	for (size_t i = 0; i + 1 < py->gcs.len; i++) {
+		const struct pcc_gc_state *o = &py->gcs.data[i];
+		bool same = gs->state_addr && o->state_addr == gs->state_addr;
+		for (int g = 0; g <= PCC_GENERATIONS && !same; g++) {
+			if (!mine[g])
+				continue;
+			for (int k = 0; k < PCC_GENERATIONS; k++)
+				same |= o->list_heads[k] == mine[g];
+			same |= o->permanent_head == mine[g];
+		}
+		if (!same)
+			continue;
+		pcc_target_warn(py->t,
+				"the interpreter at 0x%llx shares the "
+				"collector's lists of the interpreter at "
+				"0x%llx: the interpreter list is corrupt, and "
+				"is not followed further",
+				(unsigned long long)gs->interp_addr,
+				(unsigned long long)o->interp_addr);
+		return true;
+	}
+	return false;
+}
+
 struct pcc_error *pcc_python_open(struct pcc_target *t,
 				  struct pcc_debuginfo *di,
 				  struct pcc_python **ret)
@@ -584,6 +644,7 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 	struct pcc_python *py = pcc_xcalloc(1, sizeof(*py));
 	py->t = t;
 	py->di = di;
+	py->item_budget = pcc_python_mapped_bytes(py) / 8 * ITEM_READS_PER_WORD;
 	load_symbols(py);
 	uint64_t runtime = pcc_debuginfo_symbol(di, "_PyRuntime", NULL);
 	py->type_type = pcc_debuginfo_symbol(di, "PyType_Type", NULL);
@@ -689,7 +750,10 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 
 	find_module_traversals(py, interp);
 
-	for (int n = 0; interp && n < MAX_INTERPRETERS; n++) {
+	int n = 0;
+	for (; interp && n < MAX_INTERPRETERS; n++) {
+		if (interpreter_seen(py, interp))
+			break;
 		struct pcc_gc_state *gs = pcc_gc_state_vec_push(&py->gcs);
 		memset(gs, 0, sizeof(*gs));
 		gs->interp_addr = interp;
@@ -713,10 +777,20 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 			break;
 		}
 		read_gc_state(py, gs, &vars);
+		if (lists_seen(py, gs)) {
+			py->gcs.len--;
+			break;
+		}
 		if (!pcc_target_read_u64(t, interp + l->off[PCC_L_INTERP_NEXT],
 					 &interp))
 			break;
 	}
+	if (interp && n == MAX_INTERPRETERS)
+		pcc_target_warn(t, "the interpreter list goes on after %d "
+				"interpreters (at 0x%llx): it is corrupt, and "
+				"only the first %d are analysed",
+				MAX_INTERPRETERS, (unsigned long long)interp,
+				MAX_INTERPRETERS);
 	if (py->gcs.len == 0) {
 		err = pcc_error_create(PCC_ERROR_BAD_DATA,
 				       "no garbage collector state found");
@@ -729,6 +803,15 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 fail:
 	pcc_python_destroy(py);
 	return err;
+}
+
+uint64_t pcc_python_mapped_bytes(const struct pcc_python *py)
+{
+	uint64_t bytes = 0;
+	const struct pcc_segment_vec *segs = &py->t->segments;
+	for (size_t i = 0; i < segs->len; i++)
+		bytes += segs->data[i].end - segs->data[i].start;
+	return bytes;
 }
 
 void pcc_python_destroy(struct pcc_python *py)

@@ -215,7 +215,17 @@ struct pcc_python {
 	struct pcc_slot_vec slot_pool;
 	uint64_t last_type_addr;
 	struct pcc_type_info *last_type;
+
+	/* Items that traversals may still read, all passes together: a few
+	 * times what the target's memory can hold, so that containers whose
+	 * sizes lie cannot make the total work more than linear in the core
+	 * (see traverse.c). */
+	uint64_t item_budget;
+	bool item_budget_spent;
 };
+
+/* Bytes of the target's memory that reads can reach. */
+uint64_t pcc_python_mapped_bytes(const struct pcc_python *py);
 
 /*
  * Find the interpreter state and every interpreter's GC state.

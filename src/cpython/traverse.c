@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include "chain.h"
 #include "python.h"
 
 enum {
@@ -59,10 +60,35 @@ static inline bool rd(struct walk *w, uint64_t addr, uint64_t *v)
 	return false;
 }
 
+/*
+ * Pay for n items out of the traversals' budget (python.h).  Sizes are the
+ * target's words: each container's items are checked to be mapped, but
+ * many containers can claim the same memory.  Once the budget is gone,
+ * items are not read and their owners are partial (held from outside).
+ */
+static bool spend_items(struct walk *w, uint64_t n)
+{
+	struct pcc_python *py = w->py;
+	if (n <= py->item_budget) {
+		py->item_budget -= n;
+		return true;
+	}
+	if (!py->item_budget_spent) {
+		py->item_budget_spent = true;
+		pcc_target_warn(py->t,
+				"the heap's containers claim many times more "
+				"items than the core's memory holds (corrupt "
+				"sizes): containers read after this are not "
+				"followed, and count as held from outside");
+	}
+	w->partial = true;
+	return false;
+}
+
 static inline const uint8_t *rdn(struct walk *w, uint64_t addr, uint64_t n,
 				 uint64_t size)
 {
-	if (n > MAX_ITEMS) {
+	if (n > MAX_ITEMS || !spend_items(w, n)) {
 		w->partial = true;
 		return NULL;
 	}
@@ -417,7 +443,9 @@ static void traverse_dict(struct walk *w, uint64_t obj)
 }
 
 /* 2.7–3.10 _PyObject_GetDictPtr: a negative tp_dictoffset counts from the
- * end of a variable-sized object. */
+ * end of a variable-sized object.  ob_size and the type's sizes are the
+ * target's data: a computation that overflows, or a slot outside the
+ * object, is a dict we cannot find (0, and the object is partial). */
 static uint64_t instance_dict_ptr(struct walk *w, uint64_t obj,
 				  const struct pcc_type_info *ti)
 {
@@ -427,10 +455,20 @@ static uint64_t instance_dict_ptr(struct walk *w, uint64_t obj,
 	uint64_t size;
 	if (!rd(w, obj + w->py->off_size, &size))
 		return 0;
-	int64_t n = (int64_t)size < 0 ? -(int64_t)size : (int64_t)size;
-	int64_t total = ti->basicsize + n * ti->itemsize;
-	total = (total + 7) & ~(int64_t)7;
-	return obj + (uint64_t)(total + off);
+	int64_t n = (int64_t)size, total;
+	if (n < 0 && __builtin_sub_overflow((int64_t)0, n, &n))
+		goto bad;
+	if (__builtin_mul_overflow(n, ti->itemsize, &total)
+	    || __builtin_add_overflow(total, ti->basicsize, &total)
+	    || __builtin_add_overflow(total, (int64_t)7, &total))
+		goto bad;
+	total &= ~(int64_t)7;
+	if (__builtin_add_overflow(total, off, &total) || total < 0)
+		goto bad;
+	return obj + (uint64_t)total;
+bad:
+	w->partial = true;
+	return 0;
 }
 
 /*
@@ -738,6 +776,34 @@ static void traverse_cfunction(struct walk *w, uint64_t obj)
 		member_list(w, obj, PCC_LL_CMETHOD);
 }
 
+/*
+ * Do the deque's blocks, from leftblock to rightblock, hold exactly len
+ * items?  Checked before any item is visited, so that a chain that loops,
+ * breaks or disagrees with len visits nothing; the walk stops after the
+ * blocks that len allows, whatever the links say.
+ */
+static bool deque_blocks_agree(struct walk *w, uint64_t obj, uint64_t block,
+			       uint64_t index, uint64_t len, uint64_t blocklen)
+{
+	const struct pcc_layout *l = &w->py->l;
+	uint64_t right, rindex;
+	if (!rd(w, obj + l->off[PCC_L_DEQUE_RIGHTBLOCK], &right)
+	    || !rd(w, obj + l->off[PCC_L_DEQUE_RIGHTINDEX], &rindex)
+	    || rindex >= blocklen)
+		return false;
+	uint64_t nblocks = 1, max_blocks = len / blocklen + 2;
+	struct pcc_chain_check chain;
+	pcc_chain_check_init(&chain, block);
+	while (block != right) {
+		if (nblocks >= max_blocks
+		    || !rd(w, block + l->off[PCC_L_BLOCK_RIGHTLINK], &block)
+		    || !block || pcc_chain_check_loops(&chain, block))
+			return false;
+		nblocks++;
+	}
+	return (nblocks - 1) * blocklen + rindex + 1 == len + index;
+}
+
 static void traverse_deque(struct walk *w, uint64_t obj)
 {
 	const struct pcc_layout *l = &w->py->l;
@@ -750,14 +816,29 @@ static void traverse_deque(struct walk *w, uint64_t obj)
 		w->partial = true;
 		return;
 	}
+	if (!len)
+		return;
+	if (pcc_layout_has(l, PCC_L_DEQUE_RIGHTBLOCK)
+	    && pcc_layout_has(l, PCC_L_DEQUE_RIGHTINDEX)
+	    && !deque_blocks_agree(w, obj, block, index, len, (uint64_t)blocklen)) {
+		w->partial = true;
+		return;
+	}
+	if (!spend_items(w, len))
+		return;
+	/* Without rightblock in the layout, the same bounds as we go. */
+	uint64_t nblocks = 1, max_blocks = len / (uint64_t)blocklen + 2;
+	struct pcc_chain_check chain;
+	pcc_chain_check_init(&chain, block);
 	for (uint64_t i = 0; i < len; i++) {
 		uint64_t item;
 		if (!rd(w, block + l->off[PCC_L_BLOCK_DATA] + index * 8, &item))
 			return;
 		emit(w, item, PCC_EDGE_INDEX, NULL, 0, (int64_t)i);
 		if (++index == (uint64_t)blocklen && i + 1 < len) {
-			if (!rd(w, block + l->off[PCC_L_BLOCK_RIGHTLINK], &block)
-			    || !block) {
+			if (++nblocks > max_blocks
+			    || !rd(w, block + l->off[PCC_L_BLOCK_RIGHTLINK], &block)
+			    || !block || pcc_chain_check_loops(&chain, block)) {
 				w->partial = true;
 				return;
 			}
@@ -766,17 +847,39 @@ static void traverse_deque(struct walk *w, uint64_t obj)
 	}
 }
 
+/*
+ * The node list has one node per item.  ma_used is the target's word, so
+ * the walk is also bounded by the entries the keys table really holds, and
+ * a list that loops is cut (partial) where the loop is found.
+ */
 static void traverse_odict(struct walk *w, uint64_t obj)
 {
 	const struct pcc_layout *l = &w->py->l;
 	member(w, obj, PCC_L_ODICT_INST_DICT, "__dict__");
-	uint64_t node, used;
+	uint64_t node, used, keys;
+	struct dict_keys dk;
 	if (!rd(w, obj + l->off[PCC_L_ODICT_FIRST], &node)
 	    || !rd(w, obj + l->off[PCC_L_DICT_USED], &used))
 		return;
-	/* The node list has one node per item; more means a broken list. */
-	for (uint64_t i = 0; node && i <= used; i++) {
+	if (node && (!pcc_layout_has(l, PCC_L_DICT_KEYS)
+		     || !rd(w, obj + l->off[PCC_L_DICT_KEYS], &keys)
+		     || !read_dict_keys(w, keys, &dk) || used > dk.nentries
+		     || !rdn(w, dk.entries, dk.nentries, dk.esize))) {
+		w->partial = true;
+		node = 0;
+	}
+	if (node && !spend_items(w, used))
+		node = 0;
+	struct pcc_chain_check chain;
+	pcc_chain_check_init(&chain, 0);
+	for (uint64_t i = 0; node; i++) {
 		uint64_t key;
+		if (i == used || pcc_chain_check_loops(&chain, node)) {
+			/* More nodes than items: a list that loops or runs
+			 * into other memory. */
+			w->partial = true;
+			break;
+		}
 		if (!rd(w, node + l->off[PCC_L_ODICTNODE_KEY], &key))
 			return;
 		emit(w, key, PCC_EDGE_DICT_KEY, NULL, key, 0);

@@ -3,18 +3,30 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "report.h"
+#include "../util/utf8.h"
 
 static void dot_string(FILE *out, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
 	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
+	while (n) {
+		size_t k = pcc_utf8_sequence_len(p, n);
+		if (!k) {
+			/* Graphviz reads UTF-8: U+FFFD for an ill-formed byte. */
+			fputs("\xef\xbf\xbd", out);
+			k = 1;
+		} else if (*p == '"' || *p == '\\') {
 			fprintf(out, "\\%c", *p);
-		else if (*p >= 0x20 && *p != 0x7f)
-			fputc(*p, out);
+		} else if (*p >= 0x20 && *p != 0x7f) {
+			fwrite(p, 1, k, out);
+		}
+		p += k;
+		n -= k;
 	}
 	fputc('"', out);
 }

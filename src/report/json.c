@@ -2,21 +2,34 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "report.h"
+#include "../util/utf8.h"
 
 enum { SCHEMA_VERSION = 1 };
 
 void pcc_json_string(FILE *out, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p);
 	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		if (*p == '"' || *p == '\\')
+	while (n) {
+		size_t k = pcc_utf8_sequence_len(p, n);
+		if (!k) {
+			/* JSON is UTF-8 (RFC 8259): an ill-formed byte from the
+			 * target is replaced, as Python's errors="replace" does. */
+			fputs("\\ufffd", out);
+			k = 1;
+		} else if (*p == '"' || *p == '\\') {
 			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
+		} else if (*p < 0x20 || *p == 0x7f) {
 			fprintf(out, "\\u%04x", *p);
-		else
-			fputc(*p, out);
+		} else {
+			fwrite(p, 1, k, out);
+		}
+		p += k;
+		n -= k;
 	}
 	fputc('"', out);
 }

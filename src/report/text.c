@@ -4,12 +4,13 @@
 #include <stdlib.h>
 
 #include "report.h"
+#include "../util/utf8.h"
 
-/* Target-derived text goes to a terminal: control characters become '?'. */
+/* Target-derived text goes to a terminal: control characters become '?',
+ * bytes that are not UTF-8 "\\xNN". */
 static void put_clean(FILE *out, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, out);
+	pcc_utf8_fputs_text(s, out);
 }
 
 static const char *type_name(const struct pcc_report *r, uint64_t type)
