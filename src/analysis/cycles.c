@@ -40,16 +40,17 @@ static inline uint32_t upos(const struct pcc_heap *h, uint64_t addr)
 	return (uint32_t)h->gc_refs[j];
 }
 
-static void visit_edge(void *ctx, uint64_t ref, const struct pcc_edge *e)
+static bool visit_edge(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	(void)e;
 	struct edge_collect *c = ctx;
 	uint32_t p = upos(c->h, ref);
 	if (p == UINT32_MAX)
-		return;
+		return false;
 	if (c->fill)
 		c->out[c->count] = p;
 	c->count++;
+	return false;
 }
 
 static void build_graph(struct pcc_heap *h, struct graph *g)
@@ -199,13 +200,14 @@ struct find_label {
 	enum pcc_edge_label label;
 };
 
-static void visit_find_label(void *ctx, uint64_t ref, const struct pcc_edge *e)
+static bool visit_find_label(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	struct find_label *f = ctx;
 	if (f->text || ref != f->target || !e)
-		return;
+		return false;
 	f->text = pcc_edge_text(f->py, e);
 	f->label = e->label;
+	return true;
 }
 
 static const char *type_name_of(struct pcc_heap *h, uint32_t pos)

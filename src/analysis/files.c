@@ -76,36 +76,37 @@ static bool seen_add(struct scan *s, uint64_t addr)
 	return true;
 }
 
-static void visit_untracked(void *ctx, uint64_t ref, const struct pcc_edge *e)
+static bool visit_untracked(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	(void)e;
 	struct scan *s = ctx;
 	struct pcc_heap *h = s->h;
 	if (pcc_heap_find(h, ref) != UINT32_MAX)
-		return; /* tracked: seen on its own */
+		return false; /* tracked: seen on its own */
 	struct pcc_python *py = h->py;
 	struct pcc_type_info *ti = pcc_python_type(py, pcc_python_ob_type(py, ref));
 	if (!ti)
-		return;
+		return false;
 	enum pcc_file_role role = pcc_python_file_role(py, ti);
 	if (role != PCC_FILE_NONE) {
 		if (!seen_add(s, ref))
-			return;
+			return false;
 		*found_vec_push(&s->found) = (struct found){ ref, role, s->holder,
 							     s->current };
-		return;
+		return false;
 	}
 	if (s->depth >= MAX_UNTRACKED_DEPTH
 	    || (ti->kind != PCC_KIND_DICT && ti->kind != PCC_KIND_TUPLE
 		&& ti->kind != PCC_KIND_LIST)
 	    || !seen_add(s, ref))
-		return;
+		return false;
 	uint64_t saved = s->holder;
 	s->holder = ref;
 	s->depth++;
 	pcc_python_traverse(py, ref, visit_untracked, s, false, NULL);
 	s->depth--;
 	s->holder = saved;
+	return false;
 }
 
 struct referrers {
@@ -115,25 +116,26 @@ struct referrers {
 	uint64_t current;
 };
 
-static void visit_referrer(void *ctx, uint64_t ref, const struct pcc_edge *e)
+static bool visit_referrer(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	(void)e;
 	struct referrers *r = ctx;
 	if (ref < r->targets[0] || ref > r->targets[r->n - 1])
-		return;
+		return false;
 	const uint64_t *hit = bsearch(&ref, r->targets, r->n, sizeof(uint64_t),
 				      pcc_u64_cmp);
 	if (!hit)
-		return;
+		return false;
 	uint64_t *slots = r->holders[hit - r->targets];
 	for (int i = 0; i < MAX_HOLDERS; i++) {
 		if (slots[i] == r->current)
-			return;
+			return false;
 		if (!slots[i]) {
 			slots[i] = r->current;
-			return;
+			return false;
 		}
 	}
+	return false;
 }
 
 /* Up to MAX_HOLDERS tracked referrers of each target, in one heap pass. */
@@ -159,11 +161,12 @@ struct label_find {
 	char *text;
 };
 
-static void visit_label(void *ctx, uint64_t ref, const struct pcc_edge *e)
+static bool visit_label(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	struct label_find *f = ctx;
 	if (!f->text && ref == f->target && e)
 		f->text = pcc_edge_text(f->py, e);
+	return f->text != NULL;
 }
 
 static char *edge_label(struct pcc_python *py, uint64_t from, uint64_t to)

@@ -41,21 +41,22 @@ struct garbage_types {
 	uint64_t seen;
 };
 
-static void visit_garbage(void *ctx, uint64_t ref, const struct pcc_edge *e)
+static bool visit_garbage(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	(void)e;
 	struct garbage_types *g = ctx;
 	if (++g->seen > MAX_GARBAGE_SCANNED)
-		return;
+		return false;
 	uint64_t type = pcc_python_ob_type(g->py, ref);
 	for (size_t i = 0; i < g->counts->len; i++) {
 		if (g->counts->data[i].type == type) {
 			g->counts->data[i].count++;
-			return;
+			return false;
 		}
 	}
 	if (g->counts->len < 64)
 		*pcc_count_vec_push(g->counts) = (struct pcc_count){ type, 1 };
+	return false;
 }
 
 static int count_desc(const void *a, const void *b)

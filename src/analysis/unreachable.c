@@ -27,7 +27,7 @@ struct decref_ctx {
 	uint64_t owner;
 };
 
-static void visit_decref(void *ctx, uint64_t ref, const struct pcc_edge *e)
+static bool visit_decref(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	(void)e;
 	struct decref_ctx *c = ctx;
@@ -35,6 +35,7 @@ static void visit_decref(void *ctx, uint64_t ref, const struct pcc_edge *e)
 	if (j != UINT32_MAX)
 		c->h->gc_refs[j]--;
 	pcc_heap_note_referrer(c->h, c->owner, ref);
+	return false;
 }
 
 struct mark_ctx {
@@ -43,19 +44,20 @@ struct mark_ctx {
 	size_t len, cap;
 };
 
-static void visit_mark(void *ctx, uint64_t ref, const struct pcc_edge *e)
+static bool visit_mark(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	(void)e;
 	struct mark_ctx *m = ctx;
 	uint32_t j = pcc_heap_find(m->h, ref);
 	if (j == UINT32_MAX || (m->h->flags[j] & PCC_OBJ_REACHABLE))
-		return;
+		return false;
 	m->h->flags[j] |= PCC_OBJ_REACHABLE;
 	if (m->len == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 4096;
 		m->stack = pcc_xreallocarray(m->stack, m->cap, sizeof(uint32_t));
 	}
 	m->stack[m->len++] = j;
+	return false;
 }
 
 /* Small counter keyed by type address, for histograms. */

@@ -84,16 +84,17 @@ struct dict_get {
 	uint64_t value;
 };
 
-static void visit_dict_get(void *ctx, uint64_t ref, const struct pcc_edge *e)
+static bool visit_dict_get(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	struct dict_get *g = ctx;
 	if (g->value || !e || !e->key
 	    || (e->label != PCC_EDGE_DICT_VALUE && e->label != PCC_EDGE_ATTR))
-		return;
+		return false;
 	char *k = pcc_python_str(g->py, e->key, 64);
 	if (k && strcmp(k, g->key) == 0)
 		g->value = ref;
 	free(k);
+	return g->value != 0;
 }
 
 uint64_t pcc_python_dict_get(struct pcc_python *py, uint64_t dict,

@@ -276,11 +276,11 @@ static void find_module_traversals(struct pcc_python *py, uint64_t interp)
 }
 
 /* Find sys.version in the interpreter's sys dict: "3.9.18 (main, ...". */
-static void visit_sysdict(void *ctx, uint64_t ref, const struct pcc_edge *e)
+static bool visit_sysdict(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	struct pcc_python *py = ctx;
 	if (py->version[0] || !e || e->label != PCC_EDGE_DICT_VALUE || !e->key)
-		return;
+		return false;
 	char *key = pcc_python_str(py, e->key, 16);
 	if (key && strcmp(key, "version") == 0) {
 		char *v = pcc_python_str(py, ref, 64);
@@ -293,6 +293,7 @@ static void visit_sysdict(void *ctx, uint64_t ref, const struct pcc_edge *e)
 		free(v);
 	}
 	free(key);
+	return py->version[0] != 0;
 }
 
 static struct pcc_error *find_version(struct pcc_python *py,

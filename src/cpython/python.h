@@ -79,9 +79,10 @@ struct pcc_edge {
 
 /*
  * Visitor: called for each referent.  The label is built only when the
- * caller asked for it (want_labels), so the hot path passes NULL.
+ * caller asked for it (want_labels), so the hot path passes NULL.  Returns
+ * true when it has what it wants: the walk then stops.
  */
-typedef void pcc_visit_fn(void *ctx, uint64_t referent,
+typedef bool pcc_visit_fn(void *ctx, uint64_t referent,
 			  const struct pcc_edge *edge);
 
 /* tp_flags bits, the same in every version that has them. */

@@ -37,18 +37,19 @@ struct walk {
 	/* The refcount pass: leave out references the owner does not hold
 	 * (3.14 borrowed stack references). */
 	bool owned_only;
+	bool stop; /* the visitor has what it wants */
 };
 
 static inline void emit(struct walk *w, uint64_t ref, enum pcc_edge_label label,
 			const char *name, uint64_t key, int64_t index)
 {
-	if (!ref)
+	if (!ref || w->stop)
 		return;
 	if (w->labels) {
 		struct pcc_edge e = { label, name, key, index };
-		w->visit(w->ctx, ref, &e);
+		w->stop = w->visit(w->ctx, ref, &e);
 	} else {
-		w->visit(w->ctx, ref, NULL);
+		w->stop = w->visit(w->ctx, ref, NULL);
 	}
 }
 
@@ -118,7 +119,7 @@ static void member(struct walk *w, uint64_t obj, enum pcc_layout_field f,
 static void member_list(struct walk *w, uint64_t obj, enum pcc_layout_list id)
 {
 	const struct pcc_member_list *ml = &w->py->l.lists[id];
-	for (int i = 0; i < ml->n; i++) {
+	for (int i = 0; i < ml->n && !w->stop; i++) {
 		uint64_t v;
 		if (rd(w, obj + (uint64_t)ml->offset[i], &v))
 			emit(w, v, PCC_EDGE_MEMBER, ml->name[i], 0, 0);
@@ -131,7 +132,7 @@ static void visit_array(struct walk *w, uint64_t items, uint64_t n,
 	const uint8_t *p = rdn(w, items, n, 8);
 	if (!p)
 		return;
-	for (uint64_t i = 0; i < n; i++)
+	for (uint64_t i = 0; i < n && !w->stop; i++)
 		emit(w, word_at(p, i), label, NULL, 0, (int64_t)i);
 }
 
@@ -181,7 +182,7 @@ static void visit_frame_slots(struct walk *w, uint64_t slots, uint64_t n,
 				break;
 		}
 	}
-	for (uint64_t i = 0; i < n; i++) {
+	for (uint64_t i = 0; i < n && !w->stop; i++) {
 		uint64_t v = word_at(p, i);
 		if (!v)
 			continue;
@@ -247,7 +248,7 @@ static void traverse_set(struct walk *w, uint64_t obj)
 	const uint8_t *p = rdn(w, table, mask + 1, esize);
 	if (!p || mask + 1 == 0)
 		return;
-	for (uint64_t i = 0; i <= mask; i++) {
+	for (uint64_t i = 0; i <= mask && !w->stop; i++) {
 		uint64_t key;
 		memcpy(&key, p + i * esize + l->off[PCC_L_SETENTRY_KEY], 8);
 		if (key && !w->py->set_dummy && w->py->set_dummy_str_type)
@@ -346,7 +347,7 @@ static void visit_values(struct walk *w, uint64_t values, uint64_t n,
 	const uint8_t *p = rdn(w, values, n, 8);
 	if (!p)
 		return;
-	for (uint64_t i = 0; i < n; i++) {
+	for (uint64_t i = 0; i < n && !w->stop; i++) {
 		uint64_t v = word_at(p, i);
 		if (v)
 			emit(w, v, label, NULL,
@@ -376,7 +377,7 @@ static void traverse_dict_table(struct walk *w, uint64_t obj)
 		w->partial = true;
 		return;
 	}
-	for (uint64_t i = 0; i <= mask; i++) {
+	for (uint64_t i = 0; i <= mask && !w->stop; i++) {
 		uint64_t key, value;
 		memcpy(&key, p + i * esize + l->off[PCC_L_DKE_KEY], 8);
 		memcpy(&value, p + i * esize + l->off[PCC_L_DKE_VALUE], 8);
@@ -430,7 +431,7 @@ static void traverse_dict(struct walk *w, uint64_t obj)
 				dk.general = true;
 		}
 	}
-	for (uint64_t i = 0; i < dk.nentries; i++) {
+	for (uint64_t i = 0; i < dk.nentries && !w->stop; i++) {
 		uint64_t key, value;
 		memcpy(&key, p + i * dk.esize + dk.key_off, 8);
 		memcpy(&value, p + i * dk.esize + dk.value_off, 8);
@@ -565,7 +566,7 @@ static void traverse_instance(struct walk *w, uint64_t obj, uint64_t type,
 			      struct pcc_type_info *ti)
 {
 	struct pcc_python *py = w->py;
-	for (uint32_t i = 0; i < ti->slots_count; i++) {
+	for (uint32_t i = 0; i < ti->slots_count && !w->stop; i++) {
 		const struct pcc_slot *s = &py->slot_pool.data[ti->slots_start + i];
 		uint64_t v;
 		if (rd(w, obj + (uint64_t)s->offset, &v))
@@ -644,7 +645,7 @@ static void traverse_iframe_stackrefs(struct walk *w, uint64_t f)
 	const uint8_t *p = rdn(w, base, n, 8);
 	if (!p)
 		return;
-	for (uint64_t i = 0; i < n; i++)
+	for (uint64_t i = 0; i < n && !w->stop; i++)
 		visit_stackref(w, word_at(p, i), PCC_EDGE_INDEX, NULL, 0, (int64_t)i);
 }
 
@@ -830,7 +831,7 @@ static void traverse_deque(struct walk *w, uint64_t obj)
 	uint64_t nblocks = 1, max_blocks = len / (uint64_t)blocklen + 2;
 	struct pcc_chain_check chain;
 	pcc_chain_check_init(&chain, block);
-	for (uint64_t i = 0; i < len; i++) {
+	for (uint64_t i = 0; i < len && !w->stop; i++) {
 		uint64_t item;
 		if (!rd(w, block + l->off[PCC_L_BLOCK_DATA] + index * 8, &item))
 			return;
@@ -872,7 +873,7 @@ static void traverse_odict(struct walk *w, uint64_t obj)
 		node = 0;
 	struct pcc_chain_check chain;
 	pcc_chain_check_init(&chain, 0);
-	for (uint64_t i = 0; node; i++) {
+	for (uint64_t i = 0; node && !w->stop; i++) {
 		uint64_t key;
 		if (i == used || pcc_chain_check_loops(&chain, node)) {
 			/* More nodes than items: a list that loops or runs
@@ -1010,7 +1011,8 @@ static enum pcc_kind traverse(struct pcc_python *py, uint64_t obj,
 			      bool owned_only, bool *partial,
 			      enum pcc_is_gc *is_gc)
 {
-	struct walk w = { py, visit, ctx, want_labels, false, owned_only };
+	struct walk w = { .py = py, .visit = visit, .ctx = ctx,
+			  .labels = want_labels, .owned_only = owned_only };
 	uint64_t type = pcc_python_ob_type(py, obj);
 	struct pcc_type_info *ti = pcc_python_type(py, type);
 	if (is_gc)
@@ -1069,7 +1071,7 @@ uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj)
 	}
 	if (!ti->dictoffset)
 		return 0;
-	struct walk w = { py, NULL, NULL, false, false, false };
+	struct walk w = { .py = py };
 	uint64_t ptr = instance_dict_ptr(&w, obj, ti);
 	if (!ptr || !pcc_target_read_u64(py->t, ptr, &dict))
 		return 0;

@@ -267,13 +267,14 @@ struct referents_ctx {
 	bool first;
 };
 
-static void visit_print(void *ctx, uint64_t ref, const struct pcc_edge *e)
+static bool visit_print(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	(void)e;
 	struct referents_ctx *c = ctx;
 	fprintf(c->out, "%s\"0x%llx\"", c->first ? "" : ",",
 		(unsigned long long)ref);
 	c->first = false;
+	return false;
 }
 
 void pcc_report_referents(const struct pcc_report *r, FILE *out)
