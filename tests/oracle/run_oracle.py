@@ -67,8 +67,9 @@ MAX_EXAMPLES = 3
 # Known limitations: the only reasons a case may end in SKIP once its
 # fixture ran.  Any other self-check disagreement or time-out is a FAIL,
 # and every limitation that was hit is named again in the summary.  Each
-# entry: (name, [low, high) Python versions, fixtures (None: all), what it
-# excuses ("timeout", "selfcheck"), why).  Add one only for a case seen
+# entry: (name, [low, high) Python versions as tuples, to the patch release
+# if need be, fixtures (None: all), what it excuses ("timeout",
+# "selfcheck"), why).  Add one only for a case seen
 # here, with a reason a reader can check.
 #
 # None today.  The design notes name 3.12.1 hanging in its own collector on
@@ -437,7 +438,7 @@ _limits_hit = collections.OrderedDict()  # limitation name -> [case names]
 def known_limitation(py, fixture, kind):
     """The entry of KNOWN_LIMITATIONS that excuses a `kind` failure of this
     case, or None."""
-    v = tuple(py.version or ())[:2]
+    v = tuple(py.version or ())  # (3, 12, 1): within [(3, 12, 1), (3, 12, 2))
     for entry in KNOWN_LIMITATIONS:
         name, (lo, hi), fixtures, kinds, why = entry
         if kind in kinds and lo <= v < hi and (fixtures is None or fixture in fixtures):
