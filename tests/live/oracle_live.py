@@ -11,6 +11,8 @@ on the stopped parent, and check
      tracer left (TracerPid 0);
   h. the target resumed with SIGCONT runs to a clean exit (status 0);
   i. the JSON says live, with the pid and a pause.
+The oracle is checked first exactly as there (self-check, expected garbage,
+time-outs: FAIL unless a known limitation of run_oracle.KNOWN_LIMITATIONS).
 
 Everything but the case itself comes from run_oracle.py (discovery,
 fixtures, the comparison, process handling), so that both modes check the
@@ -96,19 +98,12 @@ def run_case(py, fixture, fpath, pcc, opts):
                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp)
         why = ro.wait_for_oracle(p, out, time.time() + ro.FIXTURE_TIMEOUT)
         if why is not None:
-            if why.startswith("timed out"):
-                return name, ro.Result("SKIP", why)
-            return name, ro.Result("FAIL", why, ro.tail(log))
+            return name, ro.wait_verdict(py, fixture, name, why, log)
         with open(out) as fh:
             oracle = json.load(fh)
-        if "error" in oracle:
-            return name, ro.Result("FAIL", "fixture child raised", "\n".join(
-                "      | " + l for l in oracle["error"].splitlines()[-12:]))
-        if "unavailable" in oracle:
-            return name, ro.Result("SKIP", oracle["unavailable"])
-        sc = oracle.get("selfcheck", {})
-        if not sc.get("agrees", True):
-            return name, ro.Result("SKIP", "oracle self-check disagrees with gc.collect()")
+        verdict = ro.oracle_verdict(py, fixture, name, oracle)
+        if verdict is not None:
+            return name, verdict
 
         refs = os.path.join(tmp, "refs.jsonl")
         t0 = time.time()
@@ -175,6 +170,7 @@ def run_case(py, fixture, fpath, pcc, opts):
                 (report.get("warnings") or [])[:5]))
         extra.append(notes + ", %.1fs, stopped %.1f ms" % (
             took, 1e3 * (tgt.get("pause_seconds") or 0)))
+        extra.append(ro.oracle_note(oracle))
         if reasons:
             return name, ro.Result("FAIL", "; ".join(reasons), "\n".join(details + extra))
         return name, ro.Result("PASS", "", "\n".join(extra) if opts.verbose else "")
@@ -259,6 +255,8 @@ def main(argv=None):
     finally:
         ro.reap_all()
     ex.shutdown(wait=True)
+    for line in ro.limitations_summary():
+        ro.say(line)
     ro.say("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     if failed:
         return 1

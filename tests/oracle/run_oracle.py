@@ -11,6 +11,12 @@ and compare
      gc.get_referents() (as multisets),
   c. the exit status (1 when the oracle found garbage, else 0),
   d. the Python version pycorecheck read.
+Before any of that, in every mode (--oracle-only too), the oracle itself:
+its recomputed unreachable set must agree with what gc.collect() did
+(fixtures/oracle.py, _collect), and the fixture must make garbage (none in
+reachable_only, or in a fixture run with expect_garbage=False).  Either is
+a FAIL, and so is a fixture that times out; only an entry of
+KNOWN_LIMITATIONS turns one into a SKIP, named again in the summary.
 
 Prints one line per case (PASS:/FAIL:/SKIP:) and a closing
 "N passed, N failed, N skipped" line.  Exit 1 if anything failed, 77 if
@@ -57,6 +63,20 @@ CHILD_ALARM = 120       # signal.alarm() in the oracle child (fixtures/oracle.py
 GCORE_TIMEOUT = 300
 PCC_TIMEOUT = 600
 MAX_EXAMPLES = 3
+
+# Known limitations: the only reasons a case may end in SKIP once its
+# fixture ran.  Any other self-check disagreement or time-out is a FAIL,
+# and every limitation that was hit is named again in the summary.  Each
+# entry: (name, [low, high) Python versions as tuples, to the patch release
+# if need be, fixtures (None: all), what it excuses ("timeout",
+# "selfcheck"), why).  Add one only for a case seen
+# here, with a reason a reader can check.
+#
+# None today.  The design notes name 3.12.1 hanging in its own collector on
+# asyncio garbage under DEBUG_SAVEALL; on these machines a heap of garbage
+# event loops with pending tasks and timers is collected by 3.12.1 in a
+# few milliseconds, so it is not excused.
+KNOWN_LIMITATIONS = ()
 
 _live = set()           # process groups to kill on any exit
 _live_lock = threading.Lock()
@@ -412,6 +432,94 @@ class Result(object):
         self.details = details
 
 
+_limits_hit = collections.OrderedDict()  # limitation name -> [case names]
+
+
+def known_limitation(py, fixture, kind):
+    """The entry of KNOWN_LIMITATIONS that excuses a `kind` failure of this
+    case, or None."""
+    v = tuple(py.version or ())  # (3, 12, 1): within [(3, 12, 1), (3, 12, 2))
+    for entry in KNOWN_LIMITATIONS:
+        name, (lo, hi), fixtures, kinds, why = entry
+        if kind in kinds and lo <= v < hi and (fixtures is None or fixture in fixtures):
+            return entry
+    return None
+
+
+def excused_or_failed(py, fixture, case, kind, reason, details=""):
+    """SKIP when a known limitation names this failure, else FAIL."""
+    entry = known_limitation(py, fixture, kind)
+    if entry is None:
+        return Result("FAIL", reason, details)
+    with _print_lock:
+        _limits_hit.setdefault(entry[0], []).append(case)
+    return Result("SKIP", "known limitation %s (%s): %s" % (entry[0], entry[4], reason), details)
+
+
+def limitations_summary():
+    """Lines naming every known limitation that excused a case."""
+    out = []
+    why = dict((e[0], e[4]) for e in KNOWN_LIMITATIONS)
+    for name, cases in _limits_hit.items():
+        out.append("known limitation %s (%s): %d cases skipped: %s" % (
+            name, why.get(name, "?"), len(cases), ", ".join(cases)))
+    return out
+
+
+def wait_verdict(py, fixture, case, why, log):
+    """The result of a case whose fixture did not deliver its oracle."""
+    if why.startswith("timed out"):
+        return excused_or_failed(py, fixture, case, "timeout", why, tail(log))
+    return Result("FAIL", why, tail(log))
+
+
+def oracle_verdict(py, fixture, case, oracle):
+    """None when the oracle is sound, else the case's result: a child that
+    raised, a self-check that disagrees with the collector, garbage where
+    the fixture expects none or none where it expects some."""
+    if "error" in oracle:
+        return Result("FAIL", "fixture child raised", "\n".join(
+            "      | " + l for l in oracle["error"].splitlines()[-12:]))
+    if "unavailable" in oracle:  # oracle.unavailable(): the fixture says why
+        return Result("SKIP", oracle["unavailable"])
+    sc = oracle.get("selfcheck")
+    if not isinstance(sc, dict) or "agrees" not in sc:
+        return Result("FAIL", "the oracle has no self-check (fixtures/oracle.py too old?)")
+    if not sc["agrees"]:
+        details = []
+        for key, what in (("only_gc", "saved or cleared by the collector, reachable by the recomputation"),
+                          ("only_recomputed", "unreachable by the recomputation, kept by the collector")):
+            lst = sc.get(key) or []
+            if lst:
+                c = collections.Counter(o["type"] for o in lst)
+                details.append("    %s (%d): %s" % (what, len(lst), ", ".join(
+                    "%s x%d" % kv for kv in c.most_common(8))))
+                details.append("      e.g. %s" % ", ".join("%s(%s)" % (o["addr"], o["type"])
+                                                         for o in lst[:MAX_EXAMPLES]))
+        return excused_or_failed(py, fixture, case, "selfcheck",
+                                 "the oracle's recomputed unreachable set disagrees with "
+                                 "what gc.collect() did (counts %s)" % (sc.get("counts"),),
+                                 "\n".join(details))
+    n = len(oracle.get("unreachable", []))
+    expect = oracle.get("expect_garbage", True) and fixture != "reachable_only"
+    if n == 0 and expect:
+        return Result("FAIL", "the oracle found no garbage in %s, which must make some" % fixture)
+    if n and not expect:
+        return Result("FAIL", "the oracle found %d unreachable objects in %s, which must make none"
+                      % (n, fixture))
+    return None
+
+
+def oracle_note(oracle):
+    """One line on what the collector did with the unreachable set."""
+    c = (oracle.get("selfcheck") or {}).get("counts") or {}
+    return "    oracle: %d unreachable: %d saved by gc.collect(), %d by a later one, " \
+        "%d freed and %d resurrected by finalizers (%d rounds); %d reachable objects freed" % (
+            len(oracle.get("unreachable", [])), c.get("saved", 0), c.get("saved_later", 0),
+            c.get("freed", 0), c.get("resurrected", 0), c.get("rounds", 0),
+            c.get("freed_reachable", 0))
+
+
 def wait_for_oracle(p, out, deadline):
     """Wait until out exists and the parent is stopped.  None or a reason."""
     dead_child_since = None
@@ -437,11 +545,11 @@ def wait_for_oracle(p, out, deadline):
                     return None
                 if time.time() - start > CHILD_ALARM - 5:
                     return "timed out: the oracle child was killed by its %ds alarm: the " \
-                        "interpreter's own collector may hang (skipped loudly)" % CHILD_ALARM
+                        "interpreter's own collector may hang" % CHILD_ALARM
                 return "the oracle child died without writing %s" % os.path.basename(out)
         if time.time() > deadline:
             return "timed out after %ds (parent state %s, oracle %s): the interpreter's " \
-                "own collector may hang (skipped loudly)" % (
+                "own collector may hang" % (
                     FIXTURE_TIMEOUT, state, "written" if have else "missing")
         time.sleep(0.05)
 
@@ -669,34 +777,19 @@ def run_case(py, fixture, fpath, pcc, opts):
                       stdin=subprocess.DEVNULL, cwd=tmp, env=env)
         why = wait_for_oracle(p, out, time.time() + FIXTURE_TIMEOUT)
         if why is not None:
-            if why.startswith("timed out"):
-                return name, Result("SKIP", why)
-            return name, Result("FAIL", why, tail(log))
+            return name, wait_verdict(py, fixture, name, why, log)
         with open(out) as fh:
             oracle = json.load(fh)
-        if "error" in oracle:
-            return name, Result("FAIL", "fixture child raised", "\n".join(
-                "      | " + l for l in oracle["error"].splitlines()[-12:]))
-        if "unavailable" in oracle:
-            return name, Result("SKIP", oracle["unavailable"])
-        sc = oracle.get("selfcheck", {})
-        if not sc.get("agrees", True):
-            c = collections.Counter(o["type"] for o in sc.get("only_gc", []) + sc.get("only_recomputed", []))
-            return name, Result("SKIP", "oracle self-check disagrees with gc.collect() "
-                                "(finalizers freed garbage?): %s" % ", ".join(
-                                    "%s x%d" % kv for kv in c.most_common(6)))
+        verdict = oracle_verdict(py, fixture, name, oracle)
+        if verdict is not None:
+            return name, verdict
         if oracle.get("threading_imported"):
             say("NOTE: %s: threading was imported (the oracle made its at-fork hook a no-op)" % name)
 
         if opts.oracle_only:
-            n = len(oracle["unreachable"])
-            expect = oracle.get("expect_garbage", True) and fixture != "reachable_only"
-            if n == 0 and expect:
-                return name, Result("FAIL", "the oracle found no garbage")
-            if n and not expect:
-                return name, Result("FAIL", "the oracle found garbage in %s" % fixture)
             return name, Result("PASS", "oracle: %d tracked, %d unreachable, %d files" % (
-                oracle.get("tracked", 0), n, len(oracle.get("files", []))))
+                oracle.get("tracked", 0), len(oracle["unreachable"]), len(oracle.get("files", []))),
+                oracle_note(oracle) if opts.verbose else "")
 
         corebase = os.path.join(tmp, "core")
         rc, gout, gerr = run_cmd(["gcore", "-o", corebase, str(p.pid)], GCORE_TIMEOUT)
@@ -737,6 +830,7 @@ def run_case(py, fixture, fpath, pcc, opts):
             extra.append("    incomplete analysis; warnings: %s" % "; ".join(
                 (report.get("warnings") or [])[:5]))
         extra.append(notes + ", %.1fs" % took)
+        extra.append(oracle_note(oracle))
         if reasons:
             return name, Result("FAIL", "; ".join(reasons), "\n".join(details + extra))
         return name, Result("PASS", "", "\n".join(extra) if opts.verbose else "")
@@ -837,6 +931,8 @@ def main(argv=None):
     finally:
         reap_all()
     ex.shutdown(wait=True)
+    for line in limitations_summary():
+        say(line)
     say("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     if failed:
         return 1
