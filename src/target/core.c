@@ -193,6 +193,8 @@ static void core_note(void *arg, uint32_t type, const char *name,
 			memcpy(kv, desc + off, 16);
 			if (kv[0] == AT_PHDR)
 				t->auxv_phdr = kv[1];
+			else if (kv[0] == AT_PHNUM)
+				t->auxv_phnum = kv[1];
 			else if (kv[0] == AT_ENTRY)
 				t->auxv_entry = kv[1];
 			else if (kv[0] == AT_EXECFN)
@@ -740,10 +742,13 @@ static struct pcc_error *read_program_headers(struct pcc_target *t,
 		return err;
 
 	struct note_state st = { .t = t };
+	bool notes_cut = false;
 	for (size_t i = 0; i < phnum; i++) {
 		Elf64_Phdr ph;
 		memcpy(&ph, image + eh.e_phoff + i * sizeof(ph), sizeof(ph));
 		if (ph.p_type == PT_NOTE) {
+			notes_cut |= ph.p_filesz > 0 && (ph.p_offset >= size
+				     || ph.p_filesz > size - ph.p_offset);
 			if (ph.p_offset < size) {
 				size_t len = ph.p_filesz < size - ph.p_offset
 						     ? ph.p_filesz
@@ -774,6 +779,13 @@ static struct pcc_error *read_program_headers(struct pcc_target *t,
 			s->source = PCC_SEGMENT_CORE;
 		}
 	}
+	if (!st.have_notes && notes_cut)
+		return pcc_error_hint(
+			pcc_error_create(PCC_ERROR_INPUT,
+					 "%s is truncated: its notes (threads, "
+					 "mapped files) are past the end of the file",
+					 path),
+			"copy the whole core again");
 	if (!st.have_notes)
 		return damaged(path, "it has no notes (no threads, no list of "
 			       "mapped files)");
@@ -797,6 +809,138 @@ static struct pcc_error *read_program_headers(struct pcc_target *t,
 	if (t->auxv_execfn)
 		t->exe_path = pcc_target_read_cstr(t, t->auxv_execfn, 4096);
 	return NULL;
+}
+
+/* Replace, in place, each NT_FILE name that is not a regular file here. */
+static void defuse_nt_file(void *arg, uint32_t type, const char *name,
+			   size_t namesz, const uint8_t *desc, size_t descsz)
+{
+	(void)arg;
+	if (type != NT_FILE || namesz != 5 || memcmp(name, "CORE", 5) != 0
+	    || descsz < 16)
+		return;
+	uint64_t count;
+	memcpy(&count, desc, 8);
+	if (count > (descsz - 16) / 24)
+		return;
+	/* The caller's mapping is writable (private). */
+	char *names = (char *)(uintptr_t)(desc + 16 + count * 24);
+	const char *end = (const char *)desc + descsz;
+	for (uint64_t i = 0; i < count && names < end; i++) {
+		char *nul = memchr(names, 0, (size_t)(end - names));
+		if (!nul)
+			return;
+		struct stat st;
+		if (names[0] == '/' && stat(names, &st) == 0
+		    && !S_ISREG(st.st_mode)) {
+			/* Same length, so the names after it stay in place; a
+			 * name of control characters that no file has. */
+			memset(names + 1, 1, (size_t)(nul - names) - 1);
+		}
+		names = nul + 1;
+	}
+}
+
+/* A string of the target's memory as bytes of the writable copy. */
+static void defuse_target_path(struct pcc_target *t, const uint8_t *image,
+			       uint8_t *copy, uint64_t addr)
+{
+	char *name = pcc_target_read_cstr(t, addr, 4096);
+	struct stat st;
+	if (name && name[0] == '/' && stat(name, &st) == 0
+	    && !S_ISREG(st.st_mode)) {
+		size_t len = strlen(name);
+		const struct pcc_segment *s = pcc_target_find_segment(t, addr);
+		if (s && s->source == PCC_SEGMENT_CORE && len <= s->end - addr)
+			memset(copy + (s->data - image) + (addr - s->start) + 1, 1,
+			       len - 1);
+	}
+	free(name);
+}
+
+enum { LINK_MAP_MAX = 1 << 16 };
+
+/*
+ * The same for the dynamic linker's list of libraries (r_debug.r_map, found
+ * as libdwfl finds it: AT_PHDR, PT_DYNAMIC, DT_DEBUG), whose l_name strings
+ * libdwfl opens too.  Bounded: a damaged list may loop.
+ */
+static void defuse_link_map(struct pcc_target *t, const uint8_t *image,
+			    uint8_t *copy)
+{
+	uint64_t phdr = t->auxv_phdr, dyn = 0, bias = 0;
+	bool have_bias = false;
+	for (uint64_t i = 0; phdr && i < t->auxv_phnum && i < 4096; i++) {
+		Elf64_Phdr ph;
+		if (!pcc_target_read(t, phdr + i * sizeof(ph), &ph, sizeof(ph)))
+			return;
+		if (ph.p_type == PT_PHDR) {
+			bias = phdr - ph.p_vaddr;
+			have_bias = true;
+		} else if (ph.p_type == PT_DYNAMIC) {
+			dyn = ph.p_vaddr;
+		}
+	}
+	if (!dyn || !have_bias)
+		return;
+	uint64_t r_debug = 0;
+	for (uint64_t at = dyn + bias, i = 0; i < 4096; i++, at += 16) {
+		uint64_t tag_val[2];
+		if (!pcc_target_read(t, at, tag_val, sizeof(tag_val))
+		    || tag_val[0] == DT_NULL)
+			break;
+		if (tag_val[0] == DT_DEBUG)
+			r_debug = tag_val[1];
+	}
+	uint64_t map;
+	if (!r_debug || !pcc_target_read_u64(t, r_debug + 8, &map))
+		return;
+	for (size_t n = 0; map && n < LINK_MAP_MAX; n++) {
+		uint64_t l_name, l_next;
+		if (!pcc_target_read_u64(t, map + 8, &l_name)
+		    || !pcc_target_read_u64(t, map + 24, &l_next))
+			return;
+		defuse_target_path(t, image, copy, l_name);
+		map = l_next;
+	}
+}
+
+/*
+ * The core as libdwfl reads it.  libdwfl opens the files a core names with
+ * a plain blocking open(): a FIFO there would hang it, and a device would
+ * be read.  It gets a private (copy-on-write) mapping of the core in which
+ * such names are defused; only the pages touched are copied.
+ */
+static Elf *core_elf_for_libdwfl(struct pcc_target *t, const uint8_t *mapped,
+				 size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		       t->core_fd, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	struct pcc_mmap *m = pcc_mmap_vec_push(&t->maps);
+	m->addr = p;
+	m->len = size;
+	uint8_t *image = p;
+	Elf64_Ehdr eh;
+	memcpy(&eh, image, sizeof(eh));
+	size_t phnum;
+	struct pcc_error *err = program_header_count(&eh, image, size, "", &phnum);
+	if (err) {
+		pcc_error_destroy(err);
+		phnum = 0; /* checked before: not reached */
+	}
+	for (size_t i = 0; i < phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, image + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_NOTE || ph.p_offset >= size)
+			continue;
+		size_t len = ph.p_filesz < size - ph.p_offset ? ph.p_filesz
+							       : size - ph.p_offset;
+		for_each_note(image + ph.p_offset, len, defuse_nt_file, NULL);
+	}
+	defuse_link_map(t, mapped, image);
+	return elf_memory((char *)image, size);
 }
 
 struct pcc_error *pcc_target_open_core(const char *path, const char *sysroot,
@@ -844,10 +988,11 @@ struct pcc_error *pcc_target_open_core_with(const char *path,
 		goto out;
 
 	elf_version(EV_CURRENT);
-	t->core_elf = elf_begin(t->core_fd, ELF_C_READ_MMAP, NULL);
+	t->core_elf = core_elf_for_libdwfl(t, image, size);
 	if (!t->core_elf) {
-		err = pcc_error_create(PCC_ERROR_INPUT, "%s: %s", path,
-				       elf_errmsg(-1));
+		err = pcc_error_create(PCC_ERROR_INPUT,
+				       "%s is damaged: libelf cannot read it (%s)",
+				       path, pcc_error_library_text(elf_errmsg(-1)));
 		goto out;
 	}
 	*ret = t;

@@ -65,7 +65,7 @@ struct pcc_target {
 	char *exe_path;    /* AT_EXECFN / NT_FILE guess; may be NULL */
 	char prog_name[17]; /* pr_fname */
 	char *cmdline;     /* pr_psargs */
-	uint64_t auxv_phdr, auxv_entry, auxv_execfn;
+	uint64_t auxv_phdr, auxv_phnum, auxv_entry, auxv_execfn;
 
 	struct pcc_mapped_file_vec files;
 	/* Where read-only mappings are looked up: "" or a sysroot prefix. */
