@@ -15,6 +15,8 @@ cores taken at test time.
   rename IN OUT OLD NEW       replace the path OLD by NEW (of the same
                               length) wherever a NUL-terminated string
                               (NT_FILE, the link map) names it
+  debug-offsets IN OUT FT      set the free_threaded word of 3.13+'s
+                              _Py_DebugOffsets ("xdebugpy" cookie) to FT
   no-build-id IN OUT          change the type of the GNU build id note of
                               an ELF file, so that it has no build id
 """
@@ -111,6 +113,19 @@ def main(argv):
         if len(old) != len(new):
             sys.exit("rename: %s and %s differ in length" % (argv[4], argv[5]))
         b = bytearray(bytes(b).replace(old, new))
+    elif cmd == "debug-offsets":
+        at, found = 0, 0
+        while True:
+            at = bytes(b).find(b"xdebugpy", at)
+            if at < 0:
+                break
+            (version,) = struct.unpack_from("<Q", b, at + 8)
+            if version >> 24 == 3:
+                struct.pack_into("<Q", b, at + 16, int(argv[4], 0))
+                found += 1
+            at += 8
+        if not found:
+            sys.exit("debug-offsets: no _Py_DebugOffsets in " + src)
     elif cmd == "no-build-id":
         for off, ntype in notes(b):
             if ntype == NT_GNU_BUILD_ID:
