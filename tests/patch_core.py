@@ -17,6 +17,8 @@ cores taken at test time.
                               (NT_FILE, the link map) names it
   debug-offsets IN OUT FT      set the free_threaded word of 3.13+'s
                               _Py_DebugOffsets ("xdebugpy" cookie) to FT
+  damage-dwarf IN OUT         set the DWARF version of the compilation
+                              unit in the middle of .debug_info to 99
   no-build-id IN OUT          change the type of the GNU build id note of
                               an ELF file, so that it has no build id
 """
@@ -126,6 +128,29 @@ def main(argv):
             at += 8
         if not found:
             sys.exit("debug-offsets: no _Py_DebugOffsets in " + src)
+    elif cmd == "damage-dwarf":
+        _, shoff, _, _, shentsize, shnum = ehdr(b)
+        (shstrndx,) = struct.unpack_from("<H", b, 0x3E)
+        sh = [struct.unpack_from("<IIQQQQIIQQ", b, shoff + i * shentsize)
+              for i in range(shnum)]
+        strtab = sh[shstrndx][4]
+        info = None
+        for s_ in sh:
+            name = bytes(b[strtab + s_[0]:strtab + s_[0] + 12])
+            if name.startswith(b".debug_info\0"):
+                info = s_
+        if info is None:
+            sys.exit("damage-dwarf: no .debug_info in " + src)
+        units, off, end = [], info[4], info[4] + info[5]
+        while off + 6 < end:
+            (length,) = struct.unpack_from("<I", b, off)
+            hdr = 4
+            if length == 0xFFFFFFFF:
+                (length,) = struct.unpack_from("<Q", b, off + 4)
+                hdr = 12
+            units.append(off + hdr)
+            off += hdr + length
+        struct.pack_into("<H", b, units[len(units) // 2], 99)
     elif cmd == "no-build-id":
         for off, ntype in notes(b):
             if ntype == NT_GNU_BUILD_ID:

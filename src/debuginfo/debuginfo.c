@@ -238,6 +238,23 @@ static struct pcc_debuginfo_impl *debuginfo_new(const char *extra_path)
 	return impl;
 }
 
+/* Can every unit header of the DWARF be read, up to the end?  A damaged
+ * file stops the walk with an error (1 is the normal end). */
+static bool dwarf_units_readable(Dwarf *dwarf)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	int rc;
+	while ((rc = dwarf_next_unit(dwarf, off, &next, &hsize, NULL, NULL, NULL,
+				     NULL, NULL, NULL)) == 0) {
+		Dwarf_Die cu;
+		if (!dwarf_offdie(dwarf, off + hsize, &cu))
+			return false;
+		off = next;
+	}
+	return rc == 1;
+}
+
 /* Where path (as the core names it) is read from here, if it is a regular
  * file there; NULL otherwise.  Owned by the caller. */
 static char *file_here(const struct pcc_target *t, const char *path)
@@ -280,7 +297,7 @@ static char *python_evidence(const struct pcc_target *t)
  * what to do when the interpreter's file cannot be found.
  */
 static struct pcc_error *find_python(struct pcc_debuginfo *di,
-				     const struct pcc_target *t,
+				     struct pcc_target *t,
 				     const char *what, const char *not_python,
 				     const char *missing_hint)
 {
@@ -354,6 +371,17 @@ static struct pcc_error *find_python(struct pcc_debuginfo *di,
 			debuginfod_name(di->python, "debuginfo");
 	di->python_file = mainfile;
 	di->debug_file = di->dwarf ? (debugfile ? debugfile : mainfile) : NULL;
+	if (di->dwarf && !dwarf_units_readable(di->dwarf)) {
+		/* Its layouts cannot be trusted; a built-in table is checked
+		 * against the core before it is used. */
+		bool apart = di->debug_file && strcmp(di->debug_file, mainfile);
+		pcc_target_warn(t, "the debug info of %s%s%s%s is damaged: not all "
+				"of its compilation units can be read, so it is "
+				"not used", mainfile, apart ? " (in " : "",
+				apart ? di->debug_file : "", apart ? ")" : "");
+		di->dwarf = NULL;
+		di->debug_file = NULL;
+	}
 	return NULL;
 }
 
