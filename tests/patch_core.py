@@ -19,6 +19,8 @@ cores taken at test time.
                               _Py_DebugOffsets ("xdebugpy" cookie) to FT
   damage-dwarf IN OUT         set the DWARF version of the compilation
                               unit in the middle of .debug_info to 99
+  link-map-loop IN OUT PATH   point l_next of the link map entry whose
+                              l_name is PATH at the entry itself
   no-build-id IN OUT          change the type of the GNU build id note of
                               an ELF file, so that it has no build id
 """
@@ -151,6 +153,44 @@ def main(argv):
             units.append(off + hdr)
             off += hdr + length
         struct.pack_into("<H", b, units[len(units) // 2], 99)
+    elif cmd == "link-map-loop":
+        loads = [ph for ph in phdrs(b) if ph[0] == 1 and ph[5]]
+
+        def vaddr(off):
+            for ph in loads:
+                if ph[2] <= off < ph[2] + ph[5]:
+                    return ph[3] + off - ph[2]
+            return None
+
+        def offset(addr):
+            for ph in loads:
+                if ph[3] <= addr < ph[3] + ph[5]:
+                    return ph[2] + addr - ph[3]
+            return None
+
+        name = argv[4].encode() + b"\0"
+        done, at = False, 0
+        while not done:
+            at = bytes(b).find(name, at)
+            if at < 0:
+                break
+            addr = vaddr(at)
+            at += 1
+            if addr is None or bytes(b[at - 2:at - 1]) not in (b"\0", b""):
+                continue
+            ptr = struct.pack("<Q", addr)
+            p = 0
+            while True:
+                p = bytes(b).find(ptr, p)
+                if p < 0:
+                    break
+                entry = vaddr(p - 8) if p >= 8 else None
+                if entry is not None and p % 8 == 0 and offset(entry + 24):
+                    struct.pack_into("<Q", b, offset(entry + 24), entry)
+                    done = True
+                p += 8
+        if not done:
+            sys.exit("link-map-loop: no link map entry for " + argv[4])
     elif cmd == "no-build-id":
         for off, ntype in notes(b):
             if ntype == NT_GNU_BUILD_ID:
