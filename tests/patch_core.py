@@ -21,6 +21,8 @@ cores taken at test time.
                               unit in the middle of .debug_info to 99
   link-map-loop IN OUT PATH   point l_next of the link map entry whose
                               l_name is PATH at the entry itself
+  grow IN OUT SIZE            set p_filesz and p_memsz of the last PT_LOAD
+                              to SIZE (a core that claims more bytes)
   no-build-id IN OUT          change the type of the GNU build id note of
                               an ELF file, so that it has no build id
 """
@@ -191,6 +193,11 @@ def main(argv):
                 p += 8
         if not done:
             sys.exit("link-map-loop: no link map entry for " + argv[4])
+    elif cmd == "grow":
+        phoff, _, phentsize, phnum, _, _ = ehdr(b)
+        last = max(i for i, ph in enumerate(phdrs(b)) if ph[0] == 1)
+        at = phoff + last * phentsize
+        struct.pack_into("<QQ", b, at + 0x20, int(argv[4], 0), int(argv[4], 0))
     elif cmd == "no-build-id":
         for off, ntype in notes(b):
             if ntype == NT_GNU_BUILD_ID:
