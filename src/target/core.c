@@ -984,8 +984,13 @@ struct pcc_error *pcc_target_open_core_with(const char *path,
 		goto out;
 	}
 	err = read_program_headers(t, image, size, path);
-	if (err)
+	if (err) {
+		/* The compressed stream ended early: that is the cause. */
+		if (in.damage)
+			err = pcc_error_hint(err, "the core is damaged (%s): take "
+					     "or copy it again", in.damage);
 		goto out;
+	}
 
 	elf_version(EV_CURRENT);
 	t->core_elf = core_elf_for_libdwfl(t, image, size);
