@@ -313,8 +313,10 @@ static struct pcc_error *find_python(struct pcc_debuginfo *di,
 			err = pcc_error_hint(
 				pcc_error_create(PCC_ERROR_INPUT,
 						 "%s is damaged: its interpreter %s is "
-						 "here (%s), but libdwfl cannot load "
-						 "it from what the core says of it",
+						 "here (%s), but it cannot be loaded "
+						 "as the core describes it (its "
+						 "headers or load address in the core "
+						 "are damaged)",
 						 what, st.missing_python, here),
 				"take the core again, or check how it was copied");
 		else if (st.missing_python_file)
