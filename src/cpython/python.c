@@ -656,8 +656,26 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 	 * a layout error could hide the reason. */
 	const uint8_t *cookie = runtime ? pcc_target_ptr(t, runtime, 24) : NULL;
 	if (cookie && memcmp(cookie, "xdebugpy", 8) == 0) {
-		uint64_t free_threaded;
+		uint64_t version, free_threaded;
+		memcpy(&version, cookie + 8, 8);
 		memcpy(&free_threaded, cookie + 16, 8);
+		/* Only a well-formed record (a 3.13+ version, a flag of 1)
+		 * says free-threaded; anything else there is damage. */
+		bool plausible = version >> 24 == 3 && ((version >> 16) & 0xff) >= 13;
+		if (free_threaded > 1 || (free_threaded && !plausible)) {
+			pcc_python_destroy(py);
+			return pcc_error_hint(
+				pcc_error_create(PCC_ERROR_INPUT,
+						 "the memory of the target is "
+						 "damaged: the _Py_DebugOffsets "
+						 "record of %s holds version 0x%llx, "
+						 "free_threaded %llu",
+						 di->python_file ? di->python_file
+								 : di->python_name,
+						 (unsigned long long)version,
+						 (unsigned long long)free_threaded),
+				"if it is a core, take it again or check how it was copied");
+		}
 		if (free_threaded) {
 			pcc_python_destroy(py);
 			return pcc_error_hint(

@@ -23,6 +23,10 @@ struct find_state {
 	/* Modules whose file could not be opened, for the error message. */
 	char *missing;
 	bool missing_python_file;
+	char *missing_python; /* the first such file named like Python */
+	/* Modules without a usable file name ("[pie]", "[dso]": libdwfl's
+	 * names when the core names none; garbage from a damaged list). */
+	unsigned unnamed;
 };
 
 /* --no-default-debuginfo-path: only the --debuginfo-path directories (and
@@ -66,10 +70,7 @@ static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 			full = pcc_xstrdup(t->executable);
 		else if (t->sysroot)
 			full = pcc_xasprintf("%s%s", t->sysroot, name);
-		struct stat st;
-		int fd = -1;
-		if (full && stat(full, &st) == 0 && S_ISREG(st.st_mode))
-			fd = open(full, O_RDONLY | O_CLOEXEC);
+		int fd = full ? pcc_target_open_regular(full) : -1;
 		if (fd >= 0) {
 			free(*file_name);
 			*file_name = full;
@@ -78,8 +79,18 @@ static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 		}
 		free(full);
 	}
-	return dwfl_build_id_find_elf(mod, userdata, name, base, file_name,
-				      elfp);
+	int fd = dwfl_build_id_find_elf(mod, userdata, name, base, file_name,
+					elfp);
+	/* A name left in *file_name is opened by libdwfl with a plain,
+	 * blocking open(): open it here, safely, or take it away. */
+	if (fd < 0 && !*elfp && *file_name) {
+		fd = pcc_target_open_regular(*file_name);
+		if (fd < 0) {
+			free(*file_name);
+			*file_name = NULL;
+		}
+	}
+	return fd;
 }
 
 /*
@@ -112,6 +123,14 @@ static char *debuginfod_name(Dwfl_Module *mod, const char *kind)
 {
 	const unsigned char *bits;
 	GElf_Addr vaddr;
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (!urls || !*urls) {
+		/* Not from debuginfod: libdwfl read the module's headers from
+		 * the core's memory (its file was not found). */
+		return pcc_xstrdup(strcmp(kind, "executable") == 0
+					   ? "(its image in the core's memory)"
+					   : "(a separate debug file)");
+	}
 	int len = dwfl_module_build_id(mod, &bits, &vaddr);
 	if (len <= 0 || len > 64)
 		return pcc_xstrdup("(from debuginfod)");
@@ -161,9 +180,19 @@ static int find_python_module(Dwfl_Module *mod, void **userdata,
 					       "_PyGC_generation0", NULL };
 	GElf_Addr bias;
 	if (!dwfl_module_getelf(mod, &bias)) {
-		if (name && strstr(name, "python"))
+		if (!name || name[0] != '/') {
+			/* "[vdso]" needs no file; the others had no name. */
+			if (!name || strcmp(name, "[vdso]") != 0)
+				st->unnamed++;
+			return DWARF_CB_OK;
+		}
+		const char *base = strrchr(name, '/') + 1;
+		if (strstr(base, "python")) {
 			st->missing_python_file = true;
-		if (name && (!st->missing || strlen(st->missing) < 400)) {
+			if (!st->missing_python)
+				st->missing_python = pcc_xstrdup(name);
+		}
+		if (!st->missing || strlen(st->missing) < 400) {
 			char *m = pcc_xasprintf("%s%s%s", st->missing ? st->missing : "",
 						st->missing ? ", " : "", name);
 			free(st->missing);
@@ -209,26 +238,106 @@ static struct pcc_debuginfo_impl *debuginfo_new(const char *extra_path)
 	return impl;
 }
 
+/* Can every unit header of the DWARF be read, up to the end?  A damaged
+ * file stops the walk with an error (1 is the normal end). */
+static bool dwarf_units_readable(Dwarf *dwarf)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	int rc;
+	while ((rc = dwarf_next_unit(dwarf, off, &next, &hsize, NULL, NULL, NULL,
+				     NULL, NULL, NULL)) == 0) {
+		Dwarf_Die cu;
+		if (!dwarf_offdie(dwarf, off + hsize, &cu))
+			return false;
+		off = next;
+	}
+	return rc == 1;
+}
+
+/* Where path (as the core names it) is read from here, if it is a regular
+ * file there; NULL otherwise.  Owned by the caller. */
+static char *file_here(const struct pcc_target *t, const char *path)
+{
+	char *full = t->executable && t->exe_mapping
+				     && strcmp(path, t->exe_mapping) == 0
+			     ? pcc_xstrdup(t->executable)
+			     : pcc_xasprintf("%s%s", t->sysroot ? t->sysroot : "",
+					     path);
+	struct stat st;
+	if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
+		return full;
+	free(full);
+	return NULL;
+}
+
+/*
+ * What says that a core is of a Python process even when no module of it
+ * defines the interpreter's symbols: a mapped libpython or python
+ * executable, or the program's name.  NULL when nothing does.
+ */
+static char *python_evidence(const struct pcc_target *t)
+{
+	for (size_t i = 0; i < t->files.len; i++) {
+		const char *path = t->files.data[i].path;
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (strncmp(base, "libpython", 9) == 0
+		    || strncmp(base, "python", 6) == 0)
+			return pcc_xasprintf("it maps %s", path);
+	}
+	if (strncmp(t->prog_name, "python", 6) == 0)
+		return pcc_xasprintf("its program is %s", t->prog_name);
+	return NULL;
+}
+
 /*
  * Find the module that holds the interpreter among the reported ones.  what:
  * the target for messages ("core.123", "process 123 (python3)"); missing_hint:
  * what to do when the interpreter's file cannot be found.
  */
-static struct pcc_error *find_python(struct pcc_debuginfo *di, const char *what,
-				     const char *not_python,
+static struct pcc_error *find_python(struct pcc_debuginfo *di,
+				     struct pcc_target *t,
+				     const char *what, const char *not_python,
 				     const char *missing_hint)
 {
 	struct find_state st = { 0 };
 	dwfl_getmodules(di->dwfl, find_python_module, &st, 0);
 	if (!st.found) {
 		struct pcc_error *err;
-		if (st.missing_python_file)
+		char *here = st.missing_python && t && !t->live
+				     ? file_here(t, st.missing_python)
+				     : NULL;
+		char *evidence = t && !t->live ? python_evidence(t) : NULL;
+		if (here)
+			err = pcc_error_hint(
+				pcc_error_create(PCC_ERROR_INPUT,
+						 "%s is damaged: its interpreter %s is "
+						 "here (%s), but it cannot be loaded "
+						 "as the core describes it (its "
+						 "headers or load address in the core "
+						 "are damaged)",
+						 what, st.missing_python, here),
+				"take the core again, or check how it was copied");
+		else if (st.missing_python_file)
 			err = pcc_error_hint(
 				pcc_error_create(PCC_ERROR_INPUT,
 						 "the interpreter of %s cannot be "
 						 "found: missing %s",
 						 what, st.missing),
 				"%s", missing_hint);
+		else if (evidence)
+			err = pcc_error_hint(
+				pcc_error_create(PCC_ERROR_INPUT,
+						 "%s is damaged: it is the core of a "
+						 "Python process (%s), but no module "
+						 "in it defines _PyRuntime or "
+						 "_PyGC_generation0%s",
+						 what, evidence,
+						 st.unnamed ? " (its list of loaded "
+							      "modules is damaged)"
+							    : ""),
+				"take the core again, or check how it was copied");
 		else
 			err = pcc_error_hint(
 				pcc_error_create(PCC_ERROR_INPUT,
@@ -237,9 +346,13 @@ static struct pcc_error *find_python(struct pcc_debuginfo *di, const char *what,
 						 what, not_python),
 				st.missing ? "some modules were not found" : "only "
 				"CPython processes can be analysed");
+		free(here);
+		free(evidence);
 		free(st.missing);
+		free(st.missing_python);
 		return err;
 	}
+	free(st.missing_python);
 	free(st.missing);
 	di->python = st.found;
 	const char *mainfile = NULL, *debugfile = NULL;
@@ -260,6 +373,17 @@ static struct pcc_error *find_python(struct pcc_debuginfo *di, const char *what,
 			debuginfod_name(di->python, "debuginfo");
 	di->python_file = mainfile;
 	di->debug_file = di->dwarf ? (debugfile ? debugfile : mainfile) : NULL;
+	if (di->dwarf && !dwarf_units_readable(di->dwarf)) {
+		/* Its layouts cannot be trusted; a built-in table is checked
+		 * against the core before it is used. */
+		bool apart = di->debug_file && strcmp(di->debug_file, mainfile);
+		pcc_target_warn(t, "the debug info of %s%s%s%s is damaged: not all "
+				"of its compilation units can be read, so it is "
+				"not used", mainfile, apart ? " (in " : "",
+				apart ? di->debug_file : "", apart ? ")" : "");
+		di->dwarf = NULL;
+		di->debug_file = NULL;
+	}
 	return NULL;
 }
 
@@ -288,12 +412,22 @@ struct pcc_error *pcc_debuginfo_open(struct pcc_target *t,
 		goto fail;
 	}
 	dwfl_report_begin(di->dwfl);
-	int n = dwfl_core_file_report(di->dwfl, t->core_elf,
-				      t->executable ? t->executable : t->exe_path);
+	/* libdwfl opens the executable it is given with a blocking open():
+	 * only a regular file is given. */
+	const char *exe = t->executable ? t->executable : t->exe_path;
+	int exe_fd = exe ? pcc_target_open_regular(exe) : -1;
+	if (exe_fd >= 0)
+		close(exe_fd);
+	else
+		exe = NULL;
+	int n = dwfl_core_file_report(di->dwfl, t->core_elf, exe);
 	if (dwfl_report_end(di->dwfl, NULL, NULL) != 0 || n < 0) {
-		err = pcc_error_create(PCC_ERROR_INPUT,
-				       "cannot list the modules of %s: %s",
-				       t->core_path, dwfl_errmsg(-1));
+		err = pcc_error_hint(
+			pcc_error_create(PCC_ERROR_INPUT,
+					 "%s is damaged: its modules cannot be "
+					 "listed (%s)", t->core_path,
+					 pcc_error_library_text(dwfl_errmsg(-1))),
+			"take the core again, or check how it was copied");
 		goto fail;
 	}
 	if (t->ignore_build_id)
@@ -307,8 +441,8 @@ struct pcc_error *pcc_debuginfo_open(struct pcc_target *t,
 			     : pcc_xstrdup("analyse the core on the machine that "
 					   "wrote it, or pass --sysroot DIR with its "
 					   "files, or set DEBUGINFOD_URLS");
-	err = find_python(di, t->core_path, "is not the core of a Python process",
-			  hint);
+	err = find_python(di, t, t->core_path,
+			  "is not the core of a Python process", hint);
 	free(hint);
 	if (err)
 		goto fail;
@@ -509,10 +643,11 @@ struct pcc_error *pcc_debuginfo_open_live(struct pcc_target *t,
 		      : rc > 0 ? pcc_error_os("cannot list the modules of %s", what)
 			       : pcc_error_create(PCC_ERROR_INPUT,
 						  "cannot list the modules of %s: %s",
-						  what, dwfl_errmsg(-1));
+						  what,
+						  pcc_error_library_text(dwfl_errmsg(-1)));
 		goto fail;
 	}
-	err = find_python(di, what, "is not a Python process",
+	err = find_python(di, t, what, "is not a Python process",
 			  "its files must be readable from here (the same "
 			  "user, or root)");
 	if (err)

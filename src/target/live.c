@@ -232,6 +232,19 @@ static long status_field(const char *status, const char *key)
 	return -1;
 }
 
+/* A hexadecimal "Key:\tvalue" from /proc/PID/status (CapEff...), or -1. */
+static bool status_hex(const char *status, const char *key, uint64_t *ret)
+{
+	size_t klen = strlen(key);
+	for (const char *p = status; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+		if (strncmp(p, key, klen) == 0 && p[klen] == ':') {
+			*ret = strtoull(p + klen + 1, NULL, 16);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void read_comm(pid_t pid, char *buf, size_t size)
 {
 	char path[64];
@@ -295,6 +308,37 @@ static struct pcc_error *attach_denied(pid_t pid)
 		free(scope);
 	}
 	errno = EPERM;
+	/* Root is told the reason root has, not to run as root. */
+	enum { CAP_SYS_PTRACE_BIT = 19 };
+	uint64_t own_caps = 0, target_caps = 0;
+	char *own = geteuid() == 0 ? read_proc_file("/proc/self/status", NULL)
+				   : NULL;
+	bool have_own = own && status_hex(own, "CapEff", &own_caps);
+	free(own);
+	if (have_own && !(own_caps >> CAP_SYS_PTRACE_BIT & 1))
+		return pcc_error_hint(
+			pcc_error_os("cannot attach to process %d (ptrace): "
+				     "pycorecheck runs as root but without "
+				     "CAP_SYS_PTRACE", (int)pid),
+			"give it CAP_SYS_PTRACE (in a container: --cap-add "
+			"SYS_PTRACE)%s", yama);
+	if (have_own) {
+		status = read_proc_file(path, NULL);
+		bool more = status && status_hex(status, "CapPrm", &target_caps)
+			    && (target_caps & ~own_caps);
+		free(status);
+		return pcc_error_hint(
+			pcc_error_os("cannot attach to process %d (ptrace): the "
+				     "kernel refused it although pycorecheck runs "
+				     "as root with CAP_SYS_PTRACE%s", (int)pid,
+				     more ? ", and the process holds capabilities "
+					    "that pycorecheck lacks"
+					  : ""),
+			"a security module (AppArmor, SELinux, Yama), a sandbox or "
+			"another user namespace forbids tracing it%s; take a core "
+			"instead (gcore, or the kernel's core dump) if that is "
+			"allowed", yama);
+	}
 	return pcc_error_hint(
 		pcc_error_os("cannot attach to process %d (ptrace)", (int)pid),
 		"run pycorecheck as the process's user or as root, or give it "

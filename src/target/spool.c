@@ -7,7 +7,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <elf.h>
 
 #ifdef HAVE_ZSTD
 #include <zstd.h>
@@ -104,11 +107,156 @@ static ssize_t reader_read(struct reader *r, uint8_t *buf, size_t cap)
 
 /* ---- writing: a sparse temporary file ---- */
 
+/*
+ * How much of the temporary file system must stay free, and how often that
+ * is checked: the copy must never fill the disk other programs use.
+ */
+#define SPOOL_RESERVE (UINT64_C(64) << 20)
+#define SPOOL_CHECK_EVERY (UINT64_C(64) << 20)
+/* A core's program headers follow its ELF header (offset 64 in every core
+ * the kernel or gdb writes); further than this is a damaged header. */
+#define PHOFF_MAX (UINT64_C(16) << 20)
+
 struct writer {
 	int fd;
 	uint64_t size;
 	const char *dir; /* for messages */
+	/* The end of the core as its headers give it (the last segment's
+	 * bytes, the section headers), UINT64_MAX until they are in: what
+	 * comes after is not read, so the copy is never more than the core. */
+	uint64_t limit;
+	bool limit_known;
+	bool full;        /* the core is complete: stop reading */
+	char *not_core;   /* the stream is not a core: why (owned) */
+	char *no_room;    /* the file system is nearly full: why (owned) */
+	uint64_t written; /* bytes really written (not holes) */
+	const char *compression; /* for messages: NULL, or "zstd", ... */
+	uint64_t next_check;
 };
+
+static void writer_init(struct writer *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	w->limit = UINT64_MAX;
+	w->next_check = SPOOL_CHECK_EVERY;
+}
+
+/* Read back what was written (holes read as zeros). */
+static bool writer_pread(const struct writer *w, void *buf, size_t len,
+			 uint64_t off)
+{
+	return off <= w->size && len <= w->size - off
+	       && pread(w->fd, buf, len, (off_t)off) == (ssize_t)len;
+}
+
+static void set_not_core(struct writer *w, const char *why)
+{
+	if (!w->not_core)
+		w->not_core = pcc_xstrdup(why);
+}
+
+/* end = max(end, off + len), false on overflow. */
+static bool extend(uint64_t *end, uint64_t off, uint64_t len)
+{
+	if (off > UINT64_MAX - len)
+		return false;
+	if (off + len > *end)
+		*end = off + len;
+	return true;
+}
+
+/*
+ * Learn the core's size from its headers as they arrive: the ELF magic
+ * first (a stream of zeros or random bytes stops after 4 bytes), then the
+ * ELF header, then the program headers.
+ */
+static void writer_learn_limit(struct writer *w)
+{
+	uint8_t magic[SELFMAG];
+	if (w->size < SELFMAG || w->limit_known || w->not_core)
+		return;
+	if (!writer_pread(w, magic, SELFMAG, 0) || memcmp(magic, ELFMAG, SELFMAG)) {
+		set_not_core(w, "it does not start with an ELF header");
+		return;
+	}
+	Elf64_Ehdr eh;
+	if (!writer_pread(w, &eh, sizeof(eh), 0))
+		return;
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_CORE) {
+		/* Said precisely once mapped (not 64-bit, not a core). */
+		w->limit = sizeof(eh);
+		w->limit_known = true;
+		return;
+	}
+	uint64_t end = sizeof(eh);
+	if (eh.e_shoff && eh.e_shnum
+	    && !extend(&end, eh.e_shoff, (uint64_t)eh.e_shnum * eh.e_shentsize)) {
+		set_not_core(w, "its ELF header is damaged (e_shoff)");
+		return;
+	}
+	if (eh.e_phnum == PN_XNUM) {
+		/* The kernel writes section 0, which counts the program
+		 * headers, after all the segments' bytes. */
+		if (!eh.e_shoff || !extend(&end, eh.e_shoff, sizeof(Elf64_Shdr)))
+			set_not_core(w, "its ELF header is damaged (PN_XNUM "
+				     "without a section header)");
+		w->limit = end;
+		w->limit_known = !w->not_core;
+		return;
+	}
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff < sizeof(eh)
+	    || eh.e_phoff > PHOFF_MAX) {
+		set_not_core(w, "its ELF header is damaged (e_phoff, "
+			     "e_phentsize)");
+		return;
+	}
+	size_t table = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
+	extend(&end, eh.e_phoff, table);
+	if (w->size < eh.e_phoff + table)
+		return; /* more to come */
+	Elf64_Phdr *ph = pcc_xmalloc(table ? table : 1);
+	if (!writer_pread(w, ph, table, eh.e_phoff)) {
+		free(ph);
+		return;
+	}
+	for (size_t i = 0; i < eh.e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD || ph[i].p_type == PT_NOTE)
+			if (!extend(&end, ph[i].p_offset, ph[i].p_filesz)) {
+				set_not_core(w, "its program headers are damaged "
+					     "(a segment ends past 2^64)");
+				break;
+			}
+	free(ph);
+	w->limit = end;
+	w->limit_known = !w->not_core;
+}
+
+/* Keep SPOOL_RESERVE free where the copy is written (not for a memfd). */
+static void writer_check_room(struct writer *w)
+{
+	if (w->written < w->next_check || strcmp(w->dir, "memfd") == 0)
+		return;
+	w->next_check = w->written + SPOOL_CHECK_EVERY;
+	struct statvfs vfs;
+	if (fstatvfs(w->fd, &vfs) < 0)
+		return;
+	uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (avail >= SPOOL_RESERVE || w->no_room)
+		return;
+	if (w->limit_known)
+		w->no_room = pcc_xasprintf(
+			"%s is nearly full (%llu MiB left) after %llu MiB of the "
+			"core, which is %llu MiB", w->dir,
+			(unsigned long long)(avail >> 20),
+			(unsigned long long)(w->size >> 20),
+			(unsigned long long)(w->limit >> 20));
+	else
+		w->no_room = pcc_xasprintf(
+			"%s is nearly full (%llu MiB left) after %llu MiB of the "
+			"core", w->dir, (unsigned long long)(avail >> 20),
+			(unsigned long long)(w->size >> 20));
+}
 
 static int open_anonymous(const char **dir_ret)
 {
@@ -145,9 +293,17 @@ static bool all_zero(const uint8_t *p, size_t n)
 /*
  * Append n bytes.  Runs of zero pages (most of a core's anonymous memory)
  * become holes: less to write, and a "bomb" of zeros costs no disk.
+ * Returns false to stop: an I/O error (errno), a stream that is not a core,
+ * a full file system, or the end of the core reached (w->full).
  */
 static bool writer_put(struct writer *w, const uint8_t *p, size_t n)
 {
+	if (w->full || w->not_core || w->no_room)
+		return false;
+	if (n > w->limit - w->size) {
+		n = (size_t)(w->limit - w->size);
+		w->full = true;
+	}
 	while (n) {
 		size_t chunk = ZERO_CHUNK - (size_t)(w->size % ZERO_CHUNK);
 		if (chunk > n)
@@ -173,16 +329,59 @@ static bool writer_put(struct writer *w, const uint8_t *p, size_t n)
 				done += (size_t)put;
 			}
 			chunk = len;
+			w->written += len;
 		}
 		w->size += chunk;
 		p += chunk;
 		n -= chunk;
+		if (!w->limit_known) {
+			/* Holes read back as zeros only once the size is set. */
+			if (ftruncate(w->fd, (off_t)w->size) < 0)
+				return false;
+			writer_learn_limit(w);
+			if (w->not_core)
+				return false;
+			if (w->size >= w->limit) {
+				w->size = w->limit;
+				w->full = true;
+				return false;
+			}
+			if (n > w->limit - w->size) {
+				n = (size_t)(w->limit - w->size);
+				w->full = true;
+			}
+		}
+		writer_check_room(w);
+		if (w->no_room)
+			return false;
 	}
-	return true;
+	return !w->full;
 }
 
+/* Why writer_put stopped: an error, or NULL when the core is complete. */
 static struct pcc_error *write_error(const struct writer *w, const char *name)
 {
+	if (w->not_core && w->compression)
+		return pcc_error_hint(
+			pcc_error_create(PCC_ERROR_INPUT,
+					 "%s is %s-compressed, but what it holds is "
+					 "not a core: %s", name, w->compression,
+					 w->not_core),
+			"pass a compressed core dump");
+	if (w->not_core)
+		return pcc_error_hint(
+			pcc_error_create(PCC_ERROR_INPUT, "%s is not a core: %s",
+					 name, w->not_core),
+			"pass a core dump (from the kernel, gcore or coredumpctl "
+			"dump)");
+	if (w->no_room)
+		return pcc_error_hint(
+			pcc_error_create(PCC_ERROR_OS,
+					 "cannot copy %s to a temporary file: %s",
+					 name, w->no_room),
+			"set TMPDIR to a file system with room for the whole core");
+	if (w->full)
+		return NULL;
 	return pcc_error_hint(
 		pcc_error_os("cannot write the decompressed copy of %s in %s",
 			     name, w->dir),
@@ -504,7 +703,10 @@ static struct pcc_error *spool(struct reader *r, const char *name,
 			name, pcc_compression_name(c), pcc_compression_name(c),
 			decompress_command(c));
 
-	struct writer w = { .fd = -1 };
+	struct writer w;
+	writer_init(&w);
+	if (c != PCC_COMPRESSION_NONE)
+		w.compression = pcc_compression_name(c);
 	w.fd = open_anonymous(&w.dir);
 	if (w.fd < 0)
 		return pcc_error_hint(
@@ -542,6 +744,8 @@ static struct pcc_error *spool(struct reader *r, const char *name,
 	}
 	free(in);
 	free(out);
+	free(w.not_core);
+	free(w.no_room);
 	/* Trailing holes need the size set explicitly. */
 	if (!res.err && ftruncate(w.fd, (off_t)w.size) < 0)
 		res.err = write_error(&w, name);
@@ -565,14 +769,31 @@ static struct pcc_error *spool(struct reader *r, const char *name,
 	return NULL;
 }
 
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return "a FIFO (named pipe)";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISDIR(mode))
+		return "a directory";
+	return "not a regular file";
+}
+
 struct pcc_error *pcc_core_input_open(const char *path, const char *name,
 				      struct pcc_core_input *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	ret->fd = -1;
 	bool from_stdin = strcmp(path, "-") == 0;
+	/* O_NONBLOCK: a FIFO with no writer must not block the open. */
 	int fd = from_stdin ? dup(STDIN_FILENO)
-			    : open(path, O_RDONLY | O_CLOEXEC);
+			    : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK
+						 | O_NOCTTY);
 	if (fd < 0)
 		return from_stdin ? pcc_error_os("cannot read standard input")
 				  : pcc_error_os("cannot open %s", path);
@@ -581,17 +802,28 @@ struct pcc_error *pcc_core_input_open(const char *path, const char *name,
 		close(fd);
 		return pcc_error_os("cannot stat %s", name);
 	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		return pcc_error_create(PCC_ERROR_INPUT,
-					"%s is not a regular file", name);
-	}
 	bool regular = S_ISREG(st.st_mode);
-	if (!regular && !from_stdin
-	    && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) {
+	if (!regular && !from_stdin) {
+		close(fd);
+		return pcc_error_hint(
+			pcc_error_create(PCC_ERROR_INPUT,
+					 "%s is %s, not a core file", name,
+					 file_kind(st.st_mode)),
+			"save the core to a file, or pipe it into 'pycorecheck -'");
+	}
+	if (from_stdin && !regular && isatty(fd)) {
+		close(fd);
+		return pcc_error_hint(
+			pcc_error_create(PCC_ERROR_INPUT,
+					 "standard input is a terminal, not a core"),
+			"pipe a core into 'pycorecheck -', or name the core file");
+	}
+	if (!regular && (S_ISDIR(st.st_mode) || S_ISSOCK(st.st_mode)
+			 || S_ISBLK(st.st_mode))) {
 		close(fd);
 		return pcc_error_create(PCC_ERROR_INPUT,
-					"%s is not a regular file", name);
+					"%s is %s, not a core file", name,
+					file_kind(st.st_mode));
 	}
 	if (regular && st.st_size == 0) {
 		close(fd);
@@ -627,6 +859,19 @@ struct pcc_error *pcc_core_input_open(const char *path, const char *name,
 		}
 	}
 	ret->compression = pcc_compression_detect(magic, have);
+	/* Nothing is spooled that does not announce a core: /dev/zero or
+	 * random bytes on a pipe would otherwise be copied without end. */
+	if (!regular && ret->compression == PCC_COMPRESSION_NONE
+	    && (have < SELFMAG || memcmp(magic, ELFMAG, SELFMAG) != 0)) {
+		close(fd);
+		return pcc_error_hint(
+			pcc_error_create(PCC_ERROR_INPUT,
+					 "%s is not a core: it starts neither with "
+					 "an ELF header nor with zstd, lz4, xz or "
+					 "gzip magic bytes", name),
+			"pass a core dump (from the kernel, gcore or coredumpctl "
+			"dump)");
+	}
 	if (regular && ret->compression == PCC_COMPRESSION_NONE) {
 		ret->fd = fd;
 		ret->size = (uint64_t)st.st_size;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -80,19 +82,80 @@ char *pcc_target_read_cstr(struct pcc_target *t, uint64_t addr, size_t max)
 	return str;
 }
 
+/* FNV-1a: warnings are short strings, and no key is chosen to collide
+ * with another in a way that matters (a collision costs a strcmp). */
+static size_t string_hash(const char *s)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * UINT64_C(0x100000001b3);
+	return (size_t)h;
+}
+
+/* The slot of msg in the warning set: where it is, or the free one. */
+static size_t *warning_slot(struct pcc_target *t, const char *msg)
+{
+	size_t mask = t->warning_slots_cap - 1;
+	for (size_t i = string_hash(msg) & mask;; i = (i + 1) & mask) {
+		size_t *slot = &t->warning_slots[i];
+		if (!*slot || strcmp(t->warnings.data[*slot - 1], msg) == 0)
+			return slot;
+	}
+}
+
+static void warning_set_grow(struct pcc_target *t)
+{
+	size_t cap = t->warning_slots_cap ? t->warning_slots_cap * 2 : 64;
+	free(t->warning_slots);
+	t->warning_slots = pcc_xcalloc(cap, sizeof(size_t));
+	t->warning_slots_cap = cap;
+	for (size_t i = 0; i < t->warnings.len; i++)
+		*warning_slot(t, t->warnings.data[i]) = i + 1;
+}
+
 void pcc_target_warn(struct pcc_target *t, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	char *msg = pcc_xvasprintf(fmt, ap);
 	va_end(ap);
-	for (size_t i = 0; i < t->warnings.len; i++) {
-		if (strcmp(t->warnings.data[i], msg) == 0) {
-			free(msg);
-			return;
-		}
+	/* At most half full, so that a probe ends quickly. */
+	if (2 * (t->warnings.len + 1) > t->warning_slots_cap)
+		warning_set_grow(t);
+	size_t *slot = warning_slot(t, msg);
+	if (*slot) {
+		free(msg);
+		return;
 	}
 	*pcc_string_vec_push(&t->warnings) = msg;
+	*slot = t->warnings.len;
+}
+
+int pcc_target_open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
 }
 
 void pcc_target_destroy(struct pcc_target *t)
@@ -112,6 +175,7 @@ void pcc_target_destroy(struct pcc_target *t)
 	for (size_t i = 0; i < t->warnings.len; i++)
 		free(t->warnings.data[i]);
 	pcc_string_vec_free(&t->warnings);
+	free(t->warning_slots);
 	pcc_segment_vec_free(&t->segments);
 	free(t->core_path);
 	free(t->exe_path);

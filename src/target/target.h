@@ -65,7 +65,7 @@ struct pcc_target {
 	char *exe_path;    /* AT_EXECFN / NT_FILE guess; may be NULL */
 	char prog_name[17]; /* pr_fname */
 	char *cmdline;     /* pr_psargs */
-	uint64_t auxv_phdr, auxv_entry, auxv_execfn;
+	uint64_t auxv_phdr, auxv_phnum, auxv_entry, auxv_execfn;
 
 	struct pcc_mapped_file_vec files;
 	/* Where read-only mappings are looked up: "" or a sysroot prefix. */
@@ -89,6 +89,10 @@ struct pcc_target {
 
 	/* Non-fatal problems found while opening, for the report. */
 	struct pcc_string_vec warnings;
+	/* Open-addressing set over warnings (index + 1, 0 empty), so that
+	 * dropping a repeated warning costs O(1) however many there are. */
+	size_t *warning_slots;
+	size_t warning_slots_cap; /* a power of two, or 0 */
 	uint64_t missing_bytes; /* memory the core claims but does not hold */
 
 	/* Live process (pcc_target_open_live); all zero for a core. */
@@ -148,8 +152,17 @@ void pcc_target_destroy(struct pcc_target *t);
  * pcc_target_destroy); NULL if it is not a non-empty regular file. */
 const void *pcc_target_map_file(struct pcc_target *t, int fd, size_t *size);
 
+/* Add a warning for the report; a warning already given is dropped. */
 void pcc_target_warn(struct pcc_target *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Open a file that a core or a process names (hostile input): without
+ * blocking on a FIFO or a device (O_NONBLOCK, cleared once open), and only
+ * if it is a regular file.  Returns the fd, or -1 with errno set (EINVAL
+ * for a file that is not regular: a FIFO, a device, a directory).
+ */
+int pcc_target_open_regular(const char *path);
 
 /* Slow path of pcc_target_ptr: binary search, then cache the hit. */
 const struct pcc_segment *pcc_target_find_segment(struct pcc_target *t,

@@ -103,6 +103,41 @@ void pcc_error_fwrite(const struct pcc_error *err, FILE *out)
 	fputc('\n', out);
 }
 
+const char *pcc_error_library_text(const char *raw)
+{
+	/* elfutils' texts for failures whose cause is the input file. */
+	static const struct {
+		const char *raw, *words;
+	} table[] = {
+		{ "no error", "reason unknown" },
+		{ "invalid `Elf' handle", "it is not a readable ELF file" },
+		{ "invalid ELF file", "it is not a readable ELF file" },
+		{ "address out of range",
+		  "an offset or address in it points outside the file" },
+		{ "invalid section header", "a section header is damaged" },
+		{ "invalid data", "its contents are damaged" },
+		{ "invalid offset", "an offset in it points outside the file" },
+		{ "ELF file opened", "its contents are damaged" },
+		{ "file has no program header",
+		  "it has no program headers" },
+		{ "not a valid ELF core file", "it is not a valid ELF core file" },
+		{ "invalid DWARF", "its debug info is damaged" },
+		{ "invalid DWARF version",
+		  "its debug info is damaged or of an unsupported DWARF version" },
+		{ "no DWARF information", "it has no debug info" },
+		{ "Not an ELF file - it has the wrong magic bytes at the start",
+		  "it is not an ELF file" },
+		{ "r_debug structure contains invalid data",
+		  "its list of loaded libraries is damaged" },
+	};
+	if (!raw || !*raw)
+		return "reason unknown";
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(raw, table[i].raw) == 0)
+			return table[i].words;
+	return raw;
+}
+
 static void die_enomem(void)
 {
 	fputs("pycorecheck: out of memory\n", stderr);

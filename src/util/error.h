@@ -56,6 +56,14 @@ void pcc_error_destroy(struct pcc_error *err);
 /* "message[: strerror]", plus "; hint" when there is one. */
 void pcc_error_fwrite(const struct pcc_error *err, FILE *out);
 
+/*
+ * What a library's error text (libelf, libdw, libdwfl) means, in words a
+ * user can act on: "invalid `Elf' handle", "address out of range", "no
+ * error" and the like are translated; other text is returned as it is,
+ * NULL or "" as "reason unknown".  Static strings, or raw itself.
+ */
+const char *pcc_error_library_text(const char *raw);
+
 /* Allocation helpers that never return NULL: the tool has no way to go on
  * without memory, so they print one line and exit(3). */
 void *pcc_xmalloc(size_t size);

@@ -154,6 +154,23 @@ START_TEST(test_long_message)
 }
 END_TEST
 
+/* elfutils' own words never reach the user as they are. */
+START_TEST(test_library_text)
+{
+	ck_assert_str_eq(pcc_error_library_text("no error"), "reason unknown");
+	ck_assert_str_eq(pcc_error_library_text(NULL), "reason unknown");
+	ck_assert_str_eq(pcc_error_library_text(""), "reason unknown");
+	ck_assert_str_eq(pcc_error_library_text("invalid `Elf' handle"),
+			 "it is not a readable ELF file");
+	ck_assert_ptr_null(strstr(pcc_error_library_text("address out of range"),
+				  "range"));
+	ck_assert_ptr_null(strstr(pcc_error_library_text("ELF file opened"),
+				  "opened"));
+	const char *other = "something new";
+	ck_assert_ptr_eq(pcc_error_library_text(other), other);
+}
+END_TEST
+
 START_TEST(test_xalloc)
 {
 	char *p = pcc_xmalloc(0);
@@ -213,6 +230,7 @@ static Suite *error_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("alloc");
+	tcase_add_test(tc, test_library_text);
 	tcase_add_test(tc, test_xalloc);
 	tcase_add_exit_test(tc, test_xreallocarray_overflow, 3);
 #ifndef __SANITIZE_ADDRESS__

@@ -313,6 +313,19 @@ START_TEST(test_warn_dedup)
 }
 END_TEST
 
+/* Many distinct warnings, each given twice: kept once each, in order. */
+START_TEST(test_warn_dedup_many)
+{
+	struct pcc_target *t = make_target();
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 5000; i++)
+			pcc_target_warn(t, "mapped file /f%d is missing", i);
+	ck_assert_uint_eq(t->warnings.len, 5000);
+	ck_assert_str_eq(t->warnings.data[4999], "mapped file /f4999 is missing");
+	pcc_target_destroy(t);
+}
+END_TEST
+
 START_TEST(test_destroy_null)
 {
 	pcc_target_destroy(NULL);
@@ -766,6 +779,74 @@ START_TEST(test_open_core_missing_mapped_file)
 }
 END_TEST
 
+/* A FIFO, whether the core or a file it maps, is refused without blocking
+ * (the check runner's default timeout fails a hang). */
+START_TEST(test_open_fifo)
+{
+	char *fifo = tmp_path("fifo");
+	unlink(fifo);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	errno = 0;
+	ck_assert_int_eq(pcc_target_open_regular(fifo), -1);
+	ck_assert_int_eq(errno, EINVAL);
+
+	struct pcc_target *t = NULL;
+	struct pcc_error *err = pcc_target_open_core(fifo, NULL, &t);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(err->code, PCC_ERROR_INPUT);
+	ck_assert_ptr_nonnull(strstr(err->message, "FIFO"));
+	pcc_error_destroy(err);
+
+	char *core_path = tmp_path("core.4242");
+	char *mapped_path = tmp_path("mapped.bin");
+	write_core(core_path, mapped_path, 0);
+	ck_assert_int_eq(unlink(mapped_path), 0);
+	ck_assert_int_eq(mkfifo(mapped_path, 0600), 0);
+	err = pcc_target_open_core(core_path, NULL, &t);
+	ck_assert_ptr_null(err);
+	ck_assert_uint_eq(t->warnings.len, 1);
+	ck_assert_ptr_nonnull(strstr(t->warnings.data[0], "not a regular file"));
+	pcc_target_destroy(t);
+	unlink(mapped_path);
+	unlink(fifo);
+	free(core_path);
+	free(mapped_path);
+	free(fifo);
+}
+END_TEST
+
+/* e_phnum 0 and a header count that runs into the segments' bytes. */
+START_TEST(test_open_bad_phnum)
+{
+	char *core_path = tmp_path("core.4242");
+	char *mapped_path = tmp_path("mapped.bin");
+	size_t len = write_core(core_path, mapped_path, 0);
+	FILE *f = fopen(core_path, "r+b");
+	ck_assert_ptr_nonnull(f);
+	uint8_t *image = malloc(len);
+	ck_assert_uint_eq(fread(image, 1, len, f), len);
+	Elf64_Ehdr eh;
+	memcpy(&eh, image, sizeof(eh));
+	uint16_t counts[] = { 0, (uint16_t)(eh.e_phnum + 8) };
+	for (size_t i = 0; i < 2; i++) {
+		eh.e_phnum = counts[i];
+		ck_assert_int_eq(fseek(f, 0, SEEK_SET), 0);
+		ck_assert_uint_eq(fwrite(&eh, sizeof(eh), 1, f), 1);
+		ck_assert_int_eq(fflush(f), 0);
+		struct pcc_target *t = NULL;
+		struct pcc_error *err = pcc_target_open_core(core_path, NULL, &t);
+		ck_assert_ptr_nonnull(err);
+		ck_assert_int_eq(err->code, PCC_ERROR_INPUT);
+		ck_assert_ptr_nonnull(strstr(err->message, "is damaged"));
+		pcc_error_destroy(err);
+	}
+	fclose(f);
+	free(image);
+	free(core_path);
+	free(mapped_path);
+}
+END_TEST
+
 START_TEST(test_open_truncated_core)
 {
 	char *core_path = tmp_path("core.4242");
@@ -845,6 +926,7 @@ static Suite *target_suite(void)
 	tcase_add_test(tc, test_read);
 	tcase_add_test(tc, test_read_cstr);
 	tcase_add_test(tc, test_warn_dedup);
+	tcase_add_test(tc, test_warn_dedup_many);
 	tcase_add_test(tc, test_destroy_null);
 	suite_add_tcase(s, tc);
 
@@ -862,6 +944,8 @@ static Suite *target_suite(void)
 	tcase_add_test(tc, test_open_core_missing_mapped_file);
 	tcase_add_test(tc, test_open_truncated_core);
 	tcase_add_test(tc, test_open_truncated_headers);
+	tcase_add_test(tc, test_open_fifo);
+	tcase_add_test(tc, test_open_bad_phnum);
 	suite_add_tcase(s, tc);
 	return s;
 }
