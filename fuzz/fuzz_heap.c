@@ -6,16 +6,20 @@
  * Start-up opens the core once ($PCC_FUZZ_CORE, default
  * fuzz/fixture/heap.core; fuzz/make-corpus.sh makes it) the way the CLI
  * does (target, debuginfo, pcc_python_open: the DWARF is parsed here only)
- * and walks its GC lists once.  Every core segment holding a tracked object
- * is then replaced by a writable copy: segments are host pointers
- * (target.h), so this needs no hook in src/.  The copies are malloc'd to
- * the segment's exact size, so ASan also catches a read past a segment's
- * end, which the page-granular mmap of the core would let pass.
+ * and walks its GC lists once.  Every segment of the core (the heap, and
+ * the interpreter's static data: type objects, the interpreter state) is
+ * then replaced by a writable copy: segments are host pointers (target.h),
+ * so this needs no hook in src/.  The copies are malloc'd to the segment's
+ * exact size, so ASan also catches a read past a segment's end, which the
+ * page-granular mmap of the core would let pass.  What pcc_python_open
+ * read (the GC list heads, the layout) stays as it was: the patches are
+ * for what the analysis reads.
  *
  * An input is one flags byte, then patches of PATCH_SIZE bytes each:
  *
  *   u8  op      bit 0: where (0: relative to tracked object number obj,
- *               1: an offset into the copied segments, laid end to end);
+ *               in address order, as --dump-referents lists them; 1: an
+ *               offset into the copied segments, laid end to end);
  *               bits 1-3: what to write (enum value_mode)
  *   u8  arg     RAW: length - 1 (mod 8); pointer modes: a signed delta
  *   i16 off     byte offset from the object's address (negative: its
@@ -131,22 +135,16 @@ static int compare_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Copy every core segment that holds one of fx.objects. */
-static void copy_heap_segments(void)
+/* Copy every segment that comes from the core (not the files on disk
+ * behind what it left out: code and read-only data). */
+static void copy_core_segments(void)
 {
 	struct pcc_target *t = fx.t;
-	bool *holds = pcc_xcalloc(t->segments.len + 1, 1);
-	for (uint32_t i = 0; i < fx.nobjects; i++) {
-		const struct pcc_segment *s =
-			pcc_target_find_segment(t, fx.objects[i]);
-		if (s && s->source == PCC_SEGMENT_CORE)
-			holds[s - t->segments.data] = true;
-	}
 	fx.copies = pcc_xcalloc(t->segments.len + 1, sizeof(*fx.copies));
 	for (size_t i = 0; i < t->segments.len; i++) {
-		if (!holds[i])
-			continue;
 		struct pcc_segment *s = &t->segments.data[i];
+		if (s->source != PCC_SEGMENT_CORE)
+			continue;
 		struct copied_segment *cs = &fx.copies[fx.ncopies++];
 		size_t len = s->end - s->start;
 		cs->segment = s;
@@ -157,7 +155,6 @@ static void copy_heap_segments(void)
 		fx.region_size += len;
 		s->data = cs->copy;
 	}
-	free(holds);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -191,7 +188,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	pcc_heap_deinit(&heap);
 	qsort(fx.objects, fx.nobjects, sizeof(*fx.objects), compare_u64);
 
-	copy_heap_segments();
+	copy_core_segments();
 	fx.pristine_warnings = fx.t->warnings.len;
 	fx.pristine_set_dummy = fx.py->set_dummy;
 	fx.devnull = fopen("/dev/null", "w");

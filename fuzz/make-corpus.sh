@@ -7,7 +7,9 @@
 #   OUTDIR/seeds/core/         fuzz_core seeds: thin and damaged copies of
 #                              that core and of a core of sleep(1), and
 #                              compressed ones
-#   OUTDIR/seeds/heap/         fuzz_heap seeds: patch lists
+#   OUTDIR/seeds/heap/         fuzz_heap seeds: patch lists, some aimed at
+#                              objects of each type when $PYCORECHECK names
+#                              a built pycorecheck
 # Nothing here is committed (.gitignore).  Needs gdb (gcore) and python3.
 # Exits 77 (automake's "skipped") when it cannot make a core here.
 set -eu
@@ -74,7 +76,23 @@ core_of "$pid" "$tmp/sleep.core"
 
 python3 "$srcdir/make_seeds.py" core-seeds "$out/seeds/core" \
 	"$out/fixture/heap.core" "$tmp/sleep.core"
-python3 "$srcdir/make_seeds.py" heap-seeds "$out/seeds/heap"
+# With pycorecheck ($PYCORECHECK), some heap seeds aim at one object of
+# each type that has its own traversal (see make_seeds.py).
+dump=
+if [ -n "${PYCORECHECK:-}" ] && [ -x "$PYCORECHECK" ]; then
+	rc=0
+	"$PYCORECHECK" --dump-referents "$tmp/referents" \
+		"$out/fixture/heap.core" >/dev/null 2>"$tmp/pycorecheck.log" ||
+		rc=$?
+	if [ "$rc" -le 1 ] && [ -s "$tmp/referents" ]; then
+		dump=$tmp/referents
+	else
+		echo "make-corpus.sh: pycorecheck failed on the fixture (exit" \
+			"$rc): $(tail -n 1 "$tmp/pycorecheck.log")" >&2
+		exit 1
+	fi
+fi
+python3 "$srcdir/make_seeds.py" heap-seeds "$out/seeds/heap" $dump
 # Compressed cores go through the spool (src/target/spool.c).
 thin=$out/seeds/core/heap-thin.core
 command -v zstd >/dev/null && zstd -q -f -c "$thin" >"$thin.zst"

@@ -1,13 +1,16 @@
 """Seed inputs for the fuzzers, written by fuzz/make-corpus.sh.
 
     make_seeds.py core-seeds OUTDIR CORE...   thin and damaged copies of cores
-    make_seeds.py heap-seeds OUTDIR           patch lists for fuzz_heap
+    make_seeds.py heap-seeds OUTDIR [DUMP]    patch lists for fuzz_heap
 
 A seed for fuzz_core is kept small (a "thin" core: every segment cut to its
 first page, which keeps the ELF headers libdwfl reads, the notes whole) so
 that libFuzzer mutates and runs it fast; the damaged ones start it off near
 the checks of the program headers and notes.  A seed for fuzz_heap follows
-the patch format documented in fuzz/fuzz_heap.c."""
+the patch format documented in fuzz/fuzz_heap.c; with DUMP (pycorecheck
+--dump-referents of the fixture core, which lists the tracked objects in the
+order fuzz_heap numbers them) some are aimed at one object of each type the
+traversals treat apart: deques, OrderedDicts, frames, generators, files..."""
 import os
 import struct
 import sys
@@ -122,7 +125,52 @@ def patch(mode, off=0, obj=0, val=0, arg=0, where=WHERE_OBJECT):
     return struct.pack("<BbhIQ", where | mode << 1, arg, off, obj, val)
 
 
-def heap_seeds(outdir):
+# Types whose traversals walk something of their own (blocks, nodes,
+# frames, tables, slots) or that the files pass reads.
+AIMED_TYPES = (
+    "collections.deque", "collections.OrderedDict", "collections.defaultdict",
+    "frame", "generator", "traceback", "ValueError", "cell", "function",
+    "method", "functools.partial", "dict", "list", "tuple", "set",
+    "frozenset", "type", "module", "Node", "Slotted", "TupleWithDict",
+    "IntWithDict", "Holder", "weakref.ReferenceType", "_io.FileIO",
+    "_io.BufferedWriter", "_io.TextIOWrapper", "property", "classmethod",
+)
+# Words after the header (ob_refcnt, ob_type) that the seeds break.
+AIMED_OFFSETS = range(16, 96, 8)
+
+
+def aimed_seeds(dump):
+    import json
+    objects = []
+    with open(dump) as f:
+        for line in f:
+            o = json.loads(line)
+            objects.append((int(o["addr"], 16), o["type"]))
+    objects.sort()
+    first = {}
+    for i, (_, type_name) in enumerate(objects):
+        first.setdefault(type_name, []).append(i)
+    seeds = {}
+    for type_name in AIMED_TYPES:
+        numbers = first.get(type_name)
+        if not numbers:
+            continue
+        obj, other = numbers[0], numbers[-1]
+        tag = type_name.replace(".", "-")
+        for off in AIMED_OFFSETS:
+            seeds["%s-%d-self" % (tag, off)] = patch(SELF, off, obj=obj)
+            seeds["%s-%d-huge" % (tag, off)] = patch(SPECIAL, off, obj=obj,
+                                                     val=9)  # 1 << 40
+            seeds["%s-%d-other" % (tag, off)] = patch(OBJECT, off, obj=obj,
+                                                      val=other)
+        # Its GC links: to itself, and a two-node loop with its kind.
+        seeds["%s-gc-self" % tag] = patch(GC_HEAD, -16, obj=obj, val=obj)
+        seeds["%s-gc-loop" % tag] = (patch(GC_HEAD, -16, obj=obj, val=other)
+                                     + patch(GC_HEAD, -16, obj=other, val=obj))
+    return seeds
+
+
+def heap_seeds(outdir, dump=None):
     # Offsets for 3.8+ (PyGC_Head of 16 bytes before the object):
     # _gc_next -16, _gc_prev -8, ob_refcnt 0, ob_type 8, ob_size 16,
     # then the type's own fields (ma_used, ob_item, ...) from 16 on.
@@ -156,12 +204,16 @@ def heap_seeds(outdir):
             with open(os.path.join(outdir, "%s-%d" % (name, flags)),
                       "wb") as f:
                 f.write(bytes([flags]) + patches)
+    # Fewer flags here: libFuzzer runs every seed once before it mutates.
+    for name, patches in (aimed_seeds(dump) if dump else {}).items():
+        with open(os.path.join(outdir, name), "wb") as f:
+            f.write(bytes([0]) + patches)
 
 
 if __name__ == "__main__":
     if len(sys.argv) >= 4 and sys.argv[1] == "core-seeds":
         core_seeds(sys.argv[2], sys.argv[3:])
-    elif len(sys.argv) == 3 and sys.argv[1] == "heap-seeds":
-        heap_seeds(sys.argv[2])
+    elif len(sys.argv) in (3, 4) and sys.argv[1] == "heap-seeds":
+        heap_seeds(*sys.argv[2:])
     else:
         sys.exit(__doc__)

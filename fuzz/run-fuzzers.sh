@@ -12,6 +12,7 @@
 #   FUZZ_TIMEOUT   seconds one input may take (default 10)
 #   FUZZ_RSS_MB    memory limit (default 2048)
 #   FUZZ_FLAGS     more libFuzzer flags
+#   PYCORECHECK    a built pycorecheck, for make-corpus.sh's aimed seeds
 #   FUZZ_TRS_DIR   also write NAME.trs there, as automake's test driver
 #                  does, for .ci/run's count
 # Fails when a harness crashed, timed out, ran out of memory or leaked (the
