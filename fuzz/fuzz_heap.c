@@ -37,8 +37,8 @@
  * (--dump-referents).  Afterwards the patched bytes are restored from the
  * core and the state that a run leaves (the type cache, warnings) is reset.
  *
- * PCC_FUZZ_CHECK_UTF8=1: the JSON report goes to memory and must be valid
- * UTF-8, else the run aborts (a finding).
+ * The JSON report goes to memory and must be valid UTF-8, else the run
+ * aborts (a finding); PCC_FUZZ_CHECK_UTF8=0 sends it to /dev/null instead.
  */
 #include "config.h"
 
@@ -48,6 +48,7 @@
 
 #include "debuginfo/debuginfo.h"
 #include "report/report.h"
+#include "util/utf8.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -166,7 +167,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!core || !*core)
 		core = "fuzz/fixture/heap.core";
 	const char *utf8 = getenv("PCC_FUZZ_CHECK_UTF8");
-	fx.check_utf8 = utf8 && *utf8 == '1';
+	fx.check_utf8 = !(utf8 && *utf8 == '0');
 	struct pcc_core_options opts = { 0 };
 	struct pcc_error *err = pcc_target_open_core_with(core, &opts, &fx.t);
 	if (err)
@@ -304,41 +305,6 @@ static bool apply_patch(const uint8_t *p, struct applied_patch *ret)
 	return true;
 }
 
-/* Is the buffer valid UTF-8 (no overlong forms, surrogates or code points
- * past U+10FFFF)? */
-static bool valid_utf8(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t extra;
-		uint32_t cp, min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			extra = 1, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			extra = 2, cp = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			extra = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (n - i <= extra)
-			return false;
-		for (size_t k = 1; k <= extra; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += extra + 1;
-	}
-	return true;
-}
-
 static void render(const struct pcc_report *r, bool referents)
 {
 	pcc_report_text(r, fx.devnull);
@@ -355,7 +321,7 @@ static void render(const struct pcc_report *r, bool referents)
 		abort();
 	pcc_report_json(r, out);
 	fclose(out);
-	if (!valid_utf8((const uint8_t *)json, len)) {
+	if (!pcc_utf8_valid(json, len)) {
 		fputs("fuzz_heap: the JSON report is not valid UTF-8\n", stderr);
 		abort();
 	}
