@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "debuginfo.h"
+#include "debug_search.h"
 #include "../util/sort.h"
 
 struct pcc_debuginfo_impl {
@@ -39,7 +40,7 @@ void pcc_debuginfo_no_default_path(bool on)
 }
 
 /* libdwfl's search path: see Dwfl_Callbacks.debuginfo_path. */
-static char *search_path(const char *extra_path)
+static char *default_search_path(const char *extra_path)
 {
 	if (no_default_path)
 		return pcc_xasprintf("-%s", extra_path ? extra_path : "");
@@ -52,6 +53,42 @@ static char *search_path(const char *extra_path)
  * argument of ours).
  */
 static const struct pcc_target *core_target;
+
+/*
+ * For safe_find_debuginfo and core_find_elf, as long as the debug info
+ * opened last lives (libdwfl looks for a module's debug info whenever it is
+ * first asked for it): the target, for warnings, and libdwfl's search path.
+ */
+static struct pcc_target *search_target;
+static const char *const *search_path;
+
+/*
+ * A path libdwfl's own search would open that is a FIFO or a device (see
+ * debug_search.h): said once, and the search is not made.  debug: the
+ * search is for the module's debug info, not for its file.
+ */
+static bool search_is_hazardous(Dwfl_Module *mod, const char *file_name,
+				const char *debuglink, bool debug)
+{
+	const unsigned char *id = NULL;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(mod, &id, &vaddr);
+	char *hazard = pcc_debug_search_hazard(search_path ? *search_path : NULL,
+					       id, len, file_name, debuglink,
+					       debug);
+	if (!hazard)
+		return false;
+	const char *name = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL,
+					    NULL, NULL);
+	if (search_target)
+		pcc_target_warn(search_target,
+				"%s is not a regular file (a FIFO or a device): "
+				"the %s of %s is not looked for where it is",
+				hazard, debug ? "debug info" : "file",
+				name ? name : "a module");
+	free(hazard);
+	return true;
+}
 
 /*
  * Files of a core: --executable for the main executable, then the file
@@ -79,8 +116,10 @@ static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 		}
 		free(full);
 	}
-	int fd = dwfl_build_id_find_elf(mod, userdata, name, base, file_name,
-					elfp);
+	int fd = search_is_hazardous(mod, NULL, NULL, false)
+			 ? -1
+			 : dwfl_build_id_find_elf(mod, userdata, name, base,
+						  file_name, elfp);
 	/* A name left in *file_name is opened by libdwfl with a plain,
 	 * blocking open(): open it here, safely, or take it away. */
 	if (fd < 0 && !*elfp && *file_name) {
@@ -137,16 +176,7 @@ static char *debuginfod_name(Dwfl_Module *mod, const char *kind)
 	char hex[129];
 	for (int i = 0; i < len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", bits[i]);
-	const char *env = getenv("DEBUGINFOD_CACHE_PATH");
-	const char *xdg = getenv("XDG_CACHE_HOME");
-	const char *home = getenv("HOME");
-	char *path = env && *env ? pcc_xasprintf("%s/%s/%s", env, hex, kind)
-		     : xdg && *xdg
-			     ? pcc_xasprintf("%s/debuginfod_client/%s/%s", xdg,
-					     hex, kind)
-		     : home ? pcc_xasprintf("%s/.cache/debuginfod_client/%s/%s",
-					    home, hex, kind)
-			    : NULL;
+	char *path = pcc_debuginfod_cache_file(hex, kind);
 	if (path && access(path, R_OK) == 0)
 		return path;
 	free(path);
@@ -227,14 +257,42 @@ static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
 	return -1;
 }
 
-static struct pcc_debuginfo_impl *debuginfo_new(const char *extra_path)
+/* libdwfl's own search, once no path it would open is a FIFO or a device. */
+static int safe_find_debuginfo(Dwfl_Module *mod, void **userdata,
+			       const char *modname, Dwarf_Addr base,
+			       const char *file_name, const char *debuglink_file,
+			       GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	if (search_is_hazardous(mod, file_name, debuglink_file, true)) {
+		errno = 0;
+		return -1;
+	}
+	int fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base,
+					      file_name, debuglink_file,
+					      debuglink_crc, debuginfo_file_name);
+	/* A name left without a descriptor is opened by libdwfl with a
+	 * blocking open(): open it here, safely, or take it away. */
+	if (fd < 0 && *debuginfo_file_name) {
+		fd = pcc_target_open_regular(*debuginfo_file_name);
+		if (fd < 0) {
+			free(*debuginfo_file_name);
+			*debuginfo_file_name = NULL;
+		}
+	}
+	return fd;
+}
+
+static struct pcc_debuginfo_impl *debuginfo_new(struct pcc_target *t,
+						const char *extra_path)
 {
 	struct pcc_debuginfo_impl *impl = pcc_xcalloc(1, sizeof(*impl));
 	struct pcc_debuginfo *di = &impl->pub;
-	di->debuginfo_path = search_path(extra_path);
+	di->debuginfo_path = default_search_path(extra_path);
 	impl->callbacks.find_debuginfo = ignore_dwarf ? no_debuginfo
-						    : dwfl_standard_find_debuginfo;
+						    : safe_find_debuginfo;
 	impl->callbacks.debuginfo_path = &di->debuginfo_path;
+	search_target = t;
+	search_path = (const char *const *)&di->debuginfo_path;
 	return impl;
 }
 
@@ -391,7 +449,7 @@ struct pcc_error *pcc_debuginfo_open(struct pcc_target *t,
 				     const char *extra_path,
 				     struct pcc_debuginfo **ret)
 {
-	struct pcc_debuginfo_impl *impl = debuginfo_new(extra_path);
+	struct pcc_debuginfo_impl *impl = debuginfo_new(t, extra_path);
 	struct pcc_debuginfo *di = &impl->pub;
 	struct pcc_error *err = NULL;
 
@@ -595,7 +653,7 @@ struct pcc_error *pcc_debuginfo_open_live(struct pcc_target *t,
 					  const char *extra_path,
 					  struct pcc_debuginfo **ret)
 {
-	struct pcc_debuginfo_impl *impl = debuginfo_new(extra_path);
+	struct pcc_debuginfo_impl *impl = debuginfo_new(t, extra_path);
 	struct pcc_debuginfo *di = &impl->pub;
 	struct pcc_error *err = NULL;
 	char *what = t->prog_name[0]
@@ -667,6 +725,10 @@ void pcc_debuginfo_destroy(struct pcc_debuginfo *di)
 		return;
 	if (di->dwfl)
 		dwfl_end(di->dwfl);
+	if (search_path == (const char *const *)&di->debuginfo_path) {
+		search_path = NULL;
+		search_target = NULL;
+	}
 	free(di->debuginfo_path);
 	free(di->fetched_python_file);
 	free(di->fetched_debug_file);
