@@ -541,6 +541,9 @@ static struct pcc_error *check_layout(struct pcc_python *py, bool gc_in_struct)
 	static const enum pcc_layout_field dict_table[] = {
 		PCC_L_DICT_MASK, PCC_L_DICT_TABLE, PCC_L_COUNT
 	};
+	const struct pcc_debuginfo *di = py->di;
+	bool apart = di->debug_file && di->python_file
+		     && strcmp(di->debug_file, di->python_file) != 0;
 	enum pcc_layout_field missing = first_missing(&py->l, required);
 	if (missing == PCC_L_COUNT && gc_in_struct)
 		missing = first_missing(&py->l, gc_struct);
@@ -548,13 +551,20 @@ static struct pcc_error *check_layout(struct pcc_python *py, bool gc_in_struct)
 		missing = first_missing(&py->l, dict_keys);
 	if (missing == PCC_L_COUNT)
 		return NULL;
-	return pcc_error_hint(pcc_error_create(PCC_ERROR_UNSUPPORTED,
-					       "the debug info of %s lacks %s, "
-					       "which this version of "
-					       "pycorecheck needs",
-					       py->di->python_file,
-					       pcc_layout_field_name(missing)),
-			      "this Python version or build is not supported yet");
+	/* Built-in layouts are complete: this is DWARF that does not describe
+	 * the interpreter (partial, or of another build). */
+	char *what = pcc_layout_field_describe(missing);
+	struct pcc_error *err = pcc_error_hint(
+		pcc_error_create(PCC_ERROR_UNSUPPORTED,
+				 "the debug info of %s%s%s%s does not describe "
+				 "%s: it is incomplete, or not that of this "
+				 "build", di->python_file,
+				 apart ? " (in " : "", apart ? di->debug_file : "",
+				 apart ? ")" : "", what),
+		"pass this build's own debug info (--debuginfo-path DIR), or "
+		"--no-dwarf to use pycorecheck's built-in layouts");
+	free(what);
+	return err;
 }
 
 /*

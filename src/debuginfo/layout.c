@@ -52,6 +52,21 @@ const char *pcc_layout_field_name(enum pcc_layout_field f)
 	return f < PCC_L_COUNT ? field_names[f] : "?";
 }
 
+char *pcc_layout_field_describe(enum pcc_layout_field f)
+{
+	if (f >= PCC_L_COUNT)
+		return pcc_xstrdup("a field");
+	/* The types are alternatives ("PyDictKeyEntry|PyDictEntry"): the
+	 * first is the name of the newest versions. */
+	const char *type = field_types[f];
+	int type_len = (int)strcspn(type, "|");
+	const char *member = field_members[f];
+	if (!*member)
+		return pcc_xasprintf("the struct %.*s", type_len, type);
+	return pcc_xasprintf("the member %.*s of %.*s", (int)strcspn(member, "|"),
+			     member, type_len, type);
+}
+
 struct named_die {
 	const char *name; /* points into the wanted-name table */
 	Dwarf_Die die;     /* the struct/union, typedefs resolved */

@@ -305,5 +305,8 @@ void pcc_layout_format(const struct pcc_layout *l, FILE *out);
 bool pcc_layout_parse(const char *text, struct pcc_layout *ret);
 
 const char *pcc_layout_field_name(enum pcc_layout_field f);
+/* The field in CPython's words, for messages: "the member ob_refcnt of
+ * PyObject", "the struct PyGC_Head" (malloc'd). */
+char *pcc_layout_field_describe(enum pcc_layout_field f);
 
 #endif
