@@ -113,6 +113,7 @@ static ssize_t reader_read(struct reader *r, uint8_t *buf, size_t cap)
  */
 #define SPOOL_RESERVE (UINT64_C(64) << 20)
 #define SPOOL_CHECK_EVERY (UINT64_C(64) << 20)
+#define MEMFD_RESERVE (UINT64_C(512) << 20)
 /* A core's program headers follow its ELF header (offset 64 in every core
  * the kernel or gdb writes); further than this is a damaged header. */
 #define PHOFF_MAX (UINT64_C(16) << 20)
@@ -232,29 +233,60 @@ static void writer_learn_limit(struct writer *w)
 	w->limit_known = !w->not_core;
 }
 
-/* Keep SPOOL_RESERVE free where the copy is written (not for a memfd). */
+/* The memory the kernel can still give (MemAvailable), or UINT64_MAX when
+ * /proc/meminfo does not say. */
+static uint64_t memory_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return UINT64_MAX;
+	char line[128];
+	unsigned long long kib;
+	uint64_t avail = UINT64_MAX;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
+			avail = (uint64_t)kib << 10;
+			break;
+		}
+	fclose(f);
+	return avail;
+}
+
+/*
+ * Keep SPOOL_RESERVE free where the copy is written; a memfd (no writable
+ * TMPDIR) lives in memory, which the analysis needs too: MEMFD_RESERVE of
+ * it stays available.
+ */
 static void writer_check_room(struct writer *w)
 {
-	if (w->written < w->next_check || strcmp(w->dir, "memfd") == 0)
+	if (w->written < w->next_check || w->no_room)
 		return;
 	w->next_check = w->written + SPOOL_CHECK_EVERY;
-	struct statvfs vfs;
-	if (fstatvfs(w->fd, &vfs) < 0)
+	bool in_memory = strcmp(w->dir, "memfd") == 0;
+	uint64_t avail, reserve = in_memory ? MEMFD_RESERVE : SPOOL_RESERVE;
+	if (in_memory) {
+		avail = memory_available();
+	} else {
+		struct statvfs vfs;
+		if (fstatvfs(w->fd, &vfs) < 0)
+			return;
+		avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	}
+	if (avail >= reserve)
 		return;
-	uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-	if (avail >= SPOOL_RESERVE || w->no_room)
-		return;
+	const char *where = in_memory ? "memory (no TMPDIR could be written)"
+				      : w->dir;
 	if (w->limit_known)
 		w->no_room = pcc_xasprintf(
 			"%s is nearly full (%llu MiB left) after %llu MiB of the "
-			"core, which is %llu MiB", w->dir,
+			"core, which is %llu MiB", where,
 			(unsigned long long)(avail >> 20),
 			(unsigned long long)(w->size >> 20),
 			(unsigned long long)(w->limit >> 20));
 	else
 		w->no_room = pcc_xasprintf(
 			"%s is nearly full (%llu MiB left) after %llu MiB of the "
-			"core", w->dir, (unsigned long long)(avail >> 20),
+			"core", where, (unsigned long long)(avail >> 20),
 			(unsigned long long)(w->size >> 20));
 }
 
