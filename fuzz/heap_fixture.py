@@ -35,7 +35,8 @@ class TupleWithDict(tuple):
     pass
 
 
-class IntWithDict(int):
+# A variable-size integer: 2.7's int is fixed-size, its long is not.
+class IntWithDict(type(10 ** 30)):
     pass
 
 
