@@ -29,17 +29,21 @@ struct search {
 	char *hazard; /* the first candidate that must not be opened */
 };
 
-/* Takes path.  A FIFO blocks open(); a device or socket is no file to read
- * to its end.  A directory fails harmlessly in libelf. */
-static void check(struct search *s, char *path)
+/*
+ * Takes path.  A FIFO blocks open(); a device or socket is no file to read
+ * to its end.  A directory fails harmlessly in libelf.  true when the path
+ * exists (libdwfl's open would succeed, or block).
+ */
+static bool check(struct search *s, char *path)
 {
 	struct stat st;
-	if (!s->hazard && stat(path, &st) == 0 && !S_ISREG(st.st_mode)
-	    && !S_ISDIR(st.st_mode)) {
+	bool exists = stat(path, &st) == 0;
+	if (exists && !s->hazard && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
 		s->hazard = path;
-		return;
+		return true;
 	}
 	free(path);
+	return exists;
 }
 
 /* [DIR/][SUBDIR/]NAME, as find-debuginfo.c's try_open joins them. */
@@ -82,8 +86,12 @@ static void free_elements(char **elems, size_t n)
 	free(elems);
 }
 
+/* The build id in hex, as libdwfl names files by it; "" when libdwfl would
+ * not look it up. */
 static void hex_id(const unsigned char *id, int len, char *hex)
 {
+	if (!id || len < BUILD_ID_MIN || len > BUILD_ID_MAX)
+		len = 0;
 	for (int i = 0; i < len; i++) {
 		static const char digits[] = "0123456789abcdef";
 		hex[2 * i] = digits[id[i] >> 4];
@@ -92,22 +100,29 @@ static void hex_id(const unsigned char *id, int len, char *hex)
 	hex[2 * len] = 0;
 }
 
-/* DIR/.build-id/NN/REST[.debug] in every absolute DIR, then debuginfod's
- * cached copy when debuginfod is asked. */
-static void check_build_id(struct search *s, char **elems, size_t n,
-			   const unsigned char *id, int len, bool debug)
+/*
+ * DIR/.build-id/NN/REST[.debug] in every absolute DIR, in order.  libdwfl
+ * takes the first that opens (and then looks no further, not even by name):
+ * true when there is one.
+ */
+static bool check_build_id(struct search *s, char **elems, size_t n,
+			   const char *hex, bool debug)
 {
-	if (!id || len < BUILD_ID_MIN || len > BUILD_ID_MAX)
-		return;
-	char hex[2 * BUILD_ID_MAX + 1];
-	hex_id(id, len, hex);
-	for (size_t i = 0; i < n; i++)
-		if (elems[i][0] == '/')
-			check(s, pcc_xasprintf("%s/.build-id/%.2s/%s%s", elems[i],
-					       hex, hex + 2,
-					       debug ? ".debug" : ""));
+	for (size_t i = 0; *hex && i < n; i++)
+		if (elems[i][0] == '/'
+		    && check(s, pcc_xasprintf("%s/.build-id/%.2s/%s%s", elems[i],
+					      hex, hex + 2,
+					      debug ? ".debug" : "")))
+			return true;
+	return false;
+}
+
+/* debuginfod's cached copy, which libdebuginfod opens before it asks a
+ * server: only when it is asked. */
+static void check_debuginfod_cache(struct search *s, const char *hex, bool debug)
+{
 	const char *urls = getenv("DEBUGINFOD_URLS");
-	if (!urls || !*urls)
+	if (!*hex || !urls || !*urls)
 		return;
 	char *cached = pcc_debuginfod_cache_file(hex, debug ? "debuginfo"
 							    : "executable");
@@ -196,6 +211,27 @@ static bool read_altlink(const char *file_name, char **name,
 	return found;
 }
 
+/* The search for a file by its build id, then by name (debug info only),
+ * then from debuginfod, as dwfl_standard_find_debuginfo and
+ * dwfl_build_id_find_elf make it. */
+static void check_search(struct search *s, char **elems, size_t n,
+			 const unsigned char *id, int id_len,
+			 const char *file_name, const char *link, bool debug)
+{
+	char hex[2 * BUILD_ID_MAX + 1];
+	hex_id(id, id_len, hex);
+	if (check_build_id(s, elems, n, hex, debug))
+		return;
+	if (debug && file_name) {
+		check_debuglink(s, elems, n, file_name, link);
+		char *canon = realpath(file_name, NULL);
+		if (canon && strcmp(canon, file_name) != 0)
+			check_debuglink(s, elems, n, canon, link);
+		free(canon);
+	}
+	check_debuginfod_cache(s, hex, debug);
+}
+
 char *pcc_debug_search_hazard(const char *search_path,
 			      const unsigned char *build_id, int build_id_len,
 			      const char *file_name, const char *debuglink,
@@ -204,23 +240,18 @@ char *pcc_debug_search_hazard(const char *search_path,
 	struct search s = { 0 };
 	size_t n;
 	char **elems = path_elements(search_path, &n);
-	check_build_id(&s, elems, n, build_id, build_id_len, debug);
-	if (debug && file_name) {
-		check_debuglink(&s, elems, n, file_name, debuglink);
-		char *canon = realpath(file_name, NULL);
-		if (canon && strcmp(canon, file_name) != 0)
-			check_debuglink(&s, elems, n, canon, debuglink);
-		free(canon);
-		/* Looking for the dwz file of a debug file: by its build id
-		 * and by its name, as above. */
-		char *alt_name = NULL;
-		unsigned char alt_id[BUILD_ID_MAX];
-		int alt_len = 0;
-		if (read_altlink(file_name, &alt_name, alt_id, &alt_len)) {
-			check_build_id(&s, elems, n, alt_id, alt_len, true);
-			check_debuglink(&s, elems, n, file_name, alt_name);
-			free(alt_name);
-		}
+	check_search(&s, elems, n, build_id, build_id_len, file_name, debuglink,
+		     debug);
+	/* Looking for the dwz file of a debug file: by the build id and the
+	 * name its .gnu_debugaltlink gives. */
+	char *alt_name = NULL;
+	unsigned char alt_id[BUILD_ID_MAX];
+	int alt_len = 0;
+	if (debug && file_name
+	    && read_altlink(file_name, &alt_name, alt_id, &alt_len)) {
+		check_search(&s, elems, n, alt_id, alt_len, file_name, alt_name,
+			     true);
+		free(alt_name);
 	}
 	free_elements(elems, n);
 	return s.hazard;

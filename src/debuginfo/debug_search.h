@@ -15,8 +15,10 @@
  *
  * pcc_debug_search_hazard returns the first candidate that exists and is
  * neither a regular file nor a directory (malloc'd), or NULL when libdwfl
- * may search safely.  The candidates are a superset of what libdwfl
- * 0.188-0.192 tries: an extra path that is absent or regular costs a stat.
+ * may search safely.  The build id paths are taken in libdwfl's order, which
+ * ends at the first that exists (libdwfl then looks no further); the names
+ * after them are a superset of what libdwfl 0.188-0.192 tries: an extra
+ * path that is absent or regular costs a stat.
  *
  *   search_path  libdwfl's Dwfl_Callbacks.debuginfo_path
  *   build_id     the module's, or NULL (len <= 0)
