@@ -15,15 +15,26 @@ Automatic collection is disabled.  gc.collect() is timed in-process, best of
 amount, and it is built once more before stopping, so the core holds it.
 Prints one JSON line on stdout: {"n", "tracked", "collect_seconds",
 "python"}.
+
+With MIX=ctypes in the environment, every record's key is an object of a C
+type pycorecheck has no traversal of its own for (itertools.chain,
+operator.methodcaller, decimal.Context, StopIteration, types.SimpleNamespace,
+functools' lru_cache wrapper, in turn), so that about a quarter of the heap
+goes through the CPU emulator: bench/run.sh then reports its cost per object.
 """
 
+import decimal
+import functools
 import gc
+import itertools
 import json
+import operator
 import os
 import platform
 import signal
 import sys
 import time
+import types
 
 
 class Record:
@@ -41,13 +52,31 @@ class Node:
         self.other = None
 
 
+def c_object(i, tags):
+    """An object of a C type without a traversal in pycorecheck."""
+    k = i % 6
+    if k == 0:
+        return itertools.chain(tags)
+    if k == 1:
+        return operator.methodcaller("append", tags)
+    if k == 2:
+        return decimal.Context(prec=10)
+    if k == 3:
+        return StopIteration(tags)
+    if k == 4:
+        return types.SimpleNamespace(tags=tags)
+    return functools.lru_cache(maxsize=None)(len)
+
+
 def build_live(n_records):
     records = []
     append = records.append
+    c_types = os.environ.get("MIX") == "ctypes"
     for i in range(n_records):
         tags = ["t", i]                    # list: tracked
         meta = {"tags": tags, "n": i}      # dict holding a container: tracked
-        key = (tags, i)                    # tuple holding a container: tracked
+        # tuple holding a container, or a C object: tracked
+        key = c_object(i, tags) if c_types else (tags, i)
         append(Record(i, tags, meta, key))  # instance: tracked
     return records
 

@@ -57,8 +57,8 @@ wait_stopped() {
 	done
 }
 
-echo "| N | tracked | gc.collect() s | pycorecheck s | ratio | peak RSS MiB | bytes/object |"
-echo "|---:|---:|---:|---:|---:|---:|---:|"
+echo "| N | tracked | gc.collect() s | pycorecheck s | ratio | peak RSS MiB | bytes/object | emulated objects | µs/emulated |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for n in "$@"; do
 	"$PYTHON" bench/gc_bench.py "$n" >"$work/bench.json" &
 	pid=$!
@@ -74,7 +74,7 @@ for n in "$@"; do
 	for _ in $(seq "$RUNS"); do
 		rc=0
 		/usr/bin/time -f '%e %M' -o "$work/time1" \
-			"$PYCORECHECK" --json "$core" >/dev/null 2>"$work/stderr" || rc=$?
+			"$PYCORECHECK" --json "$core" >"$work/report.json" 2>"$work/stderr" || rc=$?
 		if [ "$rc" -gt 1 ]; then
 			cat "$work/stderr" >&2
 			die "pycorecheck exited $rc on the core of N=$n"
@@ -83,16 +83,18 @@ for n in "$@"; do
 	done
 	rm -f "$core"
 
-	python3 - "$work/bench.json" "$work/times" <<'PY'
+	python3 - "$work/bench.json" "$work/times" "$work/report.json" <<'PY'
 import json, sys
 b = json.load(open(sys.argv[1]))
+emu = json.load(open(sys.argv[3]))["heap"]["emulation"]
 runs = [tuple(map(float, l.split())) for l in open(sys.argv[2]) if l.strip()]
 secs = min(r[0] for r in runs)
 rss_kib = min(r[1] for r in runs)
 collect = b["collect_seconds"]
 ratio = secs / collect if collect > 0 else float("nan")
-print("| %d | %d | %.3f | %.2f | %.1f× | %.0f | %.1f |" % (
+per = emu["seconds"] * 1e6 / emu["objects"] if emu["objects"] else 0.0
+print("| %d | %d | %.3f | %.2f | %.1f× | %.0f | %.1f | %d | %.2f |" % (
     b["n"], b["tracked"], collect, secs, ratio, rss_kib / 1024,
-    rss_kib * 1024 / b["tracked"]))
+    rss_kib * 1024 / b["tracked"], emu["objects"], per))
 PY
 done

@@ -180,7 +180,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("cannot read the fixture core's interpreter", err);
 
 	struct pcc_heap heap;
-	pcc_heap_build(&heap, fx.py, UINT64_C(1) << 31);
+	pcc_heap_build(&heap, fx.py, UINT64_C(1) << 31, false);
 	if (heap.n == 0)
 		die("the fixture core has no tracked objects", NULL);
 	fx.nobjects = heap.n;
@@ -332,7 +332,7 @@ static void analyse(bool referents)
 {
 	/* The phases as src/cli/main.c runs them, with its defaults. */
 	struct pcc_heap heap;
-	pcc_heap_build(&heap, fx.py, UINT64_C(1) << 31);
+	pcc_heap_build(&heap, fx.py, UINT64_C(1) << 31, false);
 	pcc_heap_watch_files(&heap);
 	pcc_heap_find_unreachable(&heap);
 	pcc_heap_group_cycles(&heap);

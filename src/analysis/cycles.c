@@ -189,6 +189,13 @@ char *pcc_edge_text(struct pcc_python *py, const struct pcc_edge *e)
 		return pcc_xstrdup(".__dict__");
 	case PCC_EDGE_TYPE:
 		return pcc_xstrdup(".__class__");
+	case PCC_EDGE_OFFSET:
+		k = e->key ? pcc_target_read_cstr(py->t, e->key, 100) : NULL;
+		s = k ? pcc_xasprintf(".%s", k)
+		      : e->index >= 0 ? pcc_xasprintf("+0x%llx", (unsigned long long)e->index)
+				      : pcc_xstrdup(" <referent>");
+		free(k);
+		return s;
 	}
 	return pcc_xstrdup(".?");
 }

@@ -39,7 +39,7 @@ static void walk_list(struct pcc_heap *h, struct pcc_u64_vec *objs,
 }
 
 void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
-		    uint64_t max_objects)
+		    uint64_t max_objects, bool emulate)
 {
 	memset(h, 0, sizeof(*h));
 	h->py = py;
@@ -86,6 +86,8 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 	h->n = (uint32_t)objs.len;
 	h->addrs = objs.data;
 	pcc_heap_index(h);
+	if (emulate)
+		pcc_python_emulate_traversals(py, h->addrs, h->n);
 }
 
 void pcc_heap_index(struct pcc_heap *h)

@@ -119,9 +119,10 @@ struct pcc_heap {
 	bool complete;
 };
 
-/* Walk every interpreter's generation lists into a snapshot. */
+/* Walk every interpreter's generation lists into a snapshot; with emulate,
+ * run the traversals pycorecheck does not know in the CPU emulator. */
 void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
-		    uint64_t max_objects);
+		    uint64_t max_objects, bool emulate);
 /* Sort h->addrs (h->n of them, malloc'd), drop what cannot be an object,
  * and build the lookup: the part of pcc_heap_build after the walk. */
 void pcc_heap_index(struct pcc_heap *h);

@@ -37,6 +37,8 @@ enum {
 	OPT_PID,
 	OPT_STATS,
 	OPT_NO_DWARF,
+	OPT_NO_EMULATION,
+	OPT_CHECK_TRAVERSALS,
 };
 
 static const struct option long_options[] = {
@@ -54,6 +56,8 @@ static const struct option long_options[] = {
 	{ "same-path-threshold", required_argument, NULL, OPT_SAME_PATH },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "no-dwarf", no_argument, NULL, OPT_NO_DWARF },
+	{ "no-emulation", no_argument, NULL, OPT_NO_EMULATION },
+	{ "check-traversals", no_argument, NULL, OPT_CHECK_TRAVERSALS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -67,6 +71,8 @@ struct options {
 	const char *sysroot;
 	const char *executable;
 	bool ignore_build_id;
+	bool no_emulation;
+	bool check_traversals;
 	const char *dump_referents;
 	uint64_t max_objects;
 	uint32_t same_path_threshold;
@@ -101,6 +107,12 @@ static void usage(FILE *out)
 	      "                         path at once (default 10)\n"
 	      "  --no-dwarf             ignore debug info: built-in layouts and\n"
 	      "                         exported symbols only\n"
+	      "  --no-emulation         do not run the traversals of types\n"
+	      "                         pycorecheck does not know in the CPU\n"
+	      "                         emulator: take their objects for alive\n"
+	      "  --check-traversals     run every type's own tp_traverse in the CPU\n"
+	      "                         emulator too, and report objects whose\n"
+	      "                         referents differ from pycorecheck's\n"
 	      "  --stats                time and memory of each phase, on stderr\n"
 	      "  --dump-referents FILE  write every tracked object's referents\n"
 	      "                         (JSON lines; for checking pycorecheck)\n"
@@ -137,6 +149,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_DWARF:
 			pcc_debuginfo_ignore_dwarf(true);
+			break;
+		case OPT_NO_EMULATION:
+			o->no_emulation = true;
+			break;
+		case OPT_CHECK_TRAVERSALS:
+			o->check_traversals = true;
 			break;
 		case OPT_DOT:
 			o->dot_dir = optarg;
@@ -324,8 +342,8 @@ static int analyse(const struct options *o, const char *core,
 	struct pcc_heap heap;
 	struct stats st;
 	stats_start(&st, o->stats);
-	pcc_heap_build(&heap, py, o->max_objects);
-	stats_phase(&st, "walk the GC lists");
+	pcc_heap_build(&heap, py, o->max_objects, !o->no_emulation);
+	stats_phase(&st, "walk the GC lists and emulate traversals");
 	pcc_heap_watch_files(&heap);
 	pcc_heap_find_unreachable(&heap);
 	stats_phase(&st, "reachability");
@@ -336,8 +354,14 @@ static int analyse(const struct options *o, const char *core,
 	stats_phase(&st, "files and health");
 	pcc_heap_count_types(&heap);
 	stats_phase(&st, "type histogram");
+	struct pcc_traversal_check check = { 0 };
+	if (o->check_traversals) {
+		pcc_python_check_traversals(py, heap.addrs, heap.n, &check);
+		stats_phase(&st, "check traversals");
+	}
 	stats_memory(&st, heap.n);
-	struct pcc_report r = { t, di, py, &heap };
+	struct pcc_report r = { t, di, py, &heap,
+				o->check_traversals ? &check : NULL };
 
 	status = heap.nunreachable || heap.leaked_files ? EXIT_FOUND
 							: EXIT_NOTHING_FOUND;
@@ -367,6 +391,7 @@ static int analyse(const struct options *o, const char *core,
 	if (fflush(stdout) != 0)
 		status = fail(pcc_error_os("cannot write the report"));
 out_heap:
+	pcc_traversal_check_free(&check);
 	pcc_heap_deinit(&heap);
 	pcc_python_destroy(py);
 out_debuginfo:

@@ -847,6 +847,7 @@ void pcc_python_destroy(struct pcc_python *py)
 {
 	if (!py)
 		return;
+	pcc_python_emulated_free(py);
 	pcc_python_forget_types(py);
 	free(py->layout_source);
 	pcc_slot_vec_free(&py->slot_pool);

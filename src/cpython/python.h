@@ -46,7 +46,9 @@
 	X(FILEIO, "FileIO")                                                   \
 	X(BUFFERED, "Buffered")                                               \
 	X(TEXTIO, "TextIOWrapper")                                            \
-	X(RWPAIR, "BufferedRWPair")
+	X(RWPAIR, "BufferedRWPair")                                           \
+	/* The type's own tp_traverse, run in the emulator (emulated.c). */    \
+	X(EMULATED, "emulated")
 
 enum pcc_kind {
 #define X(id, name) PCC_KIND_##id,
@@ -68,6 +70,10 @@ enum pcc_edge_label {
 	PCC_EDGE_DICT,     /* .__dict__ */
 	PCC_EDGE_TYPE,     /* .__class__ */
 	PCC_EDGE_LOCAL,    /* frame slot index */
+	/* Emulated traversal: loaded from offset index of the object (-1:
+	 * not from the object itself); key: the name of the type's member
+	 * there (a target C string), or 0. */
+	PCC_EDGE_OFFSET,
 };
 
 struct pcc_edge {
@@ -123,6 +129,7 @@ struct pcc_type_info {
 	uint64_t cached_keys; /* ht_cached_keys (3.11, 3.12) */
 	/* INSTANCE: __slots__ members along the chain, in slot_pool. */
 	uint32_t slots_start, slots_count;
+	uint64_t traverse; /* tp_traverse */
 	char *name; /* tp_name, read on first use for the report */
 	int8_t file_role; /* enum pcc_file_role, once file_role_known */
 	bool file_role_known;
@@ -223,6 +230,9 @@ struct pcc_python {
 	 * (see traverse.c). */
 	uint64_t item_budget;
 	bool item_budget_spent;
+
+	/* Traversals run in the emulator (emulated.c); NULL until then. */
+	struct pcc_emulated *emulated;
 };
 
 /* Bytes of the target's memory that reads can reach. */
@@ -305,6 +315,70 @@ char *pcc_python_key_repr(struct pcc_python *py, uint64_t obj);
  * an old-style instance (*is_class says which); NULL for anything else. */
 char *pcc_python_classic_name(struct pcc_python *py, uint64_t obj,
 			      bool *is_class);
+/*
+ * Run, in the CPU emulator, the type's own tp_traverse of every object of
+ * objs (n, ascending) that pcc_python_traverse cannot follow itself: from
+ * then on their referents are the ones it visited (PCC_KIND_EMULATED).
+ * Objects whose emulation fails stay as they were (unknown, partial).
+ */
+void pcc_python_emulate_traversals(struct pcc_python *py, const uint64_t *objs,
+				   uint32_t n);
+
+/* What the emulation did, for the report. */
+struct pcc_emu_fallback {
+	uint64_t type;
+	uint64_t count;
+	int status; /* enum pcc_emu_status */
+	uint64_t example; /* one object it happened to */
+};
+PCC_VEC(pcc_emu_fallback_vec, struct pcc_emu_fallback)
+struct pcc_emulation_summary {
+	bool ran;          /* some objects needed it */
+	const char *unavailable; /* why there was no emulator, or NULL */
+	uint64_t objects, types; /* emulated, successfully */
+	uint64_t blocks;
+	double seconds;
+	struct pcc_emu_fallback_vec fallbacks; /* most objects first */
+};
+/* NULL when no object needed the emulator. */
+const struct pcc_emulation_summary *pcc_python_emulation(const struct pcc_python *py);
+
+/*
+ * --check-traversals: every object of objs that pycorecheck traverses with
+ * its own code is traversed again by its type's tp_traverse in the emulator,
+ * and the two lists of referents compared (as multisets; a partial native
+ * traversal may visit fewer).  Types whose objects differ are listed.
+ */
+struct pcc_traversal_diff {
+	uint64_t type;
+	int kind; /* enum pcc_kind of the native traversal */
+	uint64_t objects; /* that differ */
+	uint64_t example;
+	/* Of the example: a referent only the native traversal visits, one
+	 * only the emulated one does (0: none). */
+	uint64_t extra, missing;
+};
+PCC_VEC(pcc_traversal_diff_vec, struct pcc_traversal_diff)
+struct pcc_traversal_check {
+	bool ran;
+	uint64_t compared, differ;
+	uint64_t not_emulated; /* the emulation failed: not compared */
+	struct pcc_traversal_diff_vec diffs; /* most objects first */
+};
+void pcc_python_check_traversals(struct pcc_python *py, const uint64_t *objs,
+				 uint32_t n, struct pcc_traversal_check *out);
+void pcc_traversal_check_free(struct pcc_traversal_check *c);
+
+/* For traverse.c: the referents recorded for obj, if it was emulated. */
+bool pcc_python_emulated_referents(struct pcc_python *py, uint64_t obj,
+				   const uint64_t **refs, uint32_t *n);
+/* For traverse.c: visit an emulated object's referents with labels. */
+void pcc_python_emulated_labelled(struct pcc_python *py, uint64_t obj,
+				  const struct pcc_type_info *ti,
+				  const uint64_t *refs, uint32_t n,
+				  pcc_visit_fn *visit, void *ctx);
+void pcc_python_emulated_free(struct pcc_python *py);
+
 /* Offset of the member that Python calls label in a member list, -1. */
 int64_t pcc_python_list_member(const struct pcc_python *py,
 			       enum pcc_layout_list list, const char *label);

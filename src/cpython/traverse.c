@@ -901,6 +901,7 @@ static void traverse_kind(struct walk *w, uint64_t obj, enum pcc_kind kind,
 		break;
 	case PCC_KIND_NONE:
 	case PCC_KIND_INSTANCE: /* handled by the caller */
+	case PCC_KIND_EMULATED:
 	case PCC_KIND_COUNT:
 		break;
 	case PCC_KIND_LIST:
@@ -1018,6 +1019,23 @@ static enum pcc_kind traverse(struct pcc_python *py, uint64_t obj,
 	if (is_gc)
 		*is_gc = pcc_python_is_gc(py, ti, obj);
 	enum pcc_kind kind = ti ? ti->kind : PCC_KIND_UNKNOWN;
+	const uint64_t *refs;
+	uint32_t nrefs;
+	if (py->emulated
+	    && (kind == PCC_KIND_UNKNOWN
+		|| (kind == PCC_KIND_INSTANCE && ti->base_kind == PCC_KIND_UNKNOWN))
+	    && pcc_python_emulated_referents(py, obj, &refs, &nrefs)) {
+		if (partial)
+			*partial = false;
+		if (want_labels) {
+			pcc_python_emulated_labelled(py, obj, ti, refs, nrefs,
+						     visit, ctx);
+			return PCC_KIND_EMULATED;
+		}
+		for (uint32_t i = 0; i < nrefs && !w.stop; i++)
+			emit(&w, refs[i], PCC_EDGE_OFFSET, NULL, 0, -1);
+		return PCC_KIND_EMULATED;
+	}
 	if (kind == PCC_KIND_INSTANCE)
 		traverse_instance(&w, obj, type, ti);
 	else if (kind != PCC_KIND_UNKNOWN)

@@ -192,6 +192,7 @@ static void describe_type(struct pcc_python *py, uint64_t type,
 	ti->basicsize = f.basicsize;
 	ti->itemsize = f.itemsize;
 	ti->dictoffset = f.dictoffset;
+	ti->traverse = f.traverse;
 	ti->kind = kind_of_traverse(py, f.traverse, &ti->member_list);
 	if (ti->heap && pcc_layout_has(&py->l, PCC_L_HT_CACHED_KEYS))
 		pcc_target_read_u64(py->t, type + py->l.off[PCC_L_HT_CACHED_KEYS],

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "../target/emulator.h"
 #include "../util/utf8.h"
 
 enum { SCHEMA_VERSION = 1 };
@@ -227,6 +228,57 @@ static void json_unreachable(const struct pcc_report *r, FILE *out)
 	fputs("]}", out);
 }
 
+static void json_emulation(const struct pcc_report *r, FILE *out)
+{
+	const struct pcc_emulation_summary *s = pcc_python_emulation(r->py);
+	fprintf(out, ",\"emulation\":{\"built\":%s,\"ran\":%s,\"unavailable\":",
+		pcc_emulator_built() ? "true" : "false",
+		s && !s->unavailable ? "true" : "false");
+	if (s && s->unavailable)
+		pcc_json_string(out, s->unavailable);
+	else
+		fputs("null", out);
+	fprintf(out, ",\"objects\":%llu,\"types\":%llu,\"blocks\":%llu,"
+		"\"seconds\":%.6f,\"fallbacks\":[",
+		(unsigned long long)(s ? s->objects : 0),
+		(unsigned long long)(s ? s->types : 0),
+		(unsigned long long)(s ? s->blocks : 0), s ? s->seconds : 0.0);
+	for (size_t i = 0; s && i < s->fallbacks.len; i++) {
+		const struct pcc_emu_fallback *f = &s->fallbacks.data[i];
+		fprintf(out, "%s{\"type\":", i ? "," : "");
+		pcc_json_string(out, pcc_python_type_name(r->py,
+							  pcc_python_type(r->py, f->type)));
+		fprintf(out, ",\"count\":%llu,\"reason\":",
+			(unsigned long long)f->count);
+		pcc_json_string(out, pcc_emu_status_text((enum pcc_emu_status)f->status));
+		fprintf(out, ",\"example\":\"0x%llx\"}", (unsigned long long)f->example);
+	}
+	fputs("]}", out);
+}
+
+static void json_check(const struct pcc_report *r, FILE *out)
+{
+	const struct pcc_traversal_check *c = r->check;
+	if (!c)
+		return;
+	fprintf(out, ",\"traversal_check\":{\"ran\":%s,\"compared\":%llu,"
+		"\"differ\":%llu,\"not_emulated\":%llu,\"types\":[",
+		c->ran ? "true" : "false", (unsigned long long)c->compared,
+		(unsigned long long)c->differ, (unsigned long long)c->not_emulated);
+	for (size_t i = 0; i < c->diffs.len; i++) {
+		const struct pcc_traversal_diff *d = &c->diffs.data[i];
+		fprintf(out, "%s{\"type\":", i ? "," : "");
+		pcc_json_string(out, pcc_python_type_name(r->py,
+							  pcc_python_type(r->py, d->type)));
+		fprintf(out, ",\"kind\":\"%s\",\"objects\":%llu,\"example\":\"0x%llx\","
+			"\"extra\":\"0x%llx\",\"missing\":\"0x%llx\"}",
+			pcc_kind_name((enum pcc_kind)d->kind),
+			(unsigned long long)d->objects, (unsigned long long)d->example,
+			(unsigned long long)d->extra, (unsigned long long)d->missing);
+	}
+	fputs("]}", out);
+}
+
 void pcc_report_json(const struct pcc_report *r, FILE *out)
 {
 	const struct pcc_heap *h = r->heap;
@@ -241,8 +293,10 @@ void pcc_report_json(const struct pcc_report *r, FILE *out)
 	json_counts(r, out, &h->unknown_types, SIZE_MAX);
 	fputs(",\"undecided_types\":", out);
 	json_counts(r, out, &h->undecided_types, SIZE_MAX);
+	json_emulation(r, out);
 	fputs("},\"type_histogram\":", out);
 	json_counts(r, out, &h->type_histogram, 100);
+	json_check(r, out);
 	fputc(',', out);
 	json_unreachable(r, out);
 	fputc(',', out);

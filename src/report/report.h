@@ -15,6 +15,8 @@ struct pcc_report {
 	struct pcc_debuginfo *di;
 	struct pcc_python *py;
 	struct pcc_heap *heap;
+	/* --check-traversals, or NULL. */
+	const struct pcc_traversal_check *check;
 };
 
 void pcc_report_text(const struct pcc_report *r, FILE *out);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "report.h"
+#include "../target/emulator.h"
 #include "../util/utf8.h"
 
 /* Target-derived text goes to a terminal: control characters become '?',
@@ -121,6 +122,65 @@ static void text_type_counts(const struct pcc_report *r, FILE *out,
 	fputs("\n", out);
 }
 
+/* Which objects ran their type's own traversal in the emulator, and which
+ * could not (they are among the unknown types, or partial). */
+static void text_emulation(const struct pcc_report *r, FILE *out)
+{
+	const struct pcc_emulation_summary *s = pcc_python_emulation(r->py);
+	if (!s)
+		return;
+	if (s->unavailable) {
+		fputs("\nnote: the traversals pycorecheck has no code for were not "
+		      "run (", out);
+		put_clean(out, s->unavailable);
+		fputs("): their objects are taken for alive\n", out);
+		return;
+	}
+	fprintf(out, "\nemulated: the own tp_traverse of %llu objects of %llu "
+		"type%s, run in the CPU emulator (%.3f s)\n",
+		(unsigned long long)s->objects, (unsigned long long)s->types,
+		s->types == 1 ? "" : "s", s->seconds);
+	for (size_t i = 0; i < s->fallbacks.len && i < 10; i++) {
+		const struct pcc_emu_fallback *f = &s->fallbacks.data[i];
+		fprintf(out, "    not emulated: %llu × ", (unsigned long long)f->count);
+		put_clean(out, type_name(r, f->type));
+		fprintf(out, ": its traversal %s (e.g. 0x%llx)\n",
+			pcc_emu_status_text((enum pcc_emu_status)f->status),
+			(unsigned long long)f->example);
+	}
+	if (s->fallbacks.len > 10)
+		fprintf(out, "    not emulated: … (%zu more types)\n",
+			s->fallbacks.len - 10);
+}
+
+static void text_check(const struct pcc_report *r, FILE *out)
+{
+	const struct pcc_traversal_check *c = r->check;
+	if (!c)
+		return;
+	if (!c->ran) {
+		fputs("\ntraversal check: not run (no CPU emulator)\n", out);
+		return;
+	}
+	fprintf(out, "\ntraversal check: %llu objects compared with their type's "
+		"own tp_traverse, %llu differ", (unsigned long long)c->compared,
+		(unsigned long long)c->differ);
+	if (c->not_emulated)
+		fprintf(out, " (%llu could not be emulated)",
+			(unsigned long long)c->not_emulated);
+	fputs("\n", out);
+	for (size_t i = 0; i < c->diffs.len && i < 20; i++) {
+		const struct pcc_traversal_diff *d = &c->diffs.data[i];
+		fprintf(out, "    differs: %llu × ", (unsigned long long)d->objects);
+		put_clean(out, type_name(r, d->type));
+		fprintf(out, " (traversal %s), e.g. 0x%llx: visits 0x%llx that "
+			"tp_traverse does not, misses 0x%llx\n",
+			pcc_kind_name((enum pcc_kind)d->kind),
+			(unsigned long long)d->example, (unsigned long long)d->extra,
+			(unsigned long long)d->missing);
+	}
+}
+
 void pcc_report_text(const struct pcc_report *r, FILE *out)
 {
 	const struct pcc_heap *h = r->heap;
@@ -186,6 +246,8 @@ void pcc_report_text(const struct pcc_report *r, FILE *out)
 			fputc('\n', out);
 		}
 	}
+	text_emulation(r, out);
+	text_check(r, out);
 	text_type_counts(r, out, &h->unknown_types,
 			 "of types whose references pycorecheck cannot follow "
 			 "(treated as held from outside)");

@@ -169,6 +169,8 @@ static void core_note(void *arg, uint32_t type, const char *name,
 			memcpy(&pr, desc, sizeof(pr));
 			t->pid = pr.pr_pid;
 			t->signal = pr.pr_cursig;
+			t->fs_base = pr.pr_reg[offsetof(struct user_regs_struct,
+							fs_base) / 8];
 			st->have_prstatus = true;
 		}
 		break;

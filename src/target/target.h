@@ -94,6 +94,9 @@ struct pcc_target {
 	size_t *warning_slots;
 	size_t warning_slots_cap; /* a power of two, or 0 */
 	uint64_t missing_bytes; /* memory the core claims but does not hold */
+	/* The thread pointer (%fs) of the first thread, 0 if unknown: what
+	 * emulated code finds thread-local variables through. */
+	uint64_t fs_base;
 
 	/* Live process (pcc_target_open_live); all zero for a core. */
 	bool live;
