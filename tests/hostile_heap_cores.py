@@ -86,6 +86,14 @@ def program(out):
     claimers = [[] for _ in range(N_CLAIMERS)]
     info["claimers"] = [id(x) for x in claimers]
     keep += [big, claimers]
+    # Garbage cycles through a C type pycorecheck has no traversal for:
+    # its objects go through the CPU emulator.
+    import itertools
+    for _ in range(3):
+        items = []
+        items.append(itertools.chain(items))
+    del items
+    info["chain_type"] = id(itertools.chain)
     # Enough tracked objects for a repeated walk of the lists to show.
     keep.append([[i] for i in range(20000)])
 
@@ -230,6 +238,21 @@ def patch_bad_name(core, info):
     core.write_bytes(name, BAD_BYTES)
 
 
+TP_TRAVERSE = 184  # offset in PyTypeObject, 2.7 to 3.14
+
+
+def patch_traverse(code):
+    """itertools.chain's tp_traverse points at garbage (code None) or at
+    these instructions, written into the zeroed buffer."""
+    def patch(core, info):
+        at = 0xdeadbeef000
+        if code is not None:
+            at = info["big"] + 4096
+            core.write_bytes(at, code)
+        core.write(info["chain_type"] + TP_TRAVERSE, at)
+    return patch
+
+
 CASES = [
     # name, patch, needs, check
     ("dict-offset-size-min", patch_size(-(1 << 63)), None, "partial"),
@@ -243,6 +266,14 @@ CASES = [
     ("interp-next-overlap", patch_interp_overlap, "interp", "interp-overlap"),
     ("lists-share-items", patch_claimers, None, "budget"),
     ("utf8-type-name", patch_bad_name, None, "utf8"),
+    # Emulated traversals that cannot be run: each object falls back.
+    ("emulated-traverse-garbage", patch_traverse(None), None,
+     "emulated:jumps to memory the core does not hold"),
+    ("emulated-traverse-loop", patch_traverse(b"\xeb\xfe"), None,
+     "emulated:runs longer than any traversal should (a loop?)"),
+    ("emulated-traverse-syscall",
+     patch_traverse(b"\xb8\x27\x00\x00\x00\x0f\x05\xc3"), None,
+     "emulated:makes a system call"),
 ]
 
 
@@ -481,6 +512,19 @@ def check_case(pcc, core, tmp, timeout, check, base, base_anon, base_secs):
         if len(rep["gc"]["interpreters"]) != len(base["gc"]["interpreters"]):
             return "%d interpreters, %d unpatched" % (
                 len(rep["gc"]["interpreters"]), len(base["gc"]["interpreters"]))
+    if check.startswith("emulated:"):
+        emu = rep["heap"]["emulation"]
+        if not emu["built"]:
+            return None
+        why = check.split(":", 1)[1]
+        falls = [f for f in emu["fallbacks"] if f["type"] == "itertools.chain"]
+        if not falls or falls[0]["reason"] != why:
+            return "itertools.chain did not fall back with %r: %r" % (why, falls)
+        if not any(t["type"] == "itertools.chain" for t in rep["heap"]["unknown_types"]):
+            return "the chain objects are not counted as unknown"
+        if rep["unreachable"]["count"] >= base["unreachable"]["count"]:
+            return "unreachable %d, %d unpatched: the chains' garbage is still found" % (
+                rep["unreachable"]["count"], base["unreachable"]["count"])
     if check == "utf8":
         types = [o["type"] for o in rep["unreachable"]["objects"]]
         want = "Pcc\ufffd\ufffd" + BAD_NAME[5:]

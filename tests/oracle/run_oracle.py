@@ -10,7 +10,10 @@ and compare
   b. the referents of every object pycorecheck could traverse with
      gc.get_referents() (as multisets),
   c. the exit status (1 when the oracle found garbage, else 0),
-  d. the Python version pycorecheck read.
+  d. the Python version pycorecheck read,
+  g. with --check-traversals, every object pycorecheck traverses with its
+     own code against its type's tp_traverse run in the CPU emulator (no
+     object may differ).
 Before any of that, in every mode (--oracle-only too), the oracle itself:
 its recomputed unreachable set must agree with what gc.collect() did
 (fixtures/oracle.py, _collect), and the fixture must make garbage (none in
@@ -77,6 +80,10 @@ MAX_EXAMPLES = 3
 # event loops with pending tasks and timers is collected by 3.12.1 in a
 # few milliseconds, so it is not excused.
 KNOWN_LIMITATIONS = ()
+
+# Fixtures whose garbage only the emulated traversals of C types find: a
+# pycorecheck built without the emulator is expected to miss it (SKIP).
+NEEDS_EMULATOR = ("c_types",)
 
 _live = set()           # process groups to kill on any exit
 _live_lock = threading.Lock()
@@ -758,6 +765,18 @@ def compare(oracle, report, refs_path, rc, stderr, stripped=None):
     if tv is not None and tv != oracle.get("python"):
         reasons.append("python_version %r, expected %r" % (tv, oracle.get("python")))
 
+    # g. every native traversal against the type's own, run in the emulator
+    check = report.get("traversal_check") or {}
+    if check.get("ran") and check.get("differ"):
+        reasons.append("--check-traversals: %d objects' native referents differ from "
+                       "their type's tp_traverse" % check["differ"])
+        for t in (check.get("types") or [])[:MAX_EXAMPLES * 2]:
+            details.append("    %s (traversal %s) x%d, e.g. %s: extra %s, missing %s" % (
+                t.get("type"), t.get("kind"), t.get("objects", 0), t.get("example"),
+                t.get("extra"), t.get("missing")))
+    if check.get("ran") and not check.get("compared"):
+        reasons.append("--check-traversals compared no objects")
+
     notes = "    referents compared for %d objects (%d partial: a subset), %d unknown, kinds: %s" % (
         compared, partial, unknown, ", ".join("%s=%d" % kv for kv in kinds.most_common(12)))
     return reasons, details, notes, report
@@ -803,8 +822,8 @@ def run_case(py, fixture, fpath, pcc, opts):
                                 tail(os.path.join(tmp, "gcore.log")))
         refs = os.path.join(tmp, "refs.jsonl")
         t0 = time.time()
-        rc, pout, perr = run_cmd([pcc, "--json", "--dump-referents", refs] + opts.pcc_args + [core],
-                                 PCC_TIMEOUT)
+        rc, pout, perr = run_cmd([pcc, "--json", "--check-traversals", "--dump-referents", refs]
+                                 + opts.pcc_args + [core], PCC_TIMEOUT)
         took = time.time() - t0
         perr = (perr or b"").decode("utf-8", "replace")
         with open(os.path.join(tmp, "pycorecheck.json"), "wb") as fh:
@@ -823,6 +842,10 @@ def run_case(py, fixture, fpath, pcc, opts):
             report = json.loads((pout or b"").decode("utf-8"))
         except ValueError as e:
             return name, Result("FAIL", "pycorecheck printed no valid JSON: %s" % e)
+        emulation = (report.get("heap") or {}).get("emulation") or {}
+        if fixture in NEEDS_EMULATOR and not emulation.get("built"):
+            return name, Result("SKIP", "pycorecheck was built without the CPU emulator "
+                                "(libunicorn-dev), which this fixture's C types need")
         reasons, details, notes, report = compare(oracle, report, refs, rc, perr,
                                                   py.lib if py.stripped else None)
         extra = []
