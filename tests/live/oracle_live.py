@@ -107,7 +107,8 @@ def run_case(py, fixture, fpath, pcc, opts):
 
         refs = os.path.join(tmp, "refs.jsonl")
         t0 = time.time()
-        rc, pout, perr = ro.run_cmd([pcc, "--json", "--dump-referents", refs,
+        rc, pout, perr = ro.run_cmd([pcc, "--json", "--check-traversals",
+                                     "--dump-referents", refs,
                                      "--pid", str(p.pid)], ro.PCC_TIMEOUT)
         took = time.time() - t0
         perr = (perr or b"").decode("utf-8", "replace")
@@ -156,6 +157,11 @@ def run_case(py, fixture, fpath, pcc, opts):
             report = json.loads((pout or b"").decode("utf-8"))
         except ValueError as e:
             return name, ro.Result("FAIL", "pycorecheck printed no valid JSON: %s" % e)
+        emulation = (report.get("heap") or {}).get("emulation") or {}
+        if fixture in ro.NEEDS_EMULATOR and not emulation.get("built"):
+            return name, ro.Result("SKIP", "pycorecheck was built without the CPU "
+                                   "emulator (libunicorn-dev), which this fixture's "
+                                   "C types need")
         reasons, details, notes, report = ro.compare(oracle, report, refs, rc, perr)
         reasons.extend(after)
         # i. the live fields
