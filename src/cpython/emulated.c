@@ -53,10 +53,13 @@ static bool fails_for_type(enum pcc_emu_status s)
 	}
 }
 
-/* Whether traverse() needs the emulator for objects of this type. */
+/* Whether traverse() needs the emulator for objects of this type.  Not for
+ * a type with a tp_is_gc of its own (greenlet): what its traversal visits
+ * depends on the same per-object state (a greenlet's thread, whether it
+ * runs) that its tp_is_gc reads, and its objects are taken for alive. */
 static bool needs_emulation(const struct pcc_type_info *ti)
 {
-	return ti && ti->traverse
+	return ti && ti->traverse && ti->is_gc != PCC_IS_GC_UNDECIDED
 	       && (ti->kind == PCC_KIND_UNKNOWN
 		   || (ti->kind == PCC_KIND_INSTANCE
 		       && ti->base_kind == PCC_KIND_UNKNOWN));
