@@ -344,6 +344,12 @@ static int analyse(const struct options *o, const char *core,
 	stats_start(&st, o->stats);
 	pcc_heap_build(&heap, py, o->max_objects, !o->no_emulation);
 	stats_phase(&st, "walk the GC lists and emulate traversals");
+	const struct pcc_emulation_summary *emu = pcc_python_emulation(py);
+	if (o->stats && emu)
+		fprintf(stderr, "pycorecheck: emulated %llu objects of %llu types "
+			"in %.6f s, %llu basic blocks\n",
+			(unsigned long long)emu->objects, (unsigned long long)emu->types,
+			emu->seconds, (unsigned long long)emu->blocks);
 	pcc_heap_watch_files(&heap);
 	pcc_heap_find_unreachable(&heap);
 	stats_phase(&st, "reachability");
