@@ -134,7 +134,7 @@ static char *name_of(struct pcc_python *py, uint64_t name_obj)
 {
 	if (!name_obj)
 		return NULL;
-	char *s = pcc_python_str(py, name_obj, 4096);
+	char *s = pcc_python_str_text(py, name_obj, 4096);
 	if (s)
 		return s;
 	uint64_t type = pcc_python_ob_type(py, name_obj);

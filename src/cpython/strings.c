@@ -46,7 +46,34 @@ static void append_char(char *out, size_t *n, size_t cap, uint32_t c)
 	}
 }
 
-char *pcc_python_str(struct pcc_python *py, uint64_t obj, size_t max)
+/* The character as UTF-8; a lone surrogate (surrogateescape'd bytes of a
+ * file name) becomes U+FFFD. */
+static void append_utf8(char *out, size_t *n, size_t cap, uint32_t c)
+{
+	if (*n + 5 >= cap)
+		return;
+	if ((c >= 0xd800 && c < 0xe000) || c > 0x10ffff)
+		c = 0xfffd;
+	if (c < 0x80) {
+		out[(*n)++] = (char)c;
+	} else if (c < 0x800) {
+		out[(*n)++] = (char)(0xc0 | c >> 6);
+		out[(*n)++] = (char)(0x80 | (c & 0x3f));
+	} else if (c < 0x10000) {
+		out[(*n)++] = (char)(0xe0 | c >> 12);
+		out[(*n)++] = (char)(0x80 | ((c >> 6) & 0x3f));
+		out[(*n)++] = (char)(0x80 | (c & 0x3f));
+	} else {
+		out[(*n)++] = (char)(0xf0 | c >> 18);
+		out[(*n)++] = (char)(0x80 | ((c >> 12) & 0x3f));
+		out[(*n)++] = (char)(0x80 | ((c >> 6) & 0x3f));
+		out[(*n)++] = (char)(0x80 | (c & 0x3f));
+	}
+}
+
+/* text: the characters themselves (UTF-8; a 2.7 str's bytes as they are),
+ * else escaped like a repr. */
+static char *read_str(struct pcc_python *py, uint64_t obj, size_t max, bool text)
 {
 	const struct pcc_layout *l = &py->l;
 	enum str_kind sk = obj ? str_kind(py, obj) : NOT_STR;
@@ -91,7 +118,12 @@ char *pcc_python_str(struct pcc_python *py, uint64_t obj, size_t max)
 	for (size_t i = 0; i < shown; i++) {
 		uint32_t c = 0;
 		memcpy(&c, p + i * kind, kind);
-		append_char(out, &n, cap, c);
+		if (!text)
+			append_char(out, &n, cap, c);
+		else if (sk == STR_BYTES)
+			out[n++] = (char)c; /* the writers make it valid UTF-8 */
+		else
+			append_utf8(out, &n, cap, c);
 	}
 	if (shown < length && n + 4 < cap) {
 		memcpy(out + n, "...", 3);
@@ -99,6 +131,16 @@ char *pcc_python_str(struct pcc_python *py, uint64_t obj, size_t max)
 	}
 	out[n] = 0;
 	return out;
+}
+
+char *pcc_python_str(struct pcc_python *py, uint64_t obj, size_t max)
+{
+	return read_str(py, obj, max, false);
+}
+
+char *pcc_python_str_text(struct pcc_python *py, uint64_t obj, size_t max)
+{
+	return read_str(py, obj, max, true);
 }
 
 char *pcc_python_key_repr(struct pcc_python *py, uint64_t obj)

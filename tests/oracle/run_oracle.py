@@ -83,7 +83,7 @@ KNOWN_LIMITATIONS = ()
 
 # Fixtures whose garbage only the emulated traversals of C types find: a
 # pycorecheck built without the emulator is expected to miss it (SKIP).
-NEEDS_EMULATOR = ("c_types",)
+NEEDS_EMULATOR = ("c_types", "mypy_run", "xml_yaml", "pandas_frames")
 
 _live = set()           # process groups to kill on any exit
 _live_lock = threading.Lock()
