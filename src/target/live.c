@@ -54,6 +54,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1408,6 +1409,11 @@ struct pcc_error *pcc_target_open_live(pid_t pid, struct pcc_target **ret)
 	}
 	if (!err)
 		err = read_process(t, pid, &windows, &images);
+	/* The main thread's thread pointer, for emulated code that reads
+	 * thread-local variables (emulator.h); one syscall while stopped. */
+	struct user_regs_struct regs;
+	if (!err && ptrace(PTRACE_GETREGS, pid, NULL, &regs) == 0)
+		t->fs_base = regs.fs_base;
 	detach_all(pid);
 	clock_gettime(CLOCK_MONOTONIC, &ended);
 	restore_handlers();
