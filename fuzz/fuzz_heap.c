@@ -339,7 +339,7 @@ static void analyse(bool referents)
 	pcc_heap_find_files(&heap, 10);
 	pcc_heap_check_health(&heap);
 	pcc_heap_count_types(&heap);
-	struct pcc_report r = { fx.t, fx.di, fx.py, &heap };
+	struct pcc_report r = { fx.t, fx.di, fx.py, &heap, NULL };
 	render(&r, referents);
 	pcc_heap_deinit(&heap);
 }
