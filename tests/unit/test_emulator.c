@@ -261,7 +261,7 @@ START_TEST(test_unavailable)
 	struct result r;
 	run(NULL, &call, 1, &r);
 	ck_assert_int_eq(call.status, PCC_EMU_UNAVAILABLE);
-	(void)assert_refs;
+	(void)assert_refs, (void)two;
 }
 END_TEST
 
