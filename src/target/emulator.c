@@ -514,7 +514,8 @@ static size_t collect_batch(struct pcc_emulator *e, struct pcc_emu_call *calls,
 			*refs = pcc_xreallocarray(*refs, want, sizeof(**refs));
 			*cap = want;
 		}
-		memcpy(*refs + *nrefs, e->data + (lo - e->base - CTL_OFF), n * 8);
+		if (n)
+			memcpy(*refs + *nrefs, e->data + (lo - e->base - CTL_OFF), n * 8);
 		call->count = (uint32_t)n;
 		*nrefs += n;
 	}
