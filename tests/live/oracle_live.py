@@ -94,8 +94,9 @@ def run_case(py, fixture, fpath, pcc, opts):
         out = os.path.join(tmp, "oracle.json")
         log = os.path.join(tmp, "fixture.log")
         with open(log, "wb") as logf:
+            env = dict(os.environ, TMPDIR=tmp)  # the fixture's own files go with the case
             p = ro.spawn([py.path, "-E", "-S", "-B", fpath, out], stdout=logf,
-                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp)
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp, env=env)
         why = ro.wait_for_oracle(p, out, time.time() + ro.FIXTURE_TIMEOUT)
         if why is not None:
             return name, ro.wait_verdict(py, fixture, name, why, log)
