@@ -29,3 +29,5 @@ PyFunctionObject a23; PyMethodObject a24; PyCellObject a25; PyModuleObject a26; 
 PyFrameObject a30; struct _frame a30b; PyCodeObject a31; _PyInterpreterFrame a32; PyGenObject a33; PyAsyncGenObject *a34; _PyErr_StackItem a35;
 PyBaseExceptionObject a36; PyDescrObject a37; PyCFunctionObject a38; PyCMethodObject a39; PyMethodDef a40; _PyDictViewObject a42;
 _PyListIterObject a43; _PyTupleIterObject a44;
+PyStopIterationObject a45; PySystemExitObject a46; PyImportErrorObject a47; PyOSErrorObject a48; PyNameErrorObject a49;
+PyAttributeErrorObject a50; PySyntaxErrorObject a51; PyUnicodeErrorObject a52; PyBaseExceptionGroupObject a53;

@@ -68,24 +68,39 @@ static const struct {
 	enum pcc_layout_list list;
 	const char *traverse;
 	const char *type;
+	const char *exception; /* a PyExc_ variable: points at the type */
 } member_traversals[] = {
-	{ PCC_LL_LISTITER, "listiter_traverse", "PyListIter_Type" },
-	{ PCC_LL_TUPLEITER, "tupleiter_traverse", "PyTupleIter_Type" },
-	{ PCC_LL_DICTITER, "dictiter_traverse", "PyDictIterKey_Type" },
-	{ PCC_LL_SETITER, "setiter_traverse", "PySetIter_Type" },
-	{ PCC_LL_SEQITER, "iter_traverse", "PySeqIter_Type" },
-	{ PCC_LL_CALLITER, "calliter_traverse", "PyCallIter_Type" },
-	{ PCC_LL_ENUMERATE, "enum_traverse", "PyEnum_Type" },
-	{ PCC_LL_ZIP, "zip_traverse", "PyZip_Type" },
-	{ PCC_LL_MAP, "map_traverse", "PyMap_Type" },
-	{ PCC_LL_FILTER, "filter_traverse", "PyFilter_Type" },
-	{ PCC_LL_REVERSED, "reversed_traverse", "PyReversed_Type" },
-	{ PCC_LL_DICTVIEW, "dictview_traverse", "PyDictKeys_Type" },
-	{ PCC_LL_NAMESPACE, "namespace_traverse", "_PyNamespace_Type" },
-	{ PCC_LL_ABC_DATA, "abc_data_traverse", NULL },
-	{ PCC_LL_TUPLEGETTER, "tuplegetter_traverse", NULL },
-	{ PCC_LL_CLASSOBJ, "class_traverse", "PyClass_Type" },
-	{ PCC_LL_OLDINSTANCE, "instance_traverse", "PyInstance_Type" },
+	{ PCC_LL_LISTITER, "listiter_traverse", "PyListIter_Type", NULL },
+	{ PCC_LL_TUPLEITER, "tupleiter_traverse", "PyTupleIter_Type", NULL },
+	{ PCC_LL_DICTITER, "dictiter_traverse", "PyDictIterKey_Type", NULL },
+	{ PCC_LL_SETITER, "setiter_traverse", "PySetIter_Type", NULL },
+	{ PCC_LL_SEQITER, "iter_traverse", "PySeqIter_Type", NULL },
+	{ PCC_LL_CALLITER, "calliter_traverse", "PyCallIter_Type", NULL },
+	{ PCC_LL_ENUMERATE, "enum_traverse", "PyEnum_Type", NULL },
+	{ PCC_LL_ZIP, "zip_traverse", "PyZip_Type", NULL },
+	{ PCC_LL_MAP, "map_traverse", "PyMap_Type", NULL },
+	{ PCC_LL_FILTER, "filter_traverse", "PyFilter_Type", NULL },
+	{ PCC_LL_REVERSED, "reversed_traverse", "PyReversed_Type", NULL },
+	{ PCC_LL_DICTVIEW, "dictview_traverse", "PyDictKeys_Type", NULL },
+	{ PCC_LL_NAMESPACE, "namespace_traverse", "_PyNamespace_Type", NULL },
+	{ PCC_LL_ABC_DATA, "abc_data_traverse", NULL, NULL },
+	{ PCC_LL_TUPLEGETTER, "tuplegetter_traverse", NULL, NULL },
+	{ PCC_LL_CLASSOBJ, "class_traverse", "PyClass_Type", NULL },
+	{ PCC_LL_OLDINSTANCE, "instance_traverse", "PyInstance_Type", NULL },
+	{ PCC_LL_STOPITERATION, "StopIteration_traverse", NULL, "PyExc_StopIteration" },
+	{ PCC_LL_SYSTEMEXIT, "SystemExit_traverse", NULL, "PyExc_SystemExit" },
+	{ PCC_LL_IMPORTERROR, "ImportError_traverse", NULL, "PyExc_ImportError" },
+	{ PCC_LL_OSERROR, "OSError_traverse", NULL, "PyExc_OSError" },
+	{ PCC_LL_OSERROR, "EnvironmentError_traverse", NULL, "PyExc_EnvironmentError" },
+	{ PCC_LL_NAMEERROR, "NameError_traverse", NULL, "PyExc_NameError" },
+	{ PCC_LL_ATTRIBUTEERROR, "AttributeError_traverse", NULL, "PyExc_AttributeError" },
+	{ PCC_LL_SYNTAXERROR, "SyntaxError_traverse", NULL, "PyExc_SyntaxError" },
+	{ PCC_LL_UNICODEERROR, "UnicodeError_traverse", NULL,
+	  /* 3.x: UnicodeError itself has only the head */
+	  "PyExc_UnicodeDecodeError" },
+	{ PCC_LL_EXCEPTIONGROUP, "BaseExceptionGroup_traverse", NULL,
+	  "PyExc_BaseExceptionGroup" },
+	{ PCC_LL_GENERICALIAS, "ga_traverse", "Py_GenericAliasType", NULL },
 };
 #define N_MEMBER_TRAVERSALS (sizeof(member_traversals) / sizeof(member_traversals[0]))
 
@@ -124,13 +139,15 @@ static void load_symbols(struct pcc_python *py)
 {
 	size_t n = sizeof(known_traversals) / sizeof(known_traversals[0]);
 	size_t nother = sizeof(other_symbols) / sizeof(other_symbols[0]);
-	const char **names = pcc_xcalloc(2 * n + nother + 2 * N_MEMBER_TRAVERSALS,
+	const char **names = pcc_xcalloc(2 * n + nother + 3 * N_MEMBER_TRAVERSALS,
 					 sizeof(char *));
 	size_t k = 0;
 	for (size_t i = 0; i < N_MEMBER_TRAVERSALS; i++) {
 		names[k++] = member_traversals[i].traverse;
 		if (member_traversals[i].type)
 			names[k++] = member_traversals[i].type;
+		if (member_traversals[i].exception)
+			names[k++] = member_traversals[i].exception;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (known_traversals[i].traverse)
@@ -152,10 +169,19 @@ static uint64_t traverse_of_type(struct pcc_python *py, uint64_t type)
 	return fn;
 }
 
+/* The traversal of the exception type a PyExc_ variable points at. */
+static uint64_t traverse_of_exception(struct pcc_python *py, const char *var)
+{
+	uint64_t p = pcc_debuginfo_symbol(py->di, var, NULL), type;
+	return p && pcc_target_read_u64(py->t, p, &type) ? traverse_of_type(py, type)
+							 : 0;
+}
+
 static void find_traversals(struct pcc_python *py)
 {
 	size_t n = sizeof(known_traversals) / sizeof(known_traversals[0]);
 	memset(py->traverse_fn, 0, sizeof(py->traverse_fn));
+	memset(py->member_traverse_fn, 0, sizeof(py->member_traverse_fn));
 	for (size_t i = 0; i < n; i++) {
 		if (py->traverse_fn[known_traversals[i].kind])
 			continue; /* an earlier row of this kind found it */
@@ -170,17 +196,13 @@ static void find_traversals(struct pcc_python *py)
 							 NULL));
 		py->traverse_fn[known_traversals[i].kind] = fn;
 	}
-	if (!py->traverse_fn[PCC_KIND_EXCEPTION]) {
-		uint64_t p = pcc_debuginfo_symbol(py->di, "PyExc_BaseException",
-						  NULL), type;
-		if (p && pcc_target_read_u64(py->t, p, &type))
-			py->traverse_fn[PCC_KIND_EXCEPTION] =
-				traverse_of_type(py, type);
-	}
+	if (!py->traverse_fn[PCC_KIND_EXCEPTION])
+		py->traverse_fn[PCC_KIND_EXCEPTION] =
+			traverse_of_exception(py, "PyExc_BaseException");
 	for (size_t i = 0; i < N_MEMBER_TRAVERSALS; i++) {
 		enum pcc_layout_list list = member_traversals[i].list;
-		if (!py->l.lists[list].n)
-			continue;
+		if (!py->l.lists[list].n || py->member_traverse_fn[list])
+			continue; /* or an earlier row of this list found it */
 		uint64_t fn = pcc_debuginfo_symbol(py->di,
 						   member_traversals[i].traverse, NULL);
 		if (!fn && member_traversals[i].type)
@@ -188,6 +210,8 @@ static void find_traversals(struct pcc_python *py)
 				py, pcc_debuginfo_symbol(py->di,
 							 member_traversals[i].type,
 							 NULL));
+		if (!fn && member_traversals[i].exception)
+			fn = traverse_of_exception(py, member_traversals[i].exception);
 		py->member_traverse_fn[list] = fn;
 	}
 	py->subtype_traverse = pcc_debuginfo_symbol(py->di, "subtype_traverse",
@@ -270,6 +294,15 @@ static void find_module_traversals(struct pcc_python *py, uint64_t interp)
 		if (!py->member_traverse_fn[PCC_LL_ABC_DATA])
 			py->member_traverse_fn[PCC_LL_ABC_DATA] = traverse_of_type(py, type);
 		py->list_visits_heap_type[PCC_LL_ABC_DATA] = written_for_heap_type(py, type);
+	}
+	/* 3.13 exports no _PyNamespace_Type; sys.implementation is one. */
+	if (py->l.lists[PCC_LL_NAMESPACE].n && !py->member_traverse_fn[PCC_LL_NAMESPACE]) {
+		uint64_t impl = module_attr(py, modules, "sys", "implementation");
+		uint64_t type = impl ? pcc_python_ob_type(py, impl) : 0;
+		struct pcc_type_info *ti = type ? pcc_python_type(py, type) : NULL;
+		const char *name = ti ? pcc_python_type_name(py, ti) : NULL;
+		if (name && !strcmp(name, "types.SimpleNamespace"))
+			py->member_traverse_fn[PCC_LL_NAMESPACE] = traverse_of_type(py, type);
 	}
 	/* The lookups above described types before the flags were known. */
 	pcc_python_forget_types(py);

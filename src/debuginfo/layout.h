@@ -204,6 +204,11 @@ enum pcc_layout_field {
 	PCC_L_COUNT
 };
 
+/* What BaseException_traverse visits, in every version (message: 2.7). */
+#define PCC_EXCEPTION_HEAD                                                    \
+	"dict:__dict__ args notes:__notes__ traceback:__traceback__ "         \
+	"context:__context__ cause:__cause__ message"
+
 /* Objects whose members are all visited by their traverse, except those a
  * rule names: their names are listed so that versions may add and drop. */
 #define PCC_LAYOUT_MEMBER_LISTS(X)                                            \
@@ -220,9 +225,26 @@ enum pcc_layout_field {
 	  "sm_callable:__func__ sm_dict:__dict__")                            \
 	X(PROPERTY, "propertyobject", "prop_get:fget prop_set:fset "          \
 	  "prop_del:fdel prop_doc:__doc__ prop_name:__name__")                \
-	X(EXCEPTION, "PyBaseExceptionObject",                                 \
-	  "dict:__dict__ args notes:__notes__ traceback:__traceback__ "       \
-	  "context:__context__ cause:__cause__ message")                      \
+	X(EXCEPTION, "PyBaseExceptionObject", PCC_EXCEPTION_HEAD)             \
+	/* Exceptions with fields of their own: those, then the head */       \
+	X(STOPITERATION, "PyStopIterationObject", "value " PCC_EXCEPTION_HEAD) \
+	X(SYSTEMEXIT, "PySystemExitObject", "code " PCC_EXCEPTION_HEAD)       \
+	X(IMPORTERROR, "PyImportErrorObject",                                 \
+	  "msg name path name_from " PCC_EXCEPTION_HEAD)                      \
+	X(OSERROR, "PyOSErrorObject|PyEnvironmentErrorObject",                \
+	  "myerrno:errno strerror filename filename2 " PCC_EXCEPTION_HEAD)    \
+	X(NAMEERROR, "PyNameErrorObject", "name " PCC_EXCEPTION_HEAD)         \
+	X(ATTRIBUTEERROR, "PyAttributeErrorObject",                           \
+	  "obj name " PCC_EXCEPTION_HEAD)                                     \
+	X(SYNTAXERROR, "PySyntaxErrorObject",                                 \
+	  "msg filename lineno offset end_lineno end_offset text "            \
+	  "print_file_and_line " PCC_EXCEPTION_HEAD)                          \
+	X(UNICODEERROR, "PyUnicodeErrorObject",                               \
+	  "encoding object reason " PCC_EXCEPTION_HEAD)                       \
+	X(EXCEPTIONGROUP, "PyBaseExceptionGroupObject",                       \
+	  "msg:message excs:exceptions excs_str " PCC_EXCEPTION_HEAD)         \
+	X(GENERICALIAS, "gaobject",                                           \
+	  "origin:__origin__ args:__args__ parameters:__parameters__")        \
 	X(FRAME_OLD, "PyFrameObject|_frame",                                  \
 	  "f_back f_code f_builtins f_globals f_locals f_trace f_exc_type "   \
 	  "f_exc_value f_exc_traceback")                                      \
