@@ -347,9 +347,9 @@ static int analyse(const struct options *o, const char *core,
 	const struct pcc_emulation_summary *emu = pcc_python_emulation(py);
 	if (o->stats && emu)
 		fprintf(stderr, "pycorecheck: emulated %llu objects of %llu types "
-			"in %.6f s, %llu basic blocks\n",
+			"in %.6f s, %llu basic blocks (%s)\n",
 			(unsigned long long)emu->objects, (unsigned long long)emu->types,
-			emu->seconds, (unsigned long long)emu->blocks);
+			emu->seconds, (unsigned long long)emu->blocks, emu->engine);
 	pcc_heap_watch_files(&heap);
 	pcc_heap_find_unreachable(&heap);
 	stats_phase(&st, "reachability");

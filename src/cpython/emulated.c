@@ -211,6 +211,7 @@ void pcc_python_emulate_traversals(struct pcc_python *py, const uint64_t *objs,
 		return;
 	struct pcc_emulated *em = emulated_state(py);
 	em->summary.ran = true;
+	em->summary.engine = pcc_emulator_engine();
 
 	/* Probes: the first object of each type. */
 	struct pcc_emu_call *probes = pcc_xmalloc(ncalls * sizeof(*probes));

@@ -341,6 +341,7 @@ struct pcc_emulation_summary {
 	uint64_t objects, types; /* emulated, successfully */
 	uint64_t blocks;
 	double seconds;
+	const char *engine; /* "Unicorn 2.0" */
 	struct pcc_emu_fallback_vec fallbacks; /* most objects first */
 };
 /* NULL when no object needed the emulator. */

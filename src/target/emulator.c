@@ -26,6 +26,11 @@ bool pcc_emulator_built(void)
 	return false;
 }
 
+const char *pcc_emulator_engine(void)
+{
+	return "none";
+}
+
 struct pcc_emulator *pcc_emulator_new(struct pcc_target *t, char **why)
 {
 	(void)t;
@@ -172,6 +177,15 @@ struct pcc_emulator {
 bool pcc_emulator_built(void)
 {
 	return true;
+}
+
+const char *pcc_emulator_engine(void)
+{
+	static char name[32];
+	unsigned major, minor;
+	uc_version(&major, &minor);
+	snprintf(name, sizeof(name), "Unicorn %u.%u", major, minor);
+	return name;
 }
 
 static struct ctl *ctl_of(struct pcc_emulator *e)

@@ -60,6 +60,8 @@ struct pcc_emulator;
 
 /* Whether this build has the emulator. */
 bool pcc_emulator_built(void);
+/* The engine and its version ("Unicorn 2.0"), or "none". */
+const char *pcc_emulator_engine(void);
 
 /* An emulator over t's memory, or NULL with *why set (malloc'd) when there
  * is none (not built in, no room for its own region, engine error). */
