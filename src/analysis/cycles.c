@@ -144,7 +144,10 @@ static uint32_t tarjan(const struct graph *g, uint32_t *comp)
 	return ncomp;
 }
 
-char *pcc_edge_text(struct pcc_python *py, const struct pcc_edge *e)
+/* stable: without what depends on the debug info at hand (an emulated
+ * edge's C member name), for signatures. */
+static char *edge_text(struct pcc_python *py, const struct pcc_edge *e,
+		       bool stable)
 {
 	char *k, *s;
 	switch (e->label) {
@@ -192,18 +195,24 @@ char *pcc_edge_text(struct pcc_python *py, const struct pcc_edge *e)
 	case PCC_EDGE_OFFSET:
 		k = e->key ? pcc_target_read_cstr(py->t, e->key, 100) : NULL;
 		s = k ? pcc_xasprintf(".%s", k)
-		      : e->index >= 0 ? pcc_xasprintf("+0x%llx", (unsigned long long)e->index)
-				      : pcc_xstrdup(" <referent>");
+		    : e->name && !stable ? pcc_xasprintf(".%s", e->name)
+		    : e->index >= 0 ? pcc_xasprintf("+0x%llx", (unsigned long long)e->index)
+				    : pcc_xstrdup(" <referent>");
 		free(k);
 		return s;
 	}
 	return pcc_xstrdup(".?");
 }
 
+char *pcc_edge_text(struct pcc_python *py, const struct pcc_edge *e)
+{
+	return edge_text(py, e, false);
+}
+
 struct find_label {
 	struct pcc_python *py;
 	uint64_t target;
-	char *text;
+	char *text, *key; /* for the report, for the signature */
 	enum pcc_edge_label label;
 };
 
@@ -212,7 +221,8 @@ static bool visit_find_label(void *ctx, uint64_t ref, const struct pcc_edge *e)
 	struct find_label *f = ctx;
 	if (f->text || ref != f->target || !e)
 		return false;
-	f->text = pcc_edge_text(f->py, e);
+	f->text = edge_text(f->py, e, false);
+	f->key = edge_text(f->py, e, true);
 	f->label = e->label;
 	return true;
 }
@@ -322,10 +332,11 @@ static uint32_t shortest_loop(const struct graph *g, const uint32_t *comp,
 	return len;
 }
 
-/* "A.__dict__['x'] → B.__self__ → A": one text for the signature and the
- * report; a dict reached through .__dict__ is not named again. */
+/* "A.__dict__['x'] → B.__self__ → A (+2 more in the cycle)", for the
+ * signature and the report; a dict reached through .__dict__ is not named
+ * again.  size: of the cycle's component. */
 static char *loop_text(struct pcc_heap *h, const uint32_t *loop, uint32_t len,
-		       char **labels)
+		       char **labels, uint32_t size)
 {
 	size_t cap = 256, n = 0;
 	char *s = pcc_xmalloc(cap);
@@ -344,7 +355,11 @@ static char *loop_text(struct pcc_heap *h, const uint32_t *loop, uint32_t len,
 		n += (size_t)sprintf(s + n, "%s%s%s", arrow, name, label);
 		free(name);
 	}
-	return s;
+	if (size <= len)
+		return s;
+	char *more = pcc_xasprintf("%s (+%u more in the cycle)", s, size - len);
+	free(s);
+	return more;
 }
 
 static uint64_t fnv1a(const char *s)
@@ -474,22 +489,23 @@ void pcc_heap_group_cycles(struct pcc_heap *h)
 		if (len == 0)
 			len = 1, loop[0] = v;
 		char **labels = pcc_xcalloc(len, sizeof(char *));
+		char **keys = pcc_xcalloc(len, sizeof(char *));
 		for (uint32_t i = 0; i < len; i++) {
 			struct find_label f = {
 				h->py, h->addrs[h->unreachable[loop[(i + 1) % len]]],
-				NULL, PCC_EDGE_MEMBER
+				NULL, NULL, PCC_EDGE_MEMBER
 			};
 			pcc_python_traverse(h->py, h->addrs[h->unreachable[loop[i]]],
 					    visit_find_label, &f, true, NULL);
 			labels[i] = f.text ? f.text : pcc_xstrdup(" ?");
+			keys[i] = f.key ? f.key : pcc_xstrdup(" ?");
 		}
-		char *text = loop_text(h, loop, len, labels);
 		uint32_t size = c->size & 0x7fffffffu;
-		char *sig = size > len
-				    ? pcc_xasprintf("%s (+%u more in the cycle)",
-						    text, size - len)
-				    : pcc_xstrdup(text);
-		free(text);
+		char *sig = loop_text(h, loop, len, keys, size);
+		char *display = loop_text(h, loop, len, labels, size);
+		for (uint32_t i = 0; i < len; i++)
+			free(keys[i]);
+		free(keys);
 
 		struct pcc_group *grp = NULL;
 		for (size_t i = 0; i < h->groups.len; i++)
@@ -497,6 +513,7 @@ void pcc_heap_group_cycles(struct pcc_heap *h)
 				grp = &h->groups.data[i];
 		if (grp) {
 			free(sig);
+			free(display);
 			for (uint32_t i = 0; i < len; i++)
 				free(labels[i]);
 			free(labels);
@@ -505,6 +522,7 @@ void pcc_heap_group_cycles(struct pcc_heap *h)
 			memset(grp, 0, sizeof(*grp));
 			grp->id = (uint32_t)h->groups.len;
 			grp->signature = sig;
+			grp->display = display;
 			snprintf(grp->fingerprint, sizeof(grp->fingerprint),
 				 "%016llx", (unsigned long long)fnv1a(sig));
 			grp->loop = pcc_xmalloc(len * sizeof(uint32_t));

@@ -250,6 +250,7 @@ void pcc_heap_deinit(struct pcc_heap *h)
 	for (size_t i = 0; i < h->groups.len; i++) {
 		struct pcc_group *g = &h->groups.data[i];
 		free(g->signature);
+		free(g->display);
 		free(g->loop);
 		for (uint32_t j = 0; j < g->loop_len; j++)
 			free(g->loop_labels[j]);

@@ -40,7 +40,10 @@ PCC_VEC(pcc_count_vec, struct pcc_count)
 
 struct pcc_group {
 	uint32_t id;
-	char *signature;
+	/* Of the example loop: type names and edge labels, the same with or
+	 * without debug info (the fingerprint hashes it); the same for the
+	 * report, with what debug info adds (emulated edges' C names). */
+	char *signature, *display;
 	char fingerprint[17];
 	uint32_t cycles;
 	uint64_t objects; /* in cycles plus hanging off them */

@@ -327,13 +327,32 @@ static uint64_t member_name_at(struct pcc_python *py, uint64_t type, int64_t off
 	return 0;
 }
 
+/* The traversal of the first C type along type's bases: what a Python
+ * subclass's subtype_traverse hands the object's own struct to. */
+static uint64_t c_traverse(struct pcc_python *py, uint64_t type)
+{
+	const struct pcc_layout *l = &py->l;
+	for (int depth = 0; type && depth < 64; depth++) {
+		uint64_t fn = 0;
+		if (!pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_TRAVERSE], &fn))
+			return 0;
+		if (fn != py->subtype_traverse)
+			return fn;
+		if (!pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_BASE], &type))
+			return 0;
+	}
+	return 0;
+}
+
 /*
  * The referents of an emulated object with labels: each is named by where
  * the object holds it, the first offset inside its basic size not named yet
  * whose word is that pointer (what a traversal visits is nearly always a
  * member of the object), then by the type's member at that offset if it has
- * one.  A referent the object does not hold itself (loaded through another
- * block, such as expat's table of handlers) gets offset -1.
+ * one, else by the member of the C struct there if the module that holds
+ * the traversal has DWARF.  A referent the object does not hold itself
+ * (loaded through another block, such as expat's table of handlers) gets
+ * offset -1.
  */
 void pcc_python_emulated_labelled(struct pcc_python *py, uint64_t obj,
 				  const struct pcc_type_info *ti,
@@ -345,9 +364,21 @@ void pcc_python_emulated_labelled(struct pcc_python *py, uint64_t obj,
 	words = words > MAX_WORDS ? MAX_WORDS : words;
 	const uint8_t *mem = words ? pcc_target_ptr(py->t, obj, words * 8) : NULL;
 	bool used[MAX_WORDS] = { false };
+	uint64_t fn = 0;
+	bool fn_known = false;
+	/* A Python subclass's instance dict: where it is depends on the
+	 * version (managed, or at tp_dictoffset), and its name is known. */
+	uint64_t dict = ti->kind == PCC_KIND_INSTANCE ? pcc_python_object_dict(py, obj) : 0;
 	for (uint32_t i = 0; i < n; i++) {
 		if (!refs[i])
 			continue;
+		if (refs[i] == dict) {
+			dict = 0;
+			struct pcc_edge e = { PCC_EDGE_DICT, NULL, 0, 0 };
+			if (visit(ctx, refs[i], &e))
+				return;
+			continue;
+		}
 		int64_t off = -1;
 		for (uint64_t w = 2; mem && w < words; w++) {
 			uint64_t v;
@@ -358,8 +389,14 @@ void pcc_python_emulated_labelled(struct pcc_python *py, uint64_t obj,
 				break;
 			}
 		}
-		struct pcc_edge e = { PCC_EDGE_OFFSET, NULL,
-				      member_name_at(py, ti->addr, off), off };
+		uint64_t member = member_name_at(py, ti->addr, off);
+		if (!member && off >= 0 && !fn_known) {
+			fn = c_traverse(py, ti->addr);
+			fn_known = true;
+		}
+		const char *c_member = member ? NULL
+					      : pcc_debuginfo_traverse_member(py->di, fn, off);
+		struct pcc_edge e = { PCC_EDGE_OFFSET, c_member, member, off };
 		if (visit(ctx, refs[i], &e))
 			return;
 	}

@@ -72,7 +72,8 @@ enum pcc_edge_label {
 	PCC_EDGE_LOCAL,    /* frame slot index */
 	/* Emulated traversal: loaded from offset index of the object (-1:
 	 * not from the object itself); key: the name of the type's member
-	 * there (a target C string), or 0. */
+	 * there (a target C string), or 0; else name: the C struct's member
+	 * there, from DWARF, or NULL. */
 	PCC_EDGE_OFFSET,
 };
 

@@ -247,6 +247,11 @@ void pcc_debuginfo_ignore_dwarf(bool ignore)
 	ignore_dwarf = ignore;
 }
 
+bool pcc_debuginfo_dwarf_ignored(void)
+{
+	return ignore_dwarf;
+}
+
 static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
 			Dwarf_Addr base, const char *file_name,
 			const char *debuglink_file, GElf_Word debuglink_crc,
@@ -723,6 +728,7 @@ void pcc_debuginfo_destroy(struct pcc_debuginfo *di)
 {
 	if (!di)
 		return;
+	pcc_debuginfo_free_traverse_structs(di);
 	if (di->dwfl)
 		dwfl_end(di->dwfl);
 	if (search_path == (const char *const *)&di->debuginfo_path) {

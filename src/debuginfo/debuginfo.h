@@ -35,6 +35,7 @@ struct pcc_debuginfo {
 	char **symbol_names;  /* sorted copy of what was asked, for lookups */
 	struct pcc_symbol *symbols;
 	size_t nsymbols;
+	struct pcc_traverse_structs *traverse_structs; /* traverse_struct.c */
 };
 
 /*
@@ -62,6 +63,7 @@ void pcc_debuginfo_no_default_path(bool on);
 
 /* Ignore all debug info from now on (--no-dwarf). */
 void pcc_debuginfo_ignore_dwarf(bool ignore);
+bool pcc_debuginfo_dwarf_ignored(void);
 
 /*
  * Resolve the given symbol names in the interpreter's module in one pass over
@@ -100,5 +102,16 @@ bool pcc_debuginfo_has_local_symbols(const struct pcc_debuginfo *di);
  */
 size_t pcc_debuginfo_extension_dwarf(struct pcc_debuginfo *di, Dwarf **out,
 				     size_t max);
+
+/*
+ * The name of the pointer member at byte offset off of the struct that the
+ * traversal function at address fn works on (see traverse_struct.c), from
+ * the DWARF of whichever module holds fn; NULL when there is none.  The
+ * string lives as long as di.
+ */
+const char *pcc_debuginfo_traverse_member(struct pcc_debuginfo *di,
+					  uint64_t fn, int64_t off);
+/* For pcc_debuginfo_destroy. */
+void pcc_debuginfo_free_traverse_structs(struct pcc_debuginfo *di);
 
 #endif

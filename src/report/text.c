@@ -223,7 +223,7 @@ void pcc_report_text(const struct pcc_report *r, FILE *out)
 			g->objects_per_cycle, g->objects_per_cycle == 1 ? "" : "s",
 			(unsigned long long)g->objects, g->fingerprint);
 		fputs("    ", out);
-		put_clean(out, g->signature);
+		put_clean(out, g->display);
 		fputs("\n    types:", out);
 		for (size_t j = 0; j < g->types.len && j < 8; j++) {
 			fprintf(out, "%s %llu × ", j ? "," : "",
