@@ -34,7 +34,9 @@
  * itself or to another object (loops).  Then the phases run in the CLI's
  * order (src/cli/main.c, analyse()), with both reports written to
  * /dev/null; flags bit 0 adds the labelled referents of every object
- * (--dump-referents).  Afterwards the patched bytes are restored from the
+ * (--dump-referents), bit 1 runs the traversals of the types pycorecheck
+ * has no code for in the CPU emulator, over the patched memory (the CLI's
+ * default; without the bit, --no-emulation).  Afterwards the patched bytes are restored from the
  * core and the state that a run leaves (the type cache, warnings) is reset.
  *
  * The JSON report goes to memory and must be valid UTF-8, else the run
@@ -57,6 +59,7 @@ enum {
 	PATCH_SIZE = 16,
 	MAX_PATCHES = 256,
 	FLAG_REFERENTS = 1,
+	FLAG_EMULATE = 2,
 };
 
 enum value_mode {
@@ -328,11 +331,11 @@ static void render(const struct pcc_report *r, bool referents)
 	free(json);
 }
 
-static void analyse(bool referents)
+static void analyse(bool referents, bool emulate)
 {
 	/* The phases as src/cli/main.c runs them, with its defaults. */
 	struct pcc_heap heap;
-	pcc_heap_build(&heap, fx.py, UINT64_C(1) << 31, false);
+	pcc_heap_build(&heap, fx.py, UINT64_C(1) << 31, emulate);
 	pcc_heap_watch_files(&heap);
 	pcc_heap_find_unreachable(&heap);
 	pcc_heap_group_cycles(&heap);
@@ -347,6 +350,7 @@ static void analyse(bool referents)
 /* What a run leaves behind that the next must not see. */
 static void reset_state(void)
 {
+	pcc_python_emulated_free(fx.py);
 	pcc_python_forget_types(fx.py);
 	fx.py->set_dummy = fx.pristine_set_dummy;
 	struct pcc_string_vec *w = &fx.t->warnings;
@@ -369,7 +373,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (apply_patch(data + i, &applied[napplied]))
 			napplied++;
 
-	analyse(flags & FLAG_REFERENTS);
+	analyse(flags & FLAG_REFERENTS, flags & FLAG_EMULATE);
 
 	/* Last first, so that overlapping patches come undone too. */
 	while (napplied-- > 0) {

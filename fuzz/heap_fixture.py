@@ -6,14 +6,18 @@ lists, tuples, sets, deques over several blocks, OrderedDicts, defaultdicts,
 partials, suspended generators and coroutines with their frames, closures,
 instances with __dict__, __slots__ and inline values, subclasses of tuple
 and int with a __dict__, exceptions with tracebacks, weakrefs, open files
-(held and leaked), and strings of every width.  Half of it is garbage in
-cycles.  The process then stops itself for gcore."""
+(held and leaked), strings of every width, and objects of C types only the
+emulator traverses (operator.methodcaller, itertools.chain and cycle,
+lru_cache wrappers).  Half of it is garbage in cycles.  The process then
+stops itself for gcore."""
 from __future__ import print_function
 
 import collections
 import functools
 import gc
 import io
+import itertools
+import operator
 import os
 import signal
 import sys
@@ -102,8 +106,21 @@ def shapes(i):
     exc = raise_and_keep(i)
     wr = weakref.ref(a)
     sl_ref = weakref.ref(sl)
+    # Objects of C types with no traversal of pycorecheck's own: their
+    # referents come from the emulator (fuzz_heap's flag 2), in cycles.
+    args = [i]
+    mc = operator.methodcaller("append", args)
+    args.append(mc)
+    ch = itertools.chain([lst], args)
+    cy = itertools.cycle([ch, args])
+    emulated = [mc, ch, cy]
+    lru = getattr(functools, "lru_cache", None)
+    if lru is not None:
+        cached = lru(maxsize=4)(lambda n: (cached, n))
+        cached(i)
+        emulated.append(cached)
     return [d, lst, t, s, fs, dq, od, dd, p, a, b, sl, twd, iwd, h, g, c,
-            exc, wr, sl_ref]
+            exc, wr, sl_ref] + emulated
 
 
 def open_files(i):

@@ -134,7 +134,11 @@ AIMED_TYPES = (
     "frozenset", "type", "module", "Node", "Slotted", "TupleWithDict",
     "IntWithDict", "Holder", "weakref.ReferenceType", "_io.FileIO",
     "_io.BufferedWriter", "_io.TextIOWrapper", "property", "classmethod",
+    # Emulated (fuzz/heap_fixture.py's C objects): the seeds set flag 2.
+    "operator.methodcaller", "itertools.chain", "itertools.cycle",
+    "functools._lru_cache_wrapper",
 )
+EMULATED_TYPES = AIMED_TYPES[-4:]
 # Words after the header (ob_refcnt, ob_type) that the seeds break.
 AIMED_OFFSETS = range(16, 96, 8)
 
@@ -200,14 +204,17 @@ def heap_seeds(outdir, dump=None):
     }
     os.makedirs(outdir, exist_ok=True)
     for name, patches in seeds.items():
-        for flags in (0, 1):  # 1: also every object's labelled referents
+        # 1: also every object's labelled referents; 2: the emulator
+        for flags in (0, 1, 2, 3):
             with open(os.path.join(outdir, "%s-%d" % (name, flags)),
                       "wb") as f:
                 f.write(bytes([flags]) + patches)
     # Fewer flags here: libFuzzer runs every seed once before it mutates.
     for name, patches in (aimed_seeds(dump) if dump else {}).items():
+        emulated = any(name.startswith(t.replace(".", "-") + "-")
+                       for t in EMULATED_TYPES)
         with open(os.path.join(outdir, name), "wb") as f:
-            f.write(bytes([0]) + patches)
+            f.write(bytes([2 if emulated else 0]) + patches)
 
 
 if __name__ == "__main__":
