@@ -87,10 +87,12 @@ enum {
 	STACK_SIZE = 0x200000,
 	OUT_OFF = 0x400000,
 	OUT_SIZE = 0x800000,
-	REGION_SIZE = OUT_OFF + OUT_SIZE,
+	/* The visit stub's port: a page of the engine's I/O, after the rest. */
+	PORT_OFF = OUT_OFF + OUT_SIZE,
+	REGION_SIZE = PORT_OFF + PAGE,
 	/* Offsets in the code page (see code_template). */
 	DRIVER_LOOP = 0x0a,
-	DRIVER_DONE = 0x4b,
+	DRIVER_DONE = 0x43,
 	VISIT_OFF = 0x50,
 	/* Unicorn keeps its regions in one array searched on every new page
 	 * it translates; it is slow well before its hard limit. */
@@ -119,14 +121,25 @@ struct job {
 	uint64_t obj, fn, out_start, result;
 };
 
+/* Where the code writes to the port (port_write): the value's meaning. */
+enum {
+	PORT_APPEND = 0,    /* a referent, from the visit stub */
+	PORT_JOB_START = 8, /* the job at ctl->cur begins */
+	PORT_JOB_END = 16,  /* ... returned this; the next one is current */
+};
+#define PORT_DISP(at) (PORT_OFF - CTL_OFF + (at))
+#define LE32(v) (v) & 0xff, ((v) >> 8) & 0xff, ((v) >> 16) & 0xff, ((v) >> 24) & 0xff
+
 /*
  * The driver: for each job from ctl->cur to ctl->end, call
- * job->fn(job->obj, visit, NULL) on a fresh stack, then store its result.
- * It reloads its state from memory after each call (only its own code may
- * be trusted to keep callee-saved registers), and ctl->cur always names
- * the job that is running: after a fault the host restarts the next one.
- * The visit stub appends its first argument to the out buffer and returns
- * 0, or 1 once the buffer is full (the traversal then stops).
+ * job->fn(job->obj, visit, NULL) on a fresh stack.  It reloads its state
+ * from memory after each call (only its own code may be trusted to keep
+ * callee-saved registers), and stores nothing in memory: it tells the port
+ * that a job starts and what it returned, and the host keeps the books, so
+ * ctl->cur always names the job that is running: after a fault the host
+ * restarts the next one.  The visit stub checks that the out buffer has
+ * room and writes its first argument to the port, and returns 0, or 1
+ * once the buffer is full (the traversal then stops).
  * 0x1122334455667788 is patched to the ctl address, 0x8877665544332211 to
  * the visit stub's.
  */
@@ -134,26 +147,24 @@ static const uint8_t code_template[] = {
 	/* 00 driver: movabs r15, CTL */
 	0x49, 0xbf, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
 	/* 0a loop:   mov rbx, [r15]; cmp rbx, [r15+8]; jae done */
-	0x49, 0x8b, 0x1f, 0x49, 0x3b, 0x5f, 0x08, 0x73, 0x38,
-	/* 13 mov rax, [r15+24]; mov [rbx+16], rax; mov rsp, [r15+40] */
-	0x49, 0x8b, 0x47, 0x18, 0x48, 0x89, 0x43, 0x10, 0x49, 0x8b, 0x67, 0x28,
-	/* 1f mov rdi, [rbx]; movabs rsi, VISIT; xor edx, edx; call [rbx+8] */
+	0x49, 0x8b, 0x1f, 0x49, 0x3b, 0x5f, 0x08, 0x73, 0x30,
+	/* 13 mov [r15+PORT_JOB_START], rbx; mov rsp, [r15+40] */
+	0x49, 0x89, 0x9f, LE32(PORT_DISP(PORT_JOB_START)), 0x49, 0x8b, 0x67, 0x28,
+	/* 1e mov rdi, [rbx]; movabs rsi, VISIT; xor edx, edx; call [rbx+8] */
 	0x48, 0x8b, 0x3b, 0x48, 0xbe, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 	0x88, 0x31, 0xd2, 0xff, 0x53, 0x08,
-	/* 31 movabs r15, CTL; mov rbx, [r15]; mov [rbx+24], rax */
-	0x49, 0xbf, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x49, 0x8b,
-	0x1f, 0x48, 0x89, 0x43, 0x18,
-	/* 42 add rbx, 32; mov [r15], rbx; jmp loop */
-	0x48, 0x83, 0xc3, 0x20, 0x49, 0x89, 0x1f, 0xeb, 0xbf,
-	/* 4b done: hlt; nop */
-	0xf4, 0x0f, 0x1f, 0x40, 0x00,
+	/* 30 movabs r15, CTL; mov [r15+PORT_JOB_END], rax; jmp loop */
+	0x49, 0xbf, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
+	0x49, 0x89, 0x87, LE32(PORT_DISP(PORT_JOB_END)), 0xeb, 0xc7,
+	/* 43 done: hlt; then nops up to the visit stub */
+	0xf4, 0x0f, 0x1f, 0x40, 0x00, 0x0f, 0x1f, 0x40, 0x00, 0x0f, 0x1f, 0x40,
+	0x00,
 	/* 50 visit: movabs rcx, CTL; mov rax, [rcx+24]; cmp rax, [rcx+32] */
 	0x48, 0xb9, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x48, 0x8b,
 	0x41, 0x18, 0x48, 0x3b, 0x41, 0x20,
-	/* 62 jae full; mov [rax], rdi; add rax, 8; mov [rcx+24], rax */
-	0x73, 0x0e, 0x48, 0x89, 0x38, 0x48, 0x83, 0xc0, 0x08, 0x48, 0x89, 0x41,
-	0x18,
-	/* 6f xor eax, eax; ret;  72 full: mov eax, 1; ret */
+	/* 62 jae full; mov [rcx+PORT_APPEND], rdi */
+	0x73, 0x0a, 0x48, 0x89, 0xb9, LE32(PORT_DISP(PORT_APPEND)),
+	/* 6b xor eax, eax; ret;  6e full: mov eax, 1; ret */
 	0x31, 0xc0, 0xc3, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3,
 };
 
@@ -165,6 +176,7 @@ struct pcc_emulator {
 	uint8_t *data;     /* host pages of [base + CTL_OFF, base + REGION_SIZE) */
 	uint64_t fs_base;
 	uint64_t regions;
+	uint64_t port_low; /* see port_write */
 	/* Why the current run stopped, when a hook stopped it. */
 	enum pcc_emu_status stop;
 	uint64_t fault_addr;
@@ -196,6 +208,56 @@ static struct ctl *ctl_of(struct pcc_emulator *e)
 static struct job *jobs_of(struct pcc_emulator *e)
 {
 	return (struct job *)(e->data + (JOBS_OFF - CTL_OFF));
+}
+
+/*
+ * The port: the driver's and the visit stub's only stores.  Unicorn 2.0
+ * takes a slow path with mallocs on every store to its memory (to find
+ * translated code to invalidate); a store to I/O memory only calls this.
+ * The engine splits an 8-byte store to I/O into two of 4, the low half
+ * first.  Code that writes the port itself (it is not ours to write) can
+ * only make its own job's results wrong, which collect_batch checks.
+ */
+static void port_write(uc_engine *uc, uint64_t off, unsigned size,
+		       uint64_t value, void *arg)
+{
+	(void)uc;
+	struct pcc_emulator *e = arg;
+	struct ctl *c = ctl_of(e);
+	if (size == 4 && off % 8 == 0) {
+		e->port_low = (uint32_t)value;
+		return;
+	}
+	if (size == 4 && off % 8 == 4)
+		value = e->port_low | value << 32;
+	else if (size != 8)
+		return;
+	uint64_t jobs = e->base + JOBS_OFF, i = (c->cur - jobs) / sizeof(struct job);
+	struct job *job = c->cur >= jobs && i < MAX_BATCH ? &jobs_of(e)[i] : NULL;
+	switch (off & ~(uint64_t)7) {
+	case PORT_APPEND:
+		if (c->out_pos >= e->base + OUT_OFF && c->out_pos < c->out_end) {
+			memcpy(e->data + (c->out_pos - e->base - CTL_OFF), &value, 8);
+			c->out_pos += 8;
+		}
+		break;
+	case PORT_JOB_START:
+		if (job)
+			job->out_start = c->out_pos;
+		break;
+	case PORT_JOB_END:
+		if (job) {
+			job->result = value;
+			c->cur += sizeof(struct job);
+		}
+		break;
+	}
+}
+
+static uint64_t port_read(uc_engine *uc, uint64_t off, unsigned size, void *arg)
+{
+	(void)uc, (void)off, (void)size, (void)arg;
+	return 0;
 }
 
 static void patch(uint8_t *code, uint64_t from, uint64_t to)
@@ -354,7 +416,7 @@ struct pcc_emulator *pcc_emulator_new(struct pcc_target *t, char **why)
 	}
 	e->code = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	e->data = mmap(NULL, REGION_SIZE - CTL_OFF, PROT_READ | PROT_WRITE,
+	e->data = mmap(NULL, PORT_OFF - CTL_OFF, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (e->code == MAP_FAILED || e->data == MAP_FAILED) {
 		e->code = e->code == MAP_FAILED ? NULL : e->code;
@@ -368,8 +430,10 @@ struct pcc_emulator *pcc_emulator_new(struct pcc_target *t, char **why)
 	if ((err = uc_open(UC_ARCH_X86, UC_MODE_64, &e->uc)) != UC_ERR_OK
 	    || (err = uc_mem_map_ptr(e->uc, e->base + CODE_OFF, PAGE,
 				     UC_PROT_READ | UC_PROT_EXEC, e->code)) != UC_ERR_OK
-	    || (err = uc_mem_map_ptr(e->uc, e->base + CTL_OFF, REGION_SIZE - CTL_OFF,
+	    || (err = uc_mem_map_ptr(e->uc, e->base + CTL_OFF, PORT_OFF - CTL_OFF,
 				     UC_PROT_READ | UC_PROT_WRITE, e->data)) != UC_ERR_OK
+	    || (err = uc_mmio_map(e->uc, e->base + PORT_OFF, PAGE, port_read, e,
+				  port_write, e)) != UC_ERR_OK
 	    || (err = uc_hook_add(e->uc, &h, UC_HOOK_MEM_UNMAPPED, map_on_demand,
 				  e, 1, 0)) != UC_ERR_OK
 	    || (err = uc_hook_add(e->uc, &h, UC_HOOK_BLOCK, count_block, e, 1,
@@ -408,7 +472,7 @@ void pcc_emulator_destroy(struct pcc_emulator *e)
 	if (e->code)
 		munmap(e->code, PAGE);
 	if (e->data)
-		munmap(e->data, REGION_SIZE - CTL_OFF);
+		munmap(e->data, PORT_OFF - CTL_OFF);
 	for (size_t i = 0; i < e->copies.len; i++)
 		munmap(e->copies.data[i].addr, e->copies.data[i].len);
 	pcc_mmap_vec_free(&e->copies);
