@@ -90,9 +90,10 @@ enum {
 	/* The visit stub's port: a page of the engine's I/O, after the rest. */
 	PORT_OFF = OUT_OFF + OUT_SIZE,
 	REGION_SIZE = PORT_OFF + PAGE,
-	/* Offsets in the code page (see code_template). */
+	/* Offsets in the code page (see driver_ram and driver_port). */
 	DRIVER_LOOP = 0x0a,
-	DRIVER_DONE = 0x43,
+	DRIVER_DONE_RAM = 0x4b,
+	DRIVER_DONE_PORT = 0x43,
 	VISIT_OFF = 0x50,
 	/* Unicorn keeps its regions in one array searched on every new page
 	 * it translates; it is slow well before its hard limit. */
@@ -132,18 +133,51 @@ enum {
 
 /*
  * The driver: for each job from ctl->cur to ctl->end, call
- * job->fn(job->obj, visit, NULL) on a fresh stack.  It reloads its state
- * from memory after each call (only its own code may be trusted to keep
- * callee-saved registers), and stores nothing in memory: it tells the port
- * that a job starts and what it returned, and the host keeps the books, so
- * ctl->cur always names the job that is running: after a fault the host
- * restarts the next one.  The visit stub checks that the out buffer has
- * room and writes its first argument to the port, and returns 0, or 1
- * once the buffer is full (the traversal then stops).
+ * job->fn(job->obj, visit, NULL) on a fresh stack, then store its result.
+ * It reloads its state from memory after each call (only its own code may
+ * be trusted to keep callee-saved registers), and ctl->cur always names
+ * the job that is running: after a fault the host restarts the next one.
+ * The visit stub appends its first argument to the out buffer and returns
+ * 0, or 1 once the buffer is full (the traversal then stops).
  * 0x1122334455667788 is patched to the ctl address, 0x8877665544332211 to
  * the visit stub's.
  */
-static const uint8_t code_template[] = {
+static const uint8_t driver_ram[] = {
+	/* 00 driver: movabs r15, CTL */
+	0x49, 0xbf, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
+	/* 0a loop:   mov rbx, [r15]; cmp rbx, [r15+8]; jae done */
+	0x49, 0x8b, 0x1f, 0x49, 0x3b, 0x5f, 0x08, 0x73, 0x38,
+	/* 13 mov rax, [r15+24]; mov [rbx+16], rax; mov rsp, [r15+40] */
+	0x49, 0x8b, 0x47, 0x18, 0x48, 0x89, 0x43, 0x10, 0x49, 0x8b, 0x67, 0x28,
+	/* 1f mov rdi, [rbx]; movabs rsi, VISIT; xor edx, edx; call [rbx+8] */
+	0x48, 0x8b, 0x3b, 0x48, 0xbe, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+	0x88, 0x31, 0xd2, 0xff, 0x53, 0x08,
+	/* 31 movabs r15, CTL; mov rbx, [r15]; mov [rbx+24], rax */
+	0x49, 0xbf, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x49, 0x8b,
+	0x1f, 0x48, 0x89, 0x43, 0x18,
+	/* 42 add rbx, 32; mov [r15], rbx; jmp loop */
+	0x48, 0x83, 0xc3, 0x20, 0x49, 0x89, 0x1f, 0xeb, 0xbf,
+	/* 4b done: hlt; nop */
+	0xf4, 0x0f, 0x1f, 0x40, 0x00,
+	/* 50 visit: movabs rcx, CTL; mov rax, [rcx+24]; cmp rax, [rcx+32] */
+	0x48, 0xb9, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x48, 0x8b,
+	0x41, 0x18, 0x48, 0x3b, 0x41, 0x20,
+	/* 62 jae full; mov [rax], rdi; add rax, 8; mov [rcx+24], rax */
+	0x73, 0x0e, 0x48, 0x89, 0x38, 0x48, 0x83, 0xc0, 0x08, 0x48, 0x89, 0x41,
+	0x18,
+	/* 6f xor eax, eax; ret;  72 full: mov eax, 1; ret */
+	0x31, 0xc0, 0xc3, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3,
+};
+
+/*
+ * The same for Unicorn 2.0, which takes a slow path with mallocs on every
+ * store to its memory (to find translated code to invalidate; 2.1 fixed
+ * it): the driver and the stub store nothing in memory.  They write to the
+ * port, that a job starts, what it returned, and each referent, and
+ * port_write keeps the books as the other driver does.  On 2.1 a store to
+ * the port costs more than one to memory.
+ */
+static const uint8_t driver_port[] = {
 	/* 00 driver: movabs r15, CTL */
 	0x49, 0xbf, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
 	/* 0a loop:   mov rbx, [r15]; cmp rbx, [r15+8]; jae done */
@@ -176,6 +210,7 @@ struct pcc_emulator {
 	uint8_t *data;     /* host pages of [base + CTL_OFF, base + REGION_SIZE) */
 	uint64_t fs_base;
 	uint64_t regions;
+	bool port;         /* driver_port, else driver_ram */
 	uint64_t port_low; /* see port_write */
 	/* Why the current run stopped, when a hook stopped it. */
 	enum pcc_emu_status stop;
@@ -260,9 +295,21 @@ static uint64_t port_read(uc_engine *uc, uint64_t off, unsigned size, void *arg)
 	return 0;
 }
 
-static void patch(uint8_t *code, uint64_t from, uint64_t to)
+/* driver_port on Unicorn before 2.1; PCC_EMU_PORT=0 or 1 says which
+ * (bench/emulation.sh compares them). */
+static bool uses_port(void)
 {
-	for (size_t i = 0; i + 8 <= sizeof(code_template); i++) {
+	const char *force = getenv("PCC_EMU_PORT");
+	if (force && (*force == '0' || *force == '1'))
+		return *force == '1';
+	unsigned major, minor;
+	uc_version(&major, &minor);
+	return major < 2 || (major == 2 && minor < 1);
+}
+
+static void patch(uint8_t *code, size_t len, uint64_t from, uint64_t to)
+{
+	for (size_t i = 0; i + 8 <= len; i++) {
 		uint64_t v;
 		memcpy(&v, code + i, 8);
 		if (v == from)
@@ -424,9 +471,12 @@ struct pcc_emulator *pcc_emulator_new(struct pcc_target *t, char **why)
 		*why = pcc_xstrdup("no memory for the emulator");
 		goto fail;
 	}
-	memcpy(e->code, code_template, sizeof(code_template));
-	patch(e->code, 0x1122334455667788ull, e->base + CTL_OFF);
-	patch(e->code, 0x8877665544332211ull, e->base + CODE_OFF + VISIT_OFF);
+	e->port = uses_port();
+	const uint8_t *driver = e->port ? driver_port : driver_ram;
+	size_t len = e->port ? sizeof(driver_port) : sizeof(driver_ram);
+	memcpy(e->code, driver, len);
+	patch(e->code, len, 0x1122334455667788ull, e->base + CTL_OFF);
+	patch(e->code, len, 0x8877665544332211ull, e->base + CODE_OFF + VISIT_OFF);
 	if ((err = uc_open(UC_ARCH_X86, UC_MODE_64, &e->uc)) != UC_ERR_OK
 	    || (err = uc_mem_map_ptr(e->uc, e->base + CODE_OFF, PAGE,
 				     UC_PROT_READ | UC_PROT_EXEC, e->code)) != UC_ERR_OK
@@ -518,7 +568,9 @@ static size_t run_driver(struct pcc_emulator *e, size_t from, size_t k,
 	uc_reg_write(e->uc, UC_X86_REG_FS_BASE, &e->fs_base);
 	uc_reg_write(e->uc, UC_X86_REG_GS_BASE, &zero);
 	uc_err err = uc_emu_start(e->uc, e->base + CODE_OFF,
-				  e->base + CODE_OFF + DRIVER_DONE, 0, 0);
+				  e->base + CODE_OFF
+					  + (e->port ? DRIVER_DONE_PORT : DRIVER_DONE_RAM),
+				  0, 0);
 	*status = e->stop != PCC_EMU_OK ? e->stop : status_of(err);
 	if (getenv("PCC_DEBUG_EMU") && *status != PCC_EMU_OK) {
 		uint64_t rip;

@@ -12,6 +12,7 @@
 
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -288,9 +289,16 @@ static Suite *emulator_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(emulator_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	/* Both drivers, whichever the engine at hand would choose: the one
+	 * that stores to memory, and the one that writes to the port. */
+	int failed = 0;
+	for (int port = 0; port < 2; port++) {
+		setenv("PCC_EMU_PORT", port ? "1" : "0", 1);
+		printf("driver: %s\n", port ? "port" : "memory");
+		SRunner *sr = srunner_create(emulator_suite());
+		srunner_run_all(sr, CK_NORMAL);
+		failed += srunner_ntests_failed(sr);
+		srunner_free(sr);
+	}
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
