@@ -226,15 +226,6 @@ bool pcc_emulator_built(void)
 	return true;
 }
 
-const char *pcc_emulator_engine(void)
-{
-	static char name[32];
-	unsigned major, minor;
-	uc_version(&major, &minor);
-	snprintf(name, sizeof(name), "Unicorn %u.%u", major, minor);
-	return name;
-}
-
 static struct ctl *ctl_of(struct pcc_emulator *e)
 {
 	return (struct ctl *)(e->data + (CTL_OFF - CTL_OFF));
@@ -305,6 +296,16 @@ static bool uses_port(void)
 	unsigned major, minor;
 	uc_version(&major, &minor);
 	return major < 2 || (major == 2 && minor < 1);
+}
+
+const char *pcc_emulator_engine(void)
+{
+	static char name[64];
+	unsigned major, minor;
+	uc_version(&major, &minor);
+	snprintf(name, sizeof(name), "Unicorn %u.%u, %s driver", major, minor,
+		 uses_port() ? "port" : "memory");
+	return name;
 }
 
 static void patch(uint8_t *code, size_t len, uint64_t from, uint64_t to)
