@@ -17,9 +17,9 @@ Prints one JSON line on stdout: {"n", "tracked", "collect_seconds",
 "python"}.
 
 With MIX=ctypes in the environment, every record's key is an object of a C
-type pycorecheck has no traversal of its own for (itertools.chain,
-operator.methodcaller, decimal.Context, StopIteration, types.SimpleNamespace,
-functools' lru_cache wrapper, in turn), so that about a quarter of the heap
+type (itertools.chain, operator.methodcaller, decimal.Context, StopIteration,
+types.SimpleNamespace, functools' lru_cache wrapper, in turn); four of the six
+have no traversal of pycorecheck's own, so that about a twelfth of the heap
 goes through the CPU emulator: bench/run.sh then reports its cost per object.
 """
 
