@@ -21,7 +21,7 @@
 
 #include "analysis/heap.h"
 #include "debuginfo/debuginfo.h"
-#include "target/target.h"
+#include "memory/memory.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

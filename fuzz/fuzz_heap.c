@@ -8,7 +8,7 @@
  * does (target, debuginfo, pcc_python_open: the DWARF is parsed here only)
  * and walks its GC lists once.  Every segment of the core (the heap, and
  * the interpreter's static data: type objects, the interpreter state) is
- * then replaced by a writable copy: segments are host pointers (target.h),
+ * then replaced by a writable copy: segments are host pointers (memory/memory.h),
  * so this needs no hook in src/.  The copies are malloc'd to the segment's
  * exact size, so ASan also catches a read past a segment's end, which the
  * page-granular mmap of the core would let pass.  What pcc_python_open

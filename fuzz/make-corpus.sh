@@ -93,7 +93,7 @@ if [ -n "${PYCORECHECK:-}" ] && [ -x "$PYCORECHECK" ]; then
 	fi
 fi
 python3 "$srcdir/make_seeds.py" heap-seeds "$out/seeds/heap" $dump
-# Compressed cores go through the spool (src/target/spool.c).
+# Compressed cores go through the spool (src/memory/spool.c).
 thin=$out/seeds/core/heap-thin.core
 command -v zstd >/dev/null && zstd -q -f -c "$thin" >"$thin.zst"
 command -v lz4 >/dev/null && lz4 -q -f -c "$thin" >"$thin.lz4"

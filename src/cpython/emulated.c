@@ -4,7 +4,7 @@
  *
  * A C extension's type, a Cython or mypyc class, a builtin without a
  * traversal of ours: each has a tp_traverse in a file the core maps.  All of
- * them are run once, in batches, in the emulator (target/emulator.h), right
+ * them are run once, in batches, in the emulator (memory/emulator.h), right
  * after the snapshot is taken; every pass after that reads the referents
  * recorded here, in the order the type's own code visited them, which is
  * what gc.get_referents() returns.  Only ob_type and the tp_traverse slot
@@ -18,7 +18,7 @@
 
 #include "gc_list.h"
 #include "python.h"
-#include "../target/emulator.h"
+#include "../memory/emulator.h"
 #include "../util/sort.h"
 
 struct emulated_obj {

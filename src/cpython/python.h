@@ -9,7 +9,7 @@
 #define PCC_PYTHON_H
 
 #include "../debuginfo/layout.h"
-#include "../target/target.h"
+#include "../memory/memory.h"
 
 /* How an object's referents are enumerated: one per tp_traverse we know. */
 #define PCC_KINDS(X)                                                          \

@@ -19,7 +19,7 @@
 
 #include "debug_search.h"
 #include "debuginfo.h"
-#include "../target/target.h"
+#include "../memory/memory.h"
 
 /* libdwfl's bounds on a build id it looks up (MIN/MAX_BUILD_ID_BYTES). */
 #define BUILD_ID_MIN 3

@@ -10,7 +10,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 
-#include "../target/target.h"
+#include "../memory/memory.h"
 
 struct pcc_symbol {
 	const char *name;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "report.h"
-#include "../target/emulator.h"
+#include "../memory/emulator.h"
 #include "../util/utf8.h"
 
 enum { SCHEMA_VERSION = 1 };

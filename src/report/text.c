@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "report.h"
-#include "../target/emulator.h"
+#include "../memory/emulator.h"
 #include "../util/utf8.h"
 
 /* Target-derived text goes to a terminal: control characters become '?',

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/target/emulator.[ch] on a mock target: traversal
+ * Unit tests for src/memory/emulator.[ch] on a mock target: traversal
  * functions of tests/unit/emulator_code.S that behave and misbehave (loop
  * forever, make system calls, jump or read outside the core, write, use
  * instructions the emulator lacks, overwrite the emulator's bookkeeping,
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "target/emulator.h"
+#include "memory/emulator.h"
 
 extern const uint8_t pcc_emu_test_code[], pcc_emu_test_code_end[];
 

@@ -23,7 +23,7 @@
 #endif
 
 #include "spool.h"
-#include "target.h"
+#include "memory.h"
 #include "../util/sort.h"
 
 enum { BUILD_ID_MAX = 64 };

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "target.h"
+#include "memory.h"
 
 #define PCC_EMU_STATUSES(X)                                                   \
 	X(OK, "ok")                                                           \

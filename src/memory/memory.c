@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "target.h"
+#include "memory.h"
 
 const struct pcc_segment *pcc_target_find_segment(struct pcc_target *t,
 						  uint64_t addr)

@@ -8,8 +8,8 @@
  * read is a lookup plus a pointer: no syscall and no copy on the hot path.
  * Segments are sorted by address and do not overlap.
  */
-#ifndef PCC_TARGET_H
-#define PCC_TARGET_H
+#ifndef PCC_MEMORY_H
+#define PCC_MEMORY_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "target/target.h"
+#include "memory/memory.h"
 
 /* ---- a target built by hand ---- */
 

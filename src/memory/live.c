@@ -59,7 +59,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "target.h"
+#include "memory.h"
 #include "../util/sort.h"
 
 /* ---------------------------------------------------------------- threads */
