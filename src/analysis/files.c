@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "../cpython/edge_text.h"
 #include "../cpython/io_objects.h"
 #include "heap.h"
 #include "../util/sort.h"
@@ -165,7 +166,7 @@ static bool visit_label(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	struct label_find *f = ctx;
 	if (!f->text && ref == f->target && e)
-		f->text = pcc_edge_text(f->py, e);
+		f->text = pcc_python_edge_text(f->py, e, false);
 	return f->text != NULL;
 }
 
@@ -255,43 +256,6 @@ static char *describe_holder(struct pcc_heap *h, uint64_t holder,
 		out = pcc_xasprintf("%s%s", type_name(py, holder), label);
 	free(label);
 	return out;
-}
-
-/*
- * Can a socket exist that the collector does not track?  Only where
- * _socket.socket is not a GC type (up to 3.11), and only once the _socket
- * module was imported: then the tracked objects' referents are searched.
- */
-static bool sockets_may_be_untracked(struct pcc_python *py)
-{
-	const struct pcc_layout *l = &py->l;
-	uint64_t modules = 0, flags;
-	if (!pcc_layout_has(l, PCC_L_INTERP_MODULES) || !py->gcs.len
-	    || !pcc_target_read_u64(py->t,
-				    py->gcs.data[0].interp_addr
-					    + l->off[PCC_L_INTERP_MODULES],
-				    &modules)
-	    || !modules)
-		return true;
-	uint64_t module = pcc_python_dict_get(py, modules, "_socket");
-	if (!module)
-		return false;
-	uint64_t dict = pcc_python_object_dict(py, module);
-	uint64_t type = pcc_python_dict_get(py, dict, "socket");
-	if (!type || !pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_FLAGS],
-					  &flags))
-		return true;
-	return !(flags & PCC_TPFLAGS_HAVE_GC);
-}
-
-/* 2.7's file objects are never tracked: PyFile_Type is no GC type. */
-static bool files_untracked(struct pcc_python *py)
-{
-	uint64_t flags;
-	return py->file_type
-	       && pcc_target_read_u64(py->t, py->file_type + py->l.off[PCC_L_TP_FLAGS],
-				      &flags)
-	       && !(flags & PCC_TPFLAGS_HAVE_GC);
 }
 
 /* Owners of the given dicts: whose __dict__ each is (one cheap heap pass,
@@ -408,7 +372,7 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 		else if (role != PCC_FILE_NONE)
 			*found_vec_push(&wrappers) = (struct found){ obj, role, 0, i };
 	}
-	if (sockets_may_be_untracked(py) || files_untracked(py)) {
+	if (pcc_python_descriptors_may_be_untracked(py)) {
 		/* An untracked object is found once, from the first tracked
 		 * object above it: reachable ones go first, so that a file
 		 * that garbage also holds (2.7's sys.stdout in a dead

@@ -198,7 +198,4 @@ void pcc_heap_check_health(struct pcc_heap *h);
 /* Type histogram of all tracked objects. */
 void pcc_heap_count_types(struct pcc_heap *h);
 
-/* Render an edge label as text: ".__dict__", "['recv']", "[3]". */
-char *pcc_edge_text(struct pcc_python *py, const struct pcc_edge *e);
-
 #endif

@@ -248,3 +248,45 @@ char *pcc_python_text_mode(struct pcc_python *py, uint64_t textio)
 				    &dict);
 	return pcc_python_str(py, pcc_python_dict_get(py, dict, "mode"), 8);
 }
+
+/*
+ * Can a socket exist that the collector does not track?  Only where
+ * _socket.socket is not a GC type (up to 3.11), and only once the _socket
+ * module was imported: then the tracked objects' referents are searched.
+ */
+static bool sockets_may_be_untracked(struct pcc_python *py)
+{
+	const struct pcc_layout *l = &py->l;
+	uint64_t modules = 0, flags;
+	if (!pcc_layout_has(l, PCC_L_INTERP_MODULES) || !py->gcs.len
+	    || !pcc_target_read_u64(py->t,
+				    py->gcs.data[0].interp_addr
+					    + l->off[PCC_L_INTERP_MODULES],
+				    &modules)
+	    || !modules)
+		return true;
+	uint64_t module = pcc_python_dict_get(py, modules, "_socket");
+	if (!module)
+		return false;
+	uint64_t dict = pcc_python_object_dict(py, module);
+	uint64_t type = pcc_python_dict_get(py, dict, "socket");
+	if (!type || !pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_FLAGS],
+					  &flags))
+		return true;
+	return !(flags & PCC_TPFLAGS_HAVE_GC);
+}
+
+/* 2.7's file objects are never tracked: PyFile_Type is no GC type. */
+static bool files_untracked(struct pcc_python *py)
+{
+	uint64_t flags;
+	return py->file_type
+	       && pcc_target_read_u64(py->t, py->file_type + py->l.off[PCC_L_TP_FLAGS],
+				      &flags)
+	       && !(flags & PCC_TPFLAGS_HAVE_GC);
+}
+
+bool pcc_python_descriptors_may_be_untracked(struct pcc_python *py)
+{
+	return sockets_may_be_untracked(py) || files_untracked(py);
+}

@@ -40,6 +40,12 @@ uint64_t pcc_python_wrapped(struct pcc_python *py, uint64_t obj,
 /* The mode a text wrapper was opened with ('r', 'a', ...), NULL if none. */
 char *pcc_python_text_mode(struct pcc_python *py, uint64_t textio);
 
+/* Whether an object that owns a descriptor may be untracked by the
+ * collector (then the tracked objects' referents are searched for them):
+ * 2.7's file objects never are; a socket is where _socket.socket is not a
+ * GC type (up to 3.11) and _socket was imported. */
+bool pcc_python_descriptors_may_be_untracked(struct pcc_python *py);
+
 /* Value of a str key in a dict, 0 if absent. */
 uint64_t pcc_python_dict_get(struct pcc_python *py, uint64_t dict,
 			     const char *key);
