@@ -310,8 +310,8 @@ static int file_cmp(const void *a, const void *b)
 	return x->info.fd < y->info.fd ? -1 : x->info.fd > y->info.fd;
 }
 
-/* Must run before pcc_heap_find_unreachable, which notes the referrers,
- * and before pcc_heap_find_files, which takes its file objects from here. */
+/* The reachability pass writes down the referrers of what is watched here,
+ * and pcc_heap_find_files takes its file objects from it (run.c). */
 void pcc_heap_watch_files(struct pcc_heap *h)
 {
 	struct pcc_u64_vec objs = { 0 };

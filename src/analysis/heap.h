@@ -185,15 +185,18 @@ static inline void pcc_heap_note_referrer(struct pcc_heap *h, uint64_t owner,
  * PCC_HEAP_MAX_REFERRERS), or NULL if obj is not watched. */
 const uint64_t *pcc_heap_referrers(const struct pcc_heap *h, uint64_t obj);
 
+/* The phases of an analysis; run.c calls them in their order and says what
+ * each needs from the ones before it. */
+
+/* Watch every file object and wrapper. */
+void pcc_heap_watch_files(struct pcc_heap *h);
 /* CPython's collection, offline: gc_refs, roots, the unreachable set. */
 void pcc_heap_find_unreachable(struct pcc_heap *h);
 /* Cycles of the unreachable set, grouped by signature. */
 void pcc_heap_group_cycles(struct pcc_heap *h);
-/* Watch every file object and wrapper, before pcc_heap_find_unreachable. */
-void pcc_heap_watch_files(struct pcc_heap *h);
-/* Open files and sockets, after pcc_heap_find_unreachable. */
+/* Open files and sockets. */
 void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold);
-/* Diagnoses of the collector's state; after the other analyses. */
+/* Diagnoses of the collector's state. */
 void pcc_heap_check_health(struct pcc_heap *h);
 /* Type histogram of all tracked objects. */
 void pcc_heap_count_types(struct pcc_heap *h);

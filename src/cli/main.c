@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "../analysis/run.h"
 #include "../report/report.h"
 
 enum exit_status {
@@ -241,6 +242,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 struct stats {
 	bool on;
 	struct timespec last;
+	struct pcc_python *py;
 };
 
 static void stats_start(struct stats *st, bool on)
@@ -249,16 +251,25 @@ static void stats_start(struct stats *st, bool on)
 	clock_gettime(CLOCK_MONOTONIC, &st->last);
 }
 
-static void stats_phase(struct stats *st, const char *what)
+static void stats_phase(void *ctx, enum pcc_phase phase,
+			const struct pcc_heap *h)
 {
+	(void)h;
+	struct stats *st = ctx;
 	if (!st->on)
 		return;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double s = (double)(now.tv_sec - st->last.tv_sec)
 		   + (double)(now.tv_nsec - st->last.tv_nsec) / 1e9;
-	fprintf(stderr, "pycorecheck: %-20s %8.3f s\n", what, s);
+	fprintf(stderr, "pycorecheck: %-20s %8.3f s\n", pcc_phase_name(phase), s);
 	st->last = now;
+	const struct pcc_emulation_summary *emu = pcc_python_emulation(st->py);
+	if (phase == PCC_PHASE_WALK && emu)
+		fprintf(stderr, "pycorecheck: emulated %llu objects of %llu types "
+			"in %.6f s, %llu basic blocks (%s)\n",
+			(unsigned long long)emu->objects, (unsigned long long)emu->types,
+			emu->seconds, (unsigned long long)emu->blocks, emu->engine);
 }
 
 static void stats_memory(struct stats *st, uint32_t tracked)
@@ -339,37 +350,21 @@ static int analyse(const struct options *o, const char *core,
 		goto out_debuginfo;
 	}
 
-	struct pcc_heap heap;
 	struct stats st;
 	stats_start(&st, o->stats);
-	pcc_heap_build(&heap, py, o->max_objects, !o->no_emulation);
-	stats_phase(&st, "walk the GC lists and emulate traversals");
-	const struct pcc_emulation_summary *emu = pcc_python_emulation(py);
-	if (o->stats && emu)
-		fprintf(stderr, "pycorecheck: emulated %llu objects of %llu types "
-			"in %.6f s, %llu basic blocks (%s)\n",
-			(unsigned long long)emu->objects, (unsigned long long)emu->types,
-			emu->seconds, (unsigned long long)emu->blocks, emu->engine);
-	pcc_heap_watch_files(&heap);
-	pcc_heap_find_unreachable(&heap);
-	stats_phase(&st, "reachability");
-	pcc_heap_group_cycles(&heap);
-	stats_phase(&st, "cycles");
-	pcc_heap_find_files(&heap, o->same_path_threshold);
-	pcc_heap_check_health(&heap);
-	stats_phase(&st, "files and health");
-	pcc_heap_count_types(&heap);
-	stats_phase(&st, "type histogram");
-	struct pcc_traversal_check check = { 0 };
-	if (o->check_traversals) {
-		pcc_python_check_traversals(py, heap.addrs, heap.n, &check);
-		stats_phase(&st, "check traversals");
-	}
-	stats_memory(&st, heap.n);
-	struct pcc_report r = { t, di, py, &heap,
-				o->check_traversals ? &check : NULL };
+	st.py = py;
+	struct pcc_analysis a;
+	struct pcc_analysis_options ao = {
+		.max_objects = o->max_objects,
+		.emulate = !o->no_emulation,
+		.check_traversals = o->check_traversals,
+		.same_path_threshold = o->same_path_threshold,
+	};
+	pcc_analysis_run(&a, py, &ao, stats_phase, &st);
+	stats_memory(&st, a.heap.n);
+	const struct pcc_result *r = &a.result;
 
-	status = heap.nunreachable || heap.leaked_files ? EXIT_FOUND
+	status = r->nunreachable || r->leaked_files ? EXIT_FOUND
 							: EXIT_NOTHING_FOUND;
 	if (o->dump_referents) {
 		FILE *f = fopen(o->dump_referents, "w");
@@ -377,28 +372,27 @@ static int analyse(const struct options *o, const char *core,
 			status = fail(pcc_error_os("cannot write %s", o->dump_referents));
 			goto out_heap;
 		}
-		pcc_report_referents(&r, f);
+		pcc_report_referents(&a.heap, f);
 		if (fclose(f) != 0) {
 			status = fail(pcc_error_os("cannot write %s", o->dump_referents));
 			goto out_heap;
 		}
 	}
 	if (dot_dir) {
-		err = pcc_report_dot(&r, dot_dir);
+		err = pcc_report_dot(r, dot_dir);
 		if (err) {
 			status = fail(err);
 			goto out_heap;
 		}
 	}
 	if (o->json)
-		pcc_report_json(&r, stdout);
+		pcc_report_json(r, stdout);
 	else
-		pcc_report_text(&r, stdout);
+		pcc_report_text(r, stdout);
 	if (fflush(stdout) != 0)
 		status = fail(pcc_error_os("cannot write the report"));
 out_heap:
-	pcc_traversal_check_free(&check);
-	pcc_heap_deinit(&heap);
+	pcc_analysis_deinit(&a);
 	pcc_python_destroy(py);
 out_debuginfo:
 	pcc_debuginfo_destroy(di);

@@ -146,6 +146,7 @@ static void summarise(struct pcc_emulated *em, struct tallies *t)
 			f->type = x->type;
 			f->count = x->failed[st];
 			f->status = st;
+			f->reason = pcc_emu_status_text((enum pcc_emu_status)st);
 			f->example = x->example[st];
 		}
 	}
@@ -265,6 +266,11 @@ void pcc_python_emulate_traversals(struct pcc_python *py, const uint64_t *objs,
 	free(calls);
 	free(t.slots);
 	type_tally_vec_free(&t.v);
+}
+
+bool pcc_python_emulator_built(void)
+{
+	return pcc_emulator_built();
 }
 
 const struct pcc_emulation_summary *pcc_python_emulation(const struct pcc_python *py)

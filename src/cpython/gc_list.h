@@ -4,8 +4,6 @@
 
 #include "python.h"
 
-PCC_VEC(pcc_u64_vec, uint64_t)
-
 struct pcc_gc_list_result {
 	uint64_t count;
 	/* 0 when the walk came back to the head; else where it stopped. */

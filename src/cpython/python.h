@@ -333,6 +333,7 @@ struct pcc_emu_fallback {
 	uint64_t type;
 	uint64_t count;
 	int status; /* enum pcc_emu_status */
+	const char *reason; /* the status as text (static) */
 	uint64_t example; /* one object it happened to */
 };
 PCC_VEC(pcc_emu_fallback_vec, struct pcc_emu_fallback)
@@ -345,6 +346,8 @@ struct pcc_emulation_summary {
 	const char *engine; /* "Unicorn 2.0" */
 	struct pcc_emu_fallback_vec fallbacks; /* most objects first */
 };
+/* Whether this build has the CPU emulator. */
+bool pcc_python_emulator_built(void);
 /* NULL when no object needed the emulator. */
 const struct pcc_emulation_summary *pcc_python_emulation(const struct pcc_python *py);
 

@@ -46,7 +46,6 @@ struct pcc_mapped_file {
 
 PCC_VEC(pcc_segment_vec, struct pcc_segment)
 PCC_VEC(pcc_mapped_file_vec, struct pcc_mapped_file)
-PCC_VEC(pcc_string_vec, char *)
 
 struct pcc_mmap {
 	void *addr;

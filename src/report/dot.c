@@ -31,13 +31,12 @@ static void dot_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-struct pcc_error *pcc_report_dot(const struct pcc_report *r, const char *dir)
+struct pcc_error *pcc_report_dot(const struct pcc_result *r, const char *dir)
 {
-	const struct pcc_heap *h = r->heap;
 	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
 		return pcc_error_os("cannot create %s", dir);
-	for (size_t i = 0; i < h->groups.len; i++) {
-		const struct pcc_group *g = &h->groups.data[i];
+	for (size_t i = 0; i < r->ngroups; i++) {
+		const struct pcc_result_group *g = &r->groups[i];
 		char *path = pcc_xasprintf("%s/group-%u.dot", dir, g->id);
 		FILE *out = fopen(path, "w");
 		if (!out) {
@@ -54,13 +53,8 @@ struct pcc_error *pcc_report_dot(const struct pcc_report *r, const char *dir)
 		free(title);
 		fputs(";\n  node [shape=box, fontname=\"monospace\"];\n", out);
 		for (uint32_t j = 0; j < g->loop_len; j++) {
-			uint64_t addr = h->addrs[h->unreachable[g->loop[j]]];
-			char *label = pcc_xasprintf(
-				"%s\n0x%llx",
-				pcc_python_type_name(
-					r->py, pcc_python_type(r->py,
-							       pcc_python_ob_type(r->py, addr))),
-				(unsigned long long)addr);
+			char *label = pcc_xasprintf("%s\n0x%llx", g->loop[j].type,
+						    (unsigned long long)g->loop[j].addr);
 			fprintf(out, "  n%u [label=", j);
 			dot_string(out, label);
 			fputs("];\n", out);
@@ -68,7 +62,7 @@ struct pcc_error *pcc_report_dot(const struct pcc_report *r, const char *dir)
 		}
 		for (uint32_t j = 0; j < g->loop_len; j++) {
 			fprintf(out, "  n%u -> n%u [label=", j, (j + 1) % g->loop_len);
-			dot_string(out, g->loop_labels[j]);
+			dot_string(out, g->loop[j].edge);
 			fputs("];\n", out);
 		}
 		fputs("}\n", out);

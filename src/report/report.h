@@ -1,30 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Rendering of an analysis: text for people, JSON for pipelines, Graphviz
- * for pictures.  Nothing here computes; strings from the target are escaped.
+ * for pictures.  They read results (analysis/result.h) and nothing else:
+ * nothing here computes or reads the target; strings from it are escaped.
  */
 #ifndef PCC_REPORT_H
 #define PCC_REPORT_H
 
 #include <stdio.h>
 
-#include "../analysis/heap.h"
+#include "../analysis/result.h"
+#include "../util/error.h"
 
-struct pcc_report {
-	struct pcc_target *t;
-	struct pcc_debuginfo *di;
-	struct pcc_python *py;
-	struct pcc_heap *heap;
-	/* --check-traversals, or NULL. */
-	const struct pcc_traversal_check *check;
-};
-
-void pcc_report_text(const struct pcc_report *r, FILE *out);
-void pcc_report_json(const struct pcc_report *r, FILE *out);
+void pcc_report_text(const struct pcc_result *r, FILE *out);
+void pcc_report_json(const struct pcc_result *r, FILE *out);
 /* One DOT file per group in dir; an error if dir cannot be written. */
-struct pcc_error *pcc_report_dot(const struct pcc_report *r, const char *dir);
+struct pcc_error *pcc_report_dot(const struct pcc_result *r, const char *dir);
 /* Every tracked object's referents, one JSON object per line. */
-void pcc_report_referents(const struct pcc_report *r, FILE *out);
+void pcc_report_referents(struct pcc_heap *h, FILE *out);
 
 /* JSON string literal, escaped. */
 void pcc_json_string(FILE *out, const char *s);

@@ -39,4 +39,8 @@
 		v->len = v->cap = 0;                                          \
 	}
 
+/* The vectors every layer uses. */
+PCC_VEC(pcc_u64_vec, uint64_t)
+PCC_VEC(pcc_string_vec, char *)
+
 #endif
