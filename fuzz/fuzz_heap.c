@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/run.h"
 #include "debuginfo/debuginfo.h"
 #include "report/report.h"
 #include "util/utf8.h"
@@ -308,11 +309,12 @@ static bool apply_patch(const uint8_t *p, struct applied_patch *ret)
 	return true;
 }
 
-static void render(const struct pcc_report *r, bool referents)
+static void render(struct pcc_analysis *a, bool referents)
 {
+	const struct pcc_result *r = &a->result;
 	pcc_report_text(r, fx.devnull);
 	if (referents)
-		pcc_report_referents(r, fx.devnull);
+		pcc_report_referents(&a->heap, fx.devnull);
 	if (!fx.check_utf8) {
 		pcc_report_json(r, fx.devnull);
 		return;
@@ -334,17 +336,15 @@ static void render(const struct pcc_report *r, bool referents)
 static void analyse(bool referents, bool emulate)
 {
 	/* The phases as src/cli/main.c runs them, with its defaults. */
-	struct pcc_heap heap;
-	pcc_heap_build(&heap, fx.py, UINT64_C(1) << 31, emulate);
-	pcc_heap_watch_files(&heap);
-	pcc_heap_find_unreachable(&heap);
-	pcc_heap_group_cycles(&heap);
-	pcc_heap_find_files(&heap, 10);
-	pcc_heap_check_health(&heap);
-	pcc_heap_count_types(&heap);
-	struct pcc_report r = { fx.t, fx.di, fx.py, &heap, NULL };
-	render(&r, referents);
-	pcc_heap_deinit(&heap);
+	struct pcc_analysis a;
+	struct pcc_analysis_options o = {
+		.max_objects = UINT64_C(1) << 31,
+		.emulate = emulate,
+		.same_path_threshold = 10,
+	};
+	pcc_analysis_run(&a, fx.py, &o, NULL, NULL);
+	render(&a, referents);
+	pcc_analysis_deinit(&a);
 }
 
 /* What a run leaves behind that the next must not see. */

@@ -165,18 +165,14 @@ static bool visit_find_label(void *ctx, uint64_t ref, const struct pcc_edge *e)
 
 static const char *type_name_of(struct pcc_heap *h, uint32_t pos)
 {
-	uint64_t addr = h->addrs[h->unreachable[pos]];
-	return pcc_python_type_name(h->py,
-				    pcc_python_type(h->py,
-						    pcc_python_ob_type(h->py, addr)));
+	return pcc_python_type_name(h->py, pcc_heap_type(h, h->unreachable[pos]));
 }
 
 /* 0: an instance of a class, 1: a class, 2: anything else. */
 static int start_rank(struct pcc_heap *h, uint32_t pos)
 {
 	uint64_t addr = h->addrs[h->unreachable[pos]];
-	struct pcc_type_info *ti =
-		pcc_python_type(h->py, pcc_python_ob_type(h->py, addr));
+	struct pcc_type_info *ti = pcc_heap_type(h, h->unreachable[pos]);
 	if (!ti)
 		return 2;
 	if (ti->heap)
@@ -203,8 +199,7 @@ static bool start_before(struct pcc_heap *h, uint32_t a, uint32_t b)
 static char *node_name(struct pcc_heap *h, uint32_t pos)
 {
 	uint64_t addr = h->addrs[h->unreachable[pos]];
-	struct pcc_type_info *ti =
-		pcc_python_type(h->py, pcc_python_ob_type(h->py, addr));
+	struct pcc_type_info *ti = pcc_heap_type(h, h->unreachable[pos]);
 	if (ti && ti->kind == PCC_KIND_TYPE) {
 		struct pcc_type_info *self = pcc_python_type(h->py, addr);
 		return pcc_xasprintf("class %s", pcc_python_type_name(h->py, self));
@@ -494,7 +489,7 @@ void pcc_heap_group_cycles(struct pcc_heap *h)
 			continue;
 		struct pcc_group *grp = &h->groups.data[h->group_of[v] - 1];
 		grp->objects++;
-		uint64_t type = pcc_python_ob_type(h->py, h->addrs[h->unreachable[v]]);
+		uint64_t type = pcc_heap_type_addr(h, h->unreachable[v]);
 		size_t i;
 		for (i = 0; i < grp->types.len && grp->types.data[i].type != type; i++)
 			;

@@ -85,7 +85,7 @@ static bool visit_untracked(void *ctx, uint64_t ref, const struct pcc_edge *e)
 	if (pcc_heap_find(h, ref) != UINT32_MAX)
 		return false; /* tracked: seen on its own */
 	struct pcc_python *py = h->py;
-	struct pcc_type_info *ti = pcc_python_type(py, pcc_python_ob_type(py, ref));
+	struct pcc_type_info *ti = pcc_python_type_of(py, ref);
 	if (!ti)
 		return false;
 	enum pcc_file_role role = pcc_python_file_role(py, ti);
@@ -179,12 +179,12 @@ static char *edge_label(struct pcc_python *py, uint64_t from, uint64_t to)
 
 static const char *type_name(struct pcc_python *py, uint64_t obj)
 {
-	return pcc_python_type_name(py, pcc_python_type(py, pcc_python_ob_type(py, obj)));
+	return pcc_python_type_name(py, pcc_python_type_of(py, obj));
 }
 
 static bool is_kind(struct pcc_python *py, uint64_t obj, enum pcc_kind kind)
 {
-	struct pcc_type_info *ti = pcc_python_type(py, pcc_python_ob_type(py, obj));
+	struct pcc_type_info *ti = pcc_python_type_of(py, obj);
 	return ti && ti->kind == kind;
 }
 
@@ -316,8 +316,7 @@ void pcc_heap_watch_files(struct pcc_heap *h)
 {
 	struct pcc_u64_vec objs = { 0 };
 	for (uint32_t i = 0; i < h->n; i++) {
-		struct pcc_type_info *ti =
-			pcc_python_type(h->py, pcc_python_ob_type(h->py, h->addrs[i]));
+		struct pcc_type_info *ti = pcc_heap_type(h, i);
 		if (pcc_python_file_role(h->py, ti) != PCC_FILE_NONE)
 			*pcc_u64_vec_push(&objs) = h->addrs[i];
 	}
@@ -363,7 +362,7 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 	for (size_t k = 0; k < h->nwatched; k++) {
 		uint64_t obj = h->watched[k];
 		struct pcc_type_info *ti =
-			pcc_python_type(py, pcc_python_ob_type(py, obj));
+			pcc_python_type_of(py, obj);
 		enum pcc_file_role role = pcc_python_file_role(py, ti);
 		uint32_t i = pcc_heap_find(h, obj);
 		if (role == PCC_FILE_FILEIO || role == PCC_FILE_SOCKET
@@ -419,7 +418,7 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 		uint64_t chain[2] = { w->addr, 0 };
 		if (inner && w->role == PCC_FILE_TEXTIO) {
 			struct pcc_type_info *ti =
-				pcc_python_type(py, pcc_python_ob_type(py, inner));
+				pcc_python_type_of(py, inner);
 			if (pcc_python_file_role(py, ti) == PCC_FILE_BUFFERED) {
 				chain[1] = inner;
 				inner = pcc_python_wrapped(py, inner, PCC_FILE_BUFFERED);
@@ -457,9 +456,8 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 		of->outermost = of->nwrappers ? of->wrappers[0] : of->owner;
 		outer[i] = of->outermost;
 		if (of->role == PCC_FILE_FILEIO && of->nwrappers
-		    && pcc_python_type(py, pcc_python_ob_type(py, of->wrappers[0]))) {
-			struct pcc_type_info *ti = pcc_python_type(
-				py, pcc_python_ob_type(py, of->wrappers[0]));
+		    && pcc_python_type_of(py, of->wrappers[0])) {
+			struct pcc_type_info *ti = pcc_python_type_of(py, of->wrappers[0]);
 			if (pcc_python_file_role(py, ti) == PCC_FILE_TEXTIO)
 				of->text_mode = pcc_python_text_mode(py, of->wrappers[0]);
 		}

@@ -47,7 +47,8 @@ static bool visit_garbage(void *ctx, uint64_t ref, const struct pcc_edge *e)
 	struct garbage_types *g = ctx;
 	if (++g->seen > MAX_GARBAGE_SCANNED)
 		return false;
-	uint64_t type = pcc_python_ob_type(g->py, ref);
+	const struct pcc_type_info *ti = pcc_python_type_of(g->py, ref);
+	uint64_t type = ti ? ti->addr : 0;
 	for (size_t i = 0; i < g->counts->len; i++) {
 		if (g->counts->data[i].type == type) {
 			g->counts->data[i].count++;

@@ -86,6 +86,10 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 	h->n = (uint32_t)objs.len;
 	h->addrs = objs.data;
 	pcc_heap_index(h);
+	/* In address order: consecutive objects mostly share a type, which
+	 * the type cache answers without a probe. */
+	for (uint32_t i = 0; i < h->n; i++)
+		h->type_ids[i] = pcc_python_type_id_of(py, h->addrs[i]);
 	if (emulate)
 		pcc_python_emulate_traversals(py, h->addrs, h->n);
 }
@@ -95,6 +99,9 @@ void pcc_heap_index(struct pcc_heap *h)
 	sort_addresses(h->addrs, h->n);
 	drop_impossible(h);
 	index_pages(h);
+	h->type_ids = pcc_xmalloc((h->n ? h->n : 1) * sizeof(uint32_t));
+	for (uint32_t i = 0; i < h->n; i++)
+		h->type_ids[i] = PCC_NO_TYPE;
 	h->gc_refs = pcc_xcalloc(h->n ? h->n : 1, sizeof(int32_t));
 	h->flags = pcc_xcalloc(h->n ? h->n : 1, 1);
 }
@@ -243,6 +250,7 @@ void pcc_heap_deinit(struct pcc_heap *h)
 	free(h->addrs);
 	free(h->frozen);
 	free(h->pages);
+	free(h->type_ids);
 	free(h->gc_refs);
 	free(h->flags);
 	free(h->unreachable);

@@ -97,6 +97,9 @@ struct pcc_heap {
 	uint64_t *watched;
 	size_t nwatched;
 	uint64_t (*referrers)[PCC_HEAP_MAX_REFERRERS];
+	/* Per object, read once by the walk: its type (pcc_python_type_id_of),
+	 * so that no later pass reads an object's header again. */
+	uint32_t *type_ids;
 	int32_t *gc_refs;
 	uint8_t *flags;
 
@@ -136,6 +139,20 @@ void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
 static inline uint64_t pcc_heap_page_slot(const struct pcc_heap *h, uint64_t page)
 {
 	return (page * 0x9e3779b97f4a7c15ull >> 29) & h->page_mask;
+}
+
+/* The type of the i-th object; NULL if its ob_type is unreadable. */
+static inline struct pcc_type_info *pcc_heap_type(const struct pcc_heap *h,
+						  uint32_t i)
+{
+	return pcc_python_type_by_id(h->py, h->type_ids[i]);
+}
+
+/* Its type object's address, 0 if unreadable. */
+static inline uint64_t pcc_heap_type_addr(const struct pcc_heap *h, uint32_t i)
+{
+	const struct pcc_type_info *ti = pcc_heap_type(h, i);
+	return ti ? ti->addr : 0;
 }
 
 /* Index of a tracked object, or UINT32_MAX. */

@@ -35,7 +35,8 @@ static const char *type_name(struct builder *b, uint64_t type)
 
 static const char *type_of(struct builder *b, uint64_t obj)
 {
-	return type_name(b, pcc_python_ob_type(b->py, obj));
+	const struct pcc_type_info *ti = pcc_python_type_of(b->py, obj);
+	return type_name(b, ti ? ti->addr : 0);
 }
 
 static void copy_counts(struct builder *b, struct pcc_result_count_vec *out,
@@ -97,9 +98,10 @@ static void build_groups(struct builder *b, const struct pcc_heap *h)
 	r->unreachable = pcc_xcalloc(h->nunreachable ? h->nunreachable : 1,
 				     sizeof(*r->unreachable));
 	for (uint32_t i = 0; i < h->nunreachable; i++) {
-		uint64_t addr = h->addrs[h->unreachable[i]];
+		uint32_t obj = h->unreachable[i];
 		r->unreachable[i] = (struct pcc_result_object){
-			addr, type_of(b, addr), h->group_of[i]
+			h->addrs[obj], type_name(b, pcc_heap_type_addr(h, obj)),
+			h->group_of[i]
 		};
 	}
 	r->ngroups = h->groups.len;
@@ -276,9 +278,7 @@ void pcc_heap_referents(struct pcc_heap *h, uint32_t i,
 			struct pcc_result_referents *out)
 {
 	out->addr = h->addrs[i];
-	out->type = pcc_python_type_name(h->py,
-					 pcc_python_type(h->py,
-							 pcc_python_ob_type(h->py, out->addr)));
+	out->type = pcc_python_type_name(h->py, pcc_heap_type(h, i));
 	out->refs.len = 0;
 	enum pcc_kind kind = pcc_python_traverse(h->py, out->addr, visit_collect,
 						 &out->refs, false, &out->partial);

@@ -141,10 +141,10 @@ void pcc_heap_find_unreachable(struct pcc_heap *h)
 		if (is_gc != PCC_IS_GC_YES)
 			h->flags[i] |= PCC_OBJ_HELD;
 		if (is_gc == PCC_IS_GC_UNDECIDED)
-			counter_add(&undecided, pcc_python_ob_type(py, h->addrs[i]), 1);
+			counter_add(&undecided, pcc_heap_type_addr(h, i), 1);
 		if (kind == PCC_KIND_UNKNOWN) {
 			h->flags[i] |= PCC_OBJ_UNKNOWN;
-			counter_add(&unknown, pcc_python_ob_type(py, h->addrs[i]), 1);
+			counter_add(&unknown, pcc_heap_type_addr(h, i), 1);
 		} else if (partial) {
 			h->flags[i] |= PCC_OBJ_PARTIAL;
 			h->partial_objects++;
@@ -194,20 +194,20 @@ void pcc_heap_find_unreachable(struct pcc_heap *h)
 
 void pcc_heap_count_types(struct pcc_heap *h)
 {
-	struct type_counter c = { 0 };
-	uint64_t last = 0, run = 0;
+	/* Type ids are dense: one counter each, the last for no type. */
+	size_t ntypes = h->py->types_len;
+	uint64_t *per_id = pcc_xcalloc(ntypes + 1, sizeof(uint64_t));
 	for (uint32_t i = 0; i < h->n; i++) {
-		uint64_t type = pcc_python_ob_type(h->py, h->addrs[i]);
-		if (type == last) {
-			run++;
-			continue;
-		}
-		if (run)
-			counter_add(&c, last, run);
-		last = type;
-		run = 1;
+		uint32_t id = h->type_ids[i];
+		per_id[id < ntypes ? id : ntypes]++;
 	}
-	if (run)
-		counter_add(&c, last, run);
+	struct type_counter c = { 0 };
+	for (size_t id = 0; id <= ntypes; id++) {
+		const struct pcc_type_info *ti =
+			id < ntypes ? pcc_python_type_by_id(h->py, (uint32_t)id) : NULL;
+		if (per_id[id])
+			counter_add(&c, ti ? ti->addr : 0, per_id[id]);
+	}
+	free(per_id);
 	counter_finish(&c, &h->type_histogram);
 }

@@ -113,6 +113,7 @@ enum pcc_is_gc {
 
 struct pcc_type_info {
 	uint64_t addr;
+	uint32_t id; /* dense, from 0, in the order types were first seen */
 	enum pcc_kind kind;
 	enum pcc_is_gc is_gc;
 	/* For INSTANCE: the traversal of the first base that is not a Python
@@ -221,6 +222,8 @@ struct pcc_python {
 	struct pcc_type_info **types;
 	size_t types_cap, types_len;
 	struct pcc_type_chunk *type_chunks;
+	struct pcc_type_info **type_by_id; /* types_len of them */
+	size_t type_by_id_cap;
 	struct pcc_slot_vec slot_pool;
 	uint64_t last_type_addr;
 	struct pcc_type_info *last_type;
@@ -259,6 +262,23 @@ struct pcc_error *pcc_python_builtin_layout(struct pcc_python *py,
 
 /* Type information, cached; NULL if the type object is unreadable. */
 struct pcc_type_info *pcc_python_type(struct pcc_python *py, uint64_t type);
+
+/* No type: the object's ob_type could not be read. */
+enum { PCC_NO_TYPE = UINT32_MAX };
+
+/* The type of obj, as a stable id; PCC_NO_TYPE if unreadable.  Ids are
+ * dense and never change once the interpreter is open. */
+uint32_t pcc_python_type_id_of(struct pcc_python *py, uint64_t obj);
+
+/* The type with this id, NULL for PCC_NO_TYPE. */
+static inline struct pcc_type_info *pcc_python_type_by_id(const struct pcc_python *py,
+							  uint32_t id)
+{
+	return id < py->types_len ? py->type_by_id[id] : NULL;
+}
+
+/* The type of an object that may not be tracked: NULL if unreadable. */
+struct pcc_type_info *pcc_python_type_of(struct pcc_python *py, uint64_t obj);
 const char *pcc_python_type_name(struct pcc_python *py,
 				 struct pcc_type_info *ti);
 /* Drop the type cache: what is known about traversals changed. */

@@ -283,12 +283,30 @@ struct pcc_type_info *pcc_python_type(struct pcc_python *py, uint64_t type)
 		 * types, which may grow the table. */
 		ti = py->types[i] = new_type_entry(py);
 		ti->addr = type;
-		py->types_len++;
+		ti->id = (uint32_t)py->types_len;
+		if (py->types_len == py->type_by_id_cap) {
+			py->type_by_id_cap = py->type_by_id_cap ? 2 * py->type_by_id_cap : 256;
+			py->type_by_id = pcc_xreallocarray(py->type_by_id,
+							   py->type_by_id_cap,
+							   sizeof(*py->type_by_id));
+		}
+		py->type_by_id[py->types_len++] = ti;
 		describe_type(py, type, ti);
 	}
 	py->last_type_addr = type;
 	py->last_type = ti;
 	return ti;
+}
+
+uint32_t pcc_python_type_id_of(struct pcc_python *py, uint64_t obj)
+{
+	struct pcc_type_info *ti = pcc_python_type(py, pcc_python_ob_type(py, obj));
+	return ti ? ti->id : PCC_NO_TYPE;
+}
+
+struct pcc_type_info *pcc_python_type_of(struct pcc_python *py, uint64_t obj)
+{
+	return pcc_python_type(py, pcc_python_ob_type(py, obj));
 }
 
 const char *pcc_python_type_name(struct pcc_python *py,
@@ -322,6 +340,9 @@ void pcc_python_forget_types(struct pcc_python *py)
 	free(py->types);
 	py->types = NULL;
 	py->types_cap = py->types_len = 0;
+	free(py->type_by_id);
+	py->type_by_id = NULL;
+	py->type_by_id_cap = 0;
 	py->slot_pool.len = 0;
 	py->last_type = NULL;
 	py->last_type_addr = 0;
