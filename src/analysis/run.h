@@ -14,6 +14,7 @@ struct pcc_analysis_options {
 	bool emulate;          /* run unknown traversals in the CPU emulator */
 	bool check_traversals; /* compare native traversals with the emulator */
 	uint32_t same_path_threshold; /* open handles on one name to warn of */
+	struct pcc_progress *progress; /* or NULL */
 };
 
 enum pcc_phase {

@@ -131,7 +131,10 @@ void pcc_heap_find_unreachable(struct pcc_heap *h)
 
 	struct type_counter unknown = { 0 }, undecided = { 0 };
 	struct decref_ctx dc = { h, 0 };
+	struct pcc_progress *progress = py->progress;
+	pcc_progress_begin(progress, "reachability: references", "objects", h->n);
 	for (uint32_t i = 0; i < h->n; i++) {
+		pcc_progress_update(progress, i);
 		bool partial;
 		enum pcc_is_gc is_gc;
 		dc.owner = h->addrs[i];
@@ -160,6 +163,8 @@ void pcc_heap_find_unreachable(struct pcc_heap *h)
 			      (unsigned long long)h->unreadable_objects);
 
 	struct mark_ctx m = { .h = h };
+	uint64_t marked = 0;
+	pcc_progress_begin(progress, "reachability: marking", "objects", h->n);
 	for (uint32_t i = 0; i < h->n; i++) {
 		bool held = h->flags[i] & PCC_OBJ_HELD;
 		if (h->gc_refs[i] < 0 && !held)
@@ -173,12 +178,14 @@ void pcc_heap_find_unreachable(struct pcc_heap *h)
 			m.stack[m.len++] = i;
 			while (m.len) {
 				uint32_t x = m.stack[--m.len];
+				pcc_progress_update(progress, ++marked);
 				pcc_python_traverse(py, h->addrs[x], visit_mark, &m,
 						    false, NULL);
 			}
 		}
 	}
 	free(m.stack);
+	pcc_progress_end(progress);
 	if (h->negative_refs)
 		pcc_heap_warn(h,
 			      "%llu objects are referenced more often than their "

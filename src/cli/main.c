@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../analysis/run.h"
 #include "../report/report.h"
@@ -40,6 +41,7 @@ enum {
 	OPT_NO_DWARF,
 	OPT_NO_EMULATION,
 	OPT_CHECK_TRAVERSALS,
+	OPT_QUIET,
 };
 
 static const struct option long_options[] = {
@@ -59,6 +61,7 @@ static const struct option long_options[] = {
 	{ "no-dwarf", no_argument, NULL, OPT_NO_DWARF },
 	{ "no-emulation", no_argument, NULL, OPT_NO_EMULATION },
 	{ "check-traversals", no_argument, NULL, OPT_CHECK_TRAVERSALS },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -67,6 +70,7 @@ static const struct option long_options[] = {
 struct options {
 	bool json;
 	bool stats;
+	bool quiet;
 	const char *dot_dir;
 	const char *debuginfo_path;
 	const char *sysroot;
@@ -115,6 +119,9 @@ static void usage(FILE *out)
 	      "                         emulator too, and report objects whose\n"
 	      "                         referents differ from pycorecheck's\n"
 	      "  --stats                time and memory of each phase, on stderr\n"
+	      "  -q, --quiet            no progress line on stderr (there is one\n"
+	      "                         when it is a terminal and a phase runs\n"
+	      "                         for more than a second)\n"
 	      "  --dump-referents FILE  write every tracked object's referents\n"
 	      "                         (JSON lines; for checking pycorecheck)\n"
 	      "  -h, --help             this text\n"
@@ -140,8 +147,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->same_path_threshold = 10;
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hVq", long_options, NULL)) != -1) {
 		switch (c) {
+		case 'q':
+			o->quiet = true;
+			break;
 		case OPT_JSON:
 			o->json = true;
 			break;
@@ -332,8 +342,10 @@ static int analyse(const struct options *o, const char *core,
 	/* A live process is stopped only inside pcc_target_open_live, which
 	 * copies what the analysis reads and detaches before it returns;
 	 * t->pause_seconds is how long that took. */
+	struct pcc_progress progress;
+	pcc_progress_init(&progress, !o->quiet && isatty(STDERR_FILENO), stderr);
 	struct pcc_error *err =
-		o->pid ? pcc_target_open_live(o->pid, &t)
+		o->pid ? pcc_target_open_live(o->pid, &progress, &t)
 		       : pcc_target_open_core_with(core, &copts, &t);
 	if (err)
 		return fail(err);
@@ -359,6 +371,7 @@ static int analyse(const struct options *o, const char *core,
 		.emulate = !o->no_emulation,
 		.check_traversals = o->check_traversals,
 		.same_path_threshold = o->same_path_threshold,
+		.progress = &progress,
 	};
 	pcc_analysis_run(&a, py, &ao, stats_phase, &st);
 	stats_memory(&st, a.heap.n);

@@ -253,8 +253,17 @@ void pcc_python_emulate_traversals(struct pcc_python *py, const uint64_t *objs,
 		calls[nrest++] = calls[i];
 	}
 	if (nrest) {
-		pcc_emulator_run(em->emu, calls, nrest, &em->refs, &em->nrefs,
-				 &em->refs_cap);
+		/* In pieces, so that a long emulation says how far it is. */
+		enum { PIECE = 16384 };
+		pcc_progress_begin(py->progress, "emulate traversals", "objects",
+				   nrest);
+		for (size_t done = 0; done < nrest; done += PIECE) {
+			size_t k = nrest - done < PIECE ? nrest - done : PIECE;
+			pcc_emulator_run(em->emu, calls + done, k, &em->refs,
+					 &em->nrefs, &em->refs_cap);
+			pcc_progress_poll(py->progress, done + k);
+		}
+		pcc_progress_end(py->progress);
 		for (size_t i = 0; i < nrest; i++)
 			tally(tally_of(&t, pcc_python_ob_type(py, calls[i].obj)),
 			      &calls[i]);

@@ -71,6 +71,7 @@ struct pcc_gc_list_result pcc_gc_list_walk(struct pcc_python *py,
 		}
 		*pcc_u64_vec_push(out) = next + (uint64_t)py->gc_head_size;
 		r.count++;
+		pcc_progress_update(py->progress, out->len);
 		node = next;
 		next = after & LINK_MASK;
 	}

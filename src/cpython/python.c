@@ -444,7 +444,7 @@ static void warn_lost_statics(struct pcc_python *py, const struct gc_vars *v)
 		{ v->debug, "debug" },
 		{ v->collecting, "collecting" },
 		{ v->garbage, "garbage" },
-		{ py->major == 2 ? 1 : v->callbacks, "callbacks" },
+		{ py->traits->gc_callbacks ? v->callbacks : 1, "callbacks" },
 	};
 	char names[128] = "";
 	size_t len = 0;
@@ -787,6 +787,13 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 	err = find_version(py, interp);
 	if (err)
 		goto fail;
+	py->traits = pcc_version_traits(py->major, py->minor);
+	if (!py->traits) {
+		err = pcc_error_create(PCC_ERROR_UNSUPPORTED,
+				       "Python %s is older than 2.7, the oldest "
+				       "pycorecheck reads", py->version);
+		goto fail;
+	}
 	if (py->layout_major
 	    && (py->layout_major != py->major || py->layout_minor != py->minor)) {
 		/* The checks let another version's table through (3.9 and 3.10
@@ -799,16 +806,10 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 		find_traversals(py);
 		pcc_python_forget_types(py);
 	}
-	py->immortal_refcnt = py->major == 3 && py->minor >= 12;
-	/* bpo-40217, 3.9.0: a heap type's traversal visits Py_TYPE(self), and
-	 * subtype_traverse leaves that to a base whose type is a heap type. */
-	py->heap_types_visit_self = py->major == 3 && py->minor >= 9;
-	/* gh-130327 (merged for 3.13 in March 2026, first in 3.13.13 by our
-	 * reading of the release dates; 3.14.4) made the managed dict
-	 * visit embedded values and the owner prefer its dict. */
+	py->immortal_refcnt = py->traits->immortal_refcnt;
+	py->heap_types_visit_self = py->traits->heap_types_visit_self;
 	py->inline_values_owner_only =
-		py->major == 3 && ((py->minor == 13 && py->micro < 13)
-				   || (py->minor == 14 && py->micro < 4));
+		pcc_version_inline_values_owner_only(py->traits, py->micro);
 
 	find_module_traversals(py, interp);
 
@@ -895,7 +896,7 @@ int64_t pcc_python_refcnt(struct pcc_python *py, uint64_t obj)
 		return PCC_REFCNT_UNREADABLE;
 	if (py->immortal_refcnt && (int32_t)(uint32_t)rc < 0)
 		return PCC_REFCNT_IMMORTAL;
-	if (py->immortal_refcnt && py->minor >= 14)
+	if (py->traits && py->traits->refcnt_low32)
 		rc &= 0xffffffffu;
 	/* No live object has so many references: the word is damaged. */
 	return (int64_t)rc < 0 ? PCC_REFCNT_UNREADABLE : (int64_t)rc;

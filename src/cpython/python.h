@@ -10,6 +10,8 @@
 
 #include "../debuginfo/layout.h"
 #include "../memory/memory.h"
+#include "../util/progress.h"
+#include "versions.h"
 
 /* How an object's referents are enumerated: one per tp_traverse we know. */
 #define PCC_KINDS(X)                                                          \
@@ -181,6 +183,9 @@ struct pcc_python {
 	int layout_major, layout_minor;
 	int major, minor, micro;
 	char version[32];
+	/* What sets this version apart (versions.c); NULL until the version
+	 * is known. */
+	const struct pcc_version_traits *traits;
 	struct pcc_gc_state_vec gcs;
 
 	/* Layout facts used on every object, hoisted out of the table. */
@@ -237,6 +242,8 @@ struct pcc_python {
 
 	/* Traversals run in the emulator (emulated.c); NULL until then. */
 	struct pcc_emulated *emulated;
+	/* Where long work says how far it is; may be NULL. */
+	struct pcc_progress *progress;
 };
 
 /* Bytes of the target's memory that reads can reach. */

@@ -16,8 +16,6 @@
 #include "python.h"
 
 enum {
-	TPFLAGS_INLINE_VALUES = 1u << 2, /* 3.13+ */
-	TPFLAGS_MANAGED_DICT = 1u << 4,  /* 3.11+ */
 	/* No real container is this large; a bigger count is corrupt data. */
 	MAX_ITEMS = 1 << 28,
 	/* _PyGenObject.gi_frame_state once the frame is gone (3.11+). */
@@ -510,26 +508,31 @@ static bool inline_values_valid(struct walk *w, uint64_t values)
 	return h && h[w->py->l.off[PCC_L_DV_VALID]];
 }
 
+/* Does the type keep its instances' dict at MANAGED_DICT_OFFSET (3.11+)? */
+static bool has_managed_dict(const struct pcc_python *py,
+			     const struct pcc_type_info *ti)
+{
+	return py->traits && py->traits->managed_dict != PCC_MANAGED_DICT_NONE
+	       && (ti->flags & py->traits->managed_dict_flag);
+}
+
 static void instance_dict(struct walk *w, uint64_t obj,
 			  const struct pcc_type_info *ti)
 {
 	struct pcc_python *py = w->py;
-	/* The managed dict pointer sits three words before the object from
-	 * 3.11 on (MANAGED_DICT_OFFSET); 3.11 keeps the values pointer one
-	 * word before that, 3.12 tags a values pointer into the dict slot,
-	 * 3.13 puts the values right after the object. */
-	if (py->minor >= 11 && py->major == 3 && (ti->flags & TPFLAGS_MANAGED_DICT)) {
-		uint64_t slot;
-		if (!rd(w, obj - 24, &slot))
+	const struct pcc_version_traits *v = py->traits;
+	if (has_managed_dict(py, ti)) {
+		uint64_t slot, at = obj + (uint64_t)v->managed_dict_offset;
+		if (!rd(w, at, &slot))
 			return;
-		if (py->minor == 11) {
+		if (v->managed_dict == PCC_MANAGED_DICT_VALUES_POINTER) {
 			uint64_t values;
-			if (rd(w, obj - 32, &values) && values)
+			if (rd(w, at - 8, &values) && values)
 				visit_inline_values(w, values, ti);
 			emit(w, slot, PCC_EDGE_DICT, NULL, 0, 0);
 			return;
 		}
-		if (py->minor == 12) {
+		if (v->managed_dict == PCC_MANAGED_DICT_TAGGED) {
 			if (slot & 1)
 				visit_inline_values(w, slot + 1, ti);
 			else
@@ -537,7 +540,7 @@ static void instance_dict(struct walk *w, uint64_t obj,
 			return;
 		}
 		uint64_t values = obj + (uint64_t)ti->basicsize;
-		bool inline_ok = (ti->flags & TPFLAGS_INLINE_VALUES)
+		bool inline_ok = (ti->flags & v->inline_values_flag)
 				 && inline_values_valid(w, values);
 		if (py->inline_values_owner_only) {
 			if (inline_ok)
@@ -1082,10 +1085,13 @@ uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj)
 	}
 	if (ti->kind != PCC_KIND_INSTANCE)
 		return 0;
-	if (py->major == 3 && py->minor >= 11 && (ti->flags & TPFLAGS_MANAGED_DICT)) {
-		if (!pcc_target_read_u64(py->t, obj - 24, &dict))
+	if (has_managed_dict(py, ti)) {
+		const struct pcc_version_traits *v = py->traits;
+		if (!pcc_target_read_u64(py->t, obj + (uint64_t)v->managed_dict_offset,
+					 &dict))
 			return 0;
-		return py->minor == 12 && (dict & 1) ? 0 : dict;
+		return v->managed_dict == PCC_MANAGED_DICT_TAGGED && (dict & 1) ? 0
+										 : dict;
 	}
 	if (!ti->dictoffset)
 		return 0;

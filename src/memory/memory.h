@@ -20,6 +20,7 @@
 #include <libelf.h>
 
 #include "../util/error.h"
+#include "../util/progress.h"
 #include "../util/vec.h"
 
 enum pcc_segment_source {
@@ -147,7 +148,8 @@ struct pcc_error *pcc_target_open_core_with(const char *path,
  * handlers).  Errors: PCC_ERROR_INPUT (no such process, exited while read,
  * already traced), PCC_ERROR_OS (permission denied, ...).
  */
-struct pcc_error *pcc_target_open_live(pid_t pid, struct pcc_target **ret);
+struct pcc_error *pcc_target_open_live(pid_t pid, struct pcc_progress *progress,
+				       struct pcc_target **ret);
 void pcc_target_destroy(struct pcc_target *t);
 
 /* Map a whole regular file read-only for the target's lifetime (unmapped by

@@ -161,6 +161,7 @@ static inline void mock_heap_init(struct mock_heap *m)
 	py->major = 3;
 	py->minor = 11;
 	strcpy(py->version, "3.11.0 (mock)");
+	py->traits = pcc_version_traits(3, 11);
 	for (int f = 0; f < PCC_L_COUNT; f++)
 		py->l.off[f] = -1;
 	py->l.off[PCC_L_OB_REFCNT] = py->off_refcnt = MOCK_OB_REFCNT;
