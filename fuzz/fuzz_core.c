@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "analysis/heap.h"
+#include "cpython/python.h"
 #include "debuginfo/debuginfo.h"
 #include "memory/memory.h"
 

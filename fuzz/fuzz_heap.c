@@ -49,6 +49,9 @@
 #include <string.h>
 
 #include "analysis/run.h"
+#include "cpython/emulated.h"
+#include "cpython/interpreter.h"
+#include "cpython/types.h"
 #include "debuginfo/debuginfo.h"
 #include "report/report.h"
 #include "util/utf8.h"

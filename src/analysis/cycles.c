@@ -16,6 +16,8 @@
 
 #include "heap.h"
 #include "../cpython/edge_text.h"
+#include "../cpython/strings.h"
+#include "../cpython/traverse.h"
 #include "../util/sort.h"
 
 struct graph {

@@ -17,10 +17,14 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "heap.h"
 #include "../cpython/edge_text.h"
 #include "../cpython/io_objects.h"
-#include "heap.h"
+#include "../cpython/object_dict.h"
+#include "../cpython/strings.h"
+#include "../cpython/traverse.h"
 #include "../util/sort.h"
 
 enum {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "heap.h"
+#include "../cpython/traverse.h"
 #include "../util/sort.h"
 
 enum {
@@ -26,7 +27,7 @@ static void diagnose(struct pcc_heap *h, const struct pcc_gc_state *gs,
 	va_start(ap, fmt);
 	char *msg = pcc_xvasprintf(fmt, ap);
 	va_end(ap);
-	if (h->py->gcs.len > 1) {
+	if (h->ngcs > 1) {
 		char *m = pcc_xasprintf("interpreter %lld: %s",
 					(long long)gs->interp_id, msg);
 		free(msg);
@@ -85,10 +86,10 @@ static char *type_summary(struct pcc_heap *h, const struct pcc_count_vec *v)
 void pcc_heap_check_health(struct pcc_heap *h)
 {
 	struct pcc_python *py = h->py;
-	h->garbage_types = pcc_xcalloc(py->gcs.len ? py->gcs.len : 1,
+	h->garbage_types = pcc_xcalloc(h->ngcs ? h->ngcs : 1,
 				       sizeof(struct pcc_count_vec));
-	for (size_t i = 0; i < py->gcs.len; i++) {
-		const struct pcc_gc_state *gs = &py->gcs.data[i];
+	for (size_t i = 0; i < h->ngcs; i++) {
+		const struct pcc_gc_state *gs = &h->gcs[i];
 		struct pcc_count_vec *types = &h->garbage_types[i];
 		if (gs->garbage_list && gs->garbage_len > 0) {
 			struct garbage_types g = { py, types, 0 };
@@ -132,15 +133,15 @@ void pcc_heap_check_health(struct pcc_heap *h)
 				 (unsigned long long)h->frozen[i]);
 	}
 	if (h->nunreachable)
-		diagnose(h, &py->gcs.data[0],
+		diagnose(h, &h->gcs[0],
 			 "%u objects are unreachable: %s", h->nunreachable,
-			 py->gcs.len && (py->gcs.data[0].enabled
-					 || (py->gcs.data[0].unknown & PCC_GC_ENABLED))
+			 h->ngcs && (h->gcs[0].enabled
+					 || (h->gcs[0].unknown & PCC_GC_ENABLED))
 				 ? "the next full collection frees them"
 				 : "with collection disabled they stay until "
 				   "gc.collect() runs");
 	if (h->leaked_files)
-		diagnose(h, &py->gcs.data[0],
+		diagnose(h, &h->gcs[0],
 			 "%llu open files or sockets are reachable only from "
 			 "garbage: they stay open until the collector frees them",
 			 (unsigned long long)h->leaked_files);

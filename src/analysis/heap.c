@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "heap.h"
+#include "../cpython/emulated.h"
+#include "../cpython/gc_list.h"
 #include "../util/sort.h"
 
 void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
@@ -43,12 +45,13 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 {
 	memset(h, 0, sizeof(*h));
 	h->py = py;
+	h->gcs = pcc_python_gc_states(py, &h->ngcs);
 	h->complete = true;
 	struct pcc_u64_vec objs = { 0 };
 	static const char *const names[] = { "generation 0", "generation 1",
 					     "generation 2" };
-	for (size_t i = 0; i < py->gcs.len; i++) {
-		const struct pcc_gc_state *gs = &py->gcs.data[i];
+	for (size_t i = 0; i < h->ngcs; i++) {
+		const struct pcc_gc_state *gs = &h->gcs[i];
 		if (gs->collecting > 0) {
 			pcc_heap_warn(h,
 				      "interpreter %lld was collecting garbage "
@@ -64,9 +67,9 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 	}
 	/* gc.freeze() moves objects out of the collector's reach: they are
 	 * only counted, and count as referenced from outside. */
-	h->frozen = pcc_xcalloc(py->gcs.len ? py->gcs.len : 1, sizeof(uint64_t));
-	for (size_t i = 0; i < py->gcs.len; i++) {
-		const struct pcc_gc_state *gs = &py->gcs.data[i];
+	h->frozen = pcc_xcalloc(h->ngcs ? h->ngcs : 1, sizeof(uint64_t));
+	for (size_t i = 0; i < h->ngcs; i++) {
+		const struct pcc_gc_state *gs = &h->gcs[i];
 		if (!gs->permanent_head)
 			continue;
 		struct pcc_u64_vec frozen = { 0 };
@@ -276,7 +279,7 @@ void pcc_heap_deinit(struct pcc_heap *h)
 	pcc_count_vec_free(&h->undecided_types);
 	pcc_count_vec_free(&h->type_histogram);
 	if (h->garbage_types)
-		for (size_t i = 0; i < h->py->gcs.len; i++)
+		for (size_t i = 0; i < h->ngcs; i++)
 			pcc_count_vec_free(&h->garbage_types[i]);
 	free(h->garbage_types);
 	for (size_t i = 0; i < h->diagnoses.len; i++)

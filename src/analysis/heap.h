@@ -17,9 +17,10 @@
 #ifndef PCC_HEAP_H
 #define PCC_HEAP_H
 
-#include "../cpython/gc_list.h"
 #include "../cpython/io_objects.h"
 #include "../cpython/python.h"
+#include "../cpython/types.h"
+#include "../util/progress.h"
 
 enum pcc_obj_flag {
 	PCC_OBJ_REACHABLE = 1,
@@ -86,6 +87,9 @@ enum {
 
 struct pcc_heap {
 	struct pcc_python *py;
+	const struct pcc_gc_state *gcs; /* the interpreters' collectors */
+	size_t ngcs;
+	struct pcc_progress *progress; /* or NULL */
 	uint64_t *addrs; /* ascending */
 	uint32_t n;
 	struct pcc_heap_page *pages; /* open addressing, load <= 1/2 */

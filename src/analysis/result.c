@@ -10,6 +10,10 @@
 
 #include "heap.h"
 #include "result.h"
+#include "../cpython/emulated.h"
+#include "../cpython/origin.h"
+#include "../cpython/traversal_check.h"
+#include "../cpython/traverse.h"
 #include "../util/u64_map.h"
 
 struct builder {
@@ -68,10 +72,10 @@ static void build_gc(struct builder *b, const struct pcc_heap *h)
 		{ PCC_GC_CALLBACKS, PCC_RESULT_GC_CALLBACKS },
 	};
 	struct pcc_result *r = b->r;
-	r->ngcs = b->py->gcs.len;
+	r->ngcs = h->ngcs;
 	r->gcs = pcc_xcalloc(r->ngcs ? r->ngcs : 1, sizeof(*r->gcs));
 	for (size_t i = 0; i < r->ngcs; i++) {
-		const struct pcc_gc_state *gs = &b->py->gcs.data[i];
+		const struct pcc_gc_state *gs = &h->gcs[i];
 		struct pcc_result_gc *g = &r->gcs[i];
 		g->interp_id = gs->interp_id;
 		for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)

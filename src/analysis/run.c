@@ -53,11 +53,11 @@ void pcc_analysis_run(struct pcc_analysis *a, struct pcc_python *py,
 {
 	memset(a, 0, sizeof(*a));
 	struct pcc_heap *h = &a->heap;
-	struct pcc_progress *saved = py->progress;
-	py->progress = o->progress;
+	struct pcc_progress *saved = pcc_python_set_progress(py, o->progress);
 	pcc_progress_begin(o->progress, "walk the GC lists", "objects", 0);
 	pcc_heap_build(h, py, o->max_objects, o->emulate);
 	pcc_progress_end(o->progress);
+	h->progress = o->progress;
 	phase_done(done, ctx, PCC_PHASE_WALK, h);
 
 	/* The reachability pass visits every reference: it writes down the
@@ -83,7 +83,7 @@ void pcc_analysis_run(struct pcc_analysis *a, struct pcc_python *py,
 
 	pcc_result_build(&a->result, h, o->check_traversals ? &a->check : NULL);
 	phase_done(done, ctx, PCC_PHASE_RESULTS, h);
-	py->progress = saved;
+	pcc_python_set_progress(py, saved);
 }
 
 void pcc_analysis_deinit(struct pcc_analysis *a)

@@ -8,6 +8,7 @@
 
 #include "heap.h"
 #include "result.h"
+#include "../cpython/traversal_check.h"
 
 struct pcc_analysis_options {
 	uint64_t max_objects;  /* of the generation lists, all together */

@@ -18,8 +18,11 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "heap.h"
+#include "../cpython/refcount.h"
+#include "../cpython/traverse.h"
 #include "../util/sort.h"
 
 struct decref_ctx {
@@ -131,7 +134,7 @@ void pcc_heap_find_unreachable(struct pcc_heap *h)
 
 	struct type_counter unknown = { 0 }, undecided = { 0 };
 	struct decref_ctx dc = { h, 0 };
-	struct pcc_progress *progress = py->progress;
+	struct pcc_progress *progress = h->progress;
 	pcc_progress_begin(progress, "reachability: references", "objects", h->n);
 	for (uint32_t i = 0; i < h->n; i++) {
 		pcc_progress_update(progress, i);
@@ -202,7 +205,7 @@ void pcc_heap_find_unreachable(struct pcc_heap *h)
 void pcc_heap_count_types(struct pcc_heap *h)
 {
 	/* Type ids are dense: one counter each, the last for no type. */
-	size_t ntypes = h->py->types_len;
+	size_t ntypes = pcc_python_type_count(h->py);
 	uint64_t *per_id = pcc_xcalloc(ntypes + 1, sizeof(uint64_t));
 	for (uint32_t i = 0; i < h->n; i++) {
 		uint32_t id = h->type_ids[i];

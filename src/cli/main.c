@@ -16,6 +16,10 @@
 #include <unistd.h>
 
 #include "../analysis/run.h"
+#include "../cpython/emulated.h"
+#include "../cpython/python.h"
+#include "../debuginfo/debuginfo.h"
+#include "../memory/memory.h"
 #include "../report/report.h"
 
 enum exit_status {

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 
 #include "../debuginfo/layout_tables.h"
-#include "python.h"
+#include "builtin_layout.h"
 
 enum {
 	MAX_THRESHOLD = 100000000,

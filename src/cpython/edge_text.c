@@ -8,6 +8,8 @@
 #include <stdlib.h>
 
 #include "edge_text.h"
+#include "interpreter.h"
+#include "strings.h"
 
 char *pcc_python_edge_text(struct pcc_python *py, const struct pcc_edge *e,
 			   bool stable)

@@ -2,7 +2,7 @@
 #ifndef PCC_EDGE_TEXT_H
 #define PCC_EDGE_TEXT_H
 
-#include "python.h"
+#include "model.h"
 
 /*
  * An edge label as text: ".__dict__", "['recv']", "[3]", ".f_locals['x']".

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "gc_list.h"
+#include "interpreter.h"
 
 /* 3.8+: the low two bits of both links are flags (finalized, collecting,
  * unreachable, old space); the pointer is what remains.  2.7–3.7 keep

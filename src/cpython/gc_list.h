@@ -2,7 +2,7 @@
 #ifndef PCC_GC_LIST_H
 #define PCC_GC_LIST_H
 
-#include "python.h"
+#include "model.h"
 
 struct pcc_gc_list_result {
 	uint64_t count;

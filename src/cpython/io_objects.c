@@ -4,7 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "interpreter.h"
 #include "io_objects.h"
+#include "object_dict.h"
+#include "strings.h"
+#include "traverse.h"
+#include "types.h"
 
 enum {
 	MAX_BASE_DEPTH = 64,

@@ -6,7 +6,7 @@
 #ifndef PCC_IO_OBJECTS_H
 #define PCC_IO_OBJECTS_H
 
-#include "python.h"
+#include "model.h"
 
 enum pcc_file_role {
 	PCC_FILE_NONE,

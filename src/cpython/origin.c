@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "origin.h"
-#include "python.h"
+#include "interpreter.h"
 
 static char *dup_or_null(const char *s)
 {

@@ -7,7 +7,9 @@
 
 #include <stdlib.h>
 
-#include "python.h"
+#include "interpreter.h"
+#include "strings.h"
+#include "types.h"
 
 /* PyASCIIObject.state bits, 3.3–3.13: interned:2, kind:3, compact:1, ascii:1. */
 #define STATE_KIND(s) (((s) >> 2) & 7)
@@ -156,16 +158,6 @@ char *pcc_python_key_repr(struct pcc_python *py, uint64_t obj)
 			     pcc_python_type_name(py, pcc_python_type(py, type)));
 }
 
-int64_t pcc_python_list_member(const struct pcc_python *py,
-			       enum pcc_layout_list list, const char *label)
-{
-	const struct pcc_member_list *ml = &py->l.lists[list];
-	for (int i = 0; i < ml->n; i++)
-		if (strcmp(ml->name[i], label) == 0)
-			return ml->offset[i];
-	return -1;
-}
-
 char *pcc_python_classic_name(struct pcc_python *py, uint64_t obj,
 			      bool *is_class)
 {
@@ -178,10 +170,10 @@ char *pcc_python_classic_name(struct pcc_python *py, uint64_t obj,
 	uint64_t cls = obj, name;
 	int64_t off;
 	if (!*is_class
-	    && ((off = pcc_python_list_member(py, PCC_LL_OLDINSTANCE, "__class__")) < 0
+	    && ((off = pcc_layout_list_member(&py->l, PCC_LL_OLDINSTANCE, "__class__")) < 0
 		|| !pcc_target_read_u64(py->t, obj + (uint64_t)off, &cls)))
 		return NULL;
-	if ((off = pcc_python_list_member(py, PCC_LL_CLASSOBJ, "__name__")) < 0
+	if ((off = pcc_layout_list_member(&py->l, PCC_LL_CLASSOBJ, "__name__")) < 0
 	    || !pcc_target_read_u64(py->t, cls + (uint64_t)off, &name))
 		return NULL;
 	return pcc_python_str(py, name, 100);

@@ -13,7 +13,11 @@
 #include "config.h"
 
 #include "chain.h"
-#include "python.h"
+#include "emulated.h"
+#include "interpreter.h"
+#include "object_dict.h"
+#include "traverse.h"
+#include "types.h"
 
 enum {
 	/* No real container is this large; a bigger count is corrupt data. */
@@ -441,34 +445,6 @@ static void traverse_dict(struct walk *w, uint64_t obj)
 	}
 }
 
-/* 2.7–3.10 _PyObject_GetDictPtr: a negative tp_dictoffset counts from the
- * end of a variable-sized object.  ob_size and the type's sizes are the
- * target's data: a computation that overflows, or a slot outside the
- * object, is a dict we cannot find (0, and the object is partial). */
-static uint64_t instance_dict_ptr(struct walk *w, uint64_t obj,
-				  const struct pcc_type_info *ti)
-{
-	int64_t off = ti->dictoffset;
-	if (off >= 0)
-		return obj + (uint64_t)off;
-	uint64_t size;
-	if (!rd(w, obj + w->py->off_size, &size))
-		return 0;
-	int64_t n = (int64_t)size, total;
-	if (n < 0 && __builtin_sub_overflow((int64_t)0, n, &n))
-		goto bad;
-	if (__builtin_mul_overflow(n, ti->itemsize, &total)
-	    || __builtin_add_overflow(total, ti->basicsize, &total)
-	    || __builtin_add_overflow(total, (int64_t)7, &total))
-		goto bad;
-	total &= ~(int64_t)7;
-	if (__builtin_add_overflow(total, off, &total) || total < 0)
-		goto bad;
-	return obj + (uint64_t)total;
-bad:
-	w->partial = true;
-	return 0;
-}
 
 /*
  * Attributes kept outside a dict (3.11+): a values array laid out like the
@@ -508,20 +484,13 @@ static bool inline_values_valid(struct walk *w, uint64_t values)
 	return h && h[w->py->l.off[PCC_L_DV_VALID]];
 }
 
-/* Does the type keep its instances' dict at MANAGED_DICT_OFFSET (3.11+)? */
-static bool has_managed_dict(const struct pcc_python *py,
-			     const struct pcc_type_info *ti)
-{
-	return py->traits && py->traits->managed_dict != PCC_MANAGED_DICT_NONE
-	       && (ti->flags & py->traits->managed_dict_flag);
-}
 
 static void instance_dict(struct walk *w, uint64_t obj,
 			  const struct pcc_type_info *ti)
 {
 	struct pcc_python *py = w->py;
 	const struct pcc_version_traits *v = py->traits;
-	if (has_managed_dict(py, ti)) {
+	if (pcc_python_has_managed_dict(py, ti)) {
 		uint64_t slot, at = obj + (uint64_t)v->managed_dict_offset;
 		if (!rd(w, at, &slot))
 			return;
@@ -556,7 +525,9 @@ static void instance_dict(struct walk *w, uint64_t obj,
 		return;
 	}
 	if (ti->visit_dict) {
-		uint64_t dictptr = instance_dict_ptr(w, obj, ti), dict;
+		bool bad = false;
+		uint64_t dictptr = pcc_python_dict_slot(py, obj, ti, &bad), dict;
+		w->partial |= bad;
 		if (dictptr && rd(w, dictptr, &dict))
 			emit(w, dict, PCC_EDGE_DICT, NULL, 0, 0);
 	}
@@ -1063,41 +1034,3 @@ enum pcc_kind pcc_python_traverse_owned(struct pcc_python *py, uint64_t obj,
 	return traverse(py, obj, visit, ctx, false, true, partial, is_gc);
 }
 
-uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj)
-{
-	uint64_t type = pcc_python_ob_type(py, obj), dict = 0;
-	struct pcc_type_info *ti = pcc_python_type(py, type);
-	if (!ti)
-		return 0;
-	if (ti->kind == PCC_KIND_MODULE) {
-		if (pcc_layout_has(&py->l, PCC_L_MODULE_DICT))
-			pcc_target_read_u64(py->t, obj + py->l.off[PCC_L_MODULE_DICT],
-					    &dict);
-		return dict;
-	}
-	if (ti->kind == PCC_KIND_MEMBERS) {
-		/* 2.7 classic instances and classes: in_dict, cl_dict. */
-		int64_t off = pcc_python_list_member(py, (enum pcc_layout_list)ti->member_list,
-						     "__dict__");
-		if (off >= 0)
-			pcc_target_read_u64(py->t, obj + (uint64_t)off, &dict);
-		return dict;
-	}
-	if (ti->kind != PCC_KIND_INSTANCE)
-		return 0;
-	if (has_managed_dict(py, ti)) {
-		const struct pcc_version_traits *v = py->traits;
-		if (!pcc_target_read_u64(py->t, obj + (uint64_t)v->managed_dict_offset,
-					 &dict))
-			return 0;
-		return v->managed_dict == PCC_MANAGED_DICT_TAGGED && (dict & 1) ? 0
-										 : dict;
-	}
-	if (!ti->dictoffset)
-		return 0;
-	struct walk w = { .py = py };
-	uint64_t ptr = instance_dict_ptr(&w, obj, ti);
-	if (!ptr || !pcc_target_read_u64(py->t, ptr, &dict))
-		return 0;
-	return dict;
-}

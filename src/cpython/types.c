@@ -7,7 +7,8 @@
 
 #include <stdlib.h>
 
-#include "python.h"
+#include "interpreter.h"
+#include "types.h"
 
 enum {
 	/* PyMemberDef.type of a __slots__ entry (T_OBJECT_EX / Py_T_OBJECT_EX). */
@@ -346,4 +347,15 @@ void pcc_python_forget_types(struct pcc_python *py)
 	py->slot_pool.len = 0;
 	py->last_type = NULL;
 	py->last_type_addr = 0;
+}
+
+struct pcc_type_info *pcc_python_type_by_id(const struct pcc_python *py,
+					    uint32_t id)
+{
+	return id < py->types_len ? py->type_by_id[id] : NULL;
+}
+
+uint32_t pcc_python_type_count(const struct pcc_python *py)
+{
+	return (uint32_t)py->types_len;
 }

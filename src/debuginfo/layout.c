@@ -491,3 +491,13 @@ bool pcc_layout_parse(const char *text, struct pcc_layout *ret)
 	*ret = l;
 	return true;
 }
+
+int64_t pcc_layout_list_member(const struct pcc_layout *l,
+			       enum pcc_layout_list list, const char *label)
+{
+	const struct pcc_member_list *ml = &l->lists[list];
+	for (int i = 0; i < ml->n; i++)
+		if (strcmp(ml->name[i], label) == 0)
+			return ml->offset[i];
+	return -1;
+}

@@ -327,6 +327,10 @@ void pcc_layout_format(const struct pcc_layout *l, FILE *out);
 bool pcc_layout_parse(const char *text, struct pcc_layout *ret);
 
 const char *pcc_layout_field_name(enum pcc_layout_field f);
+/* Offset of the member that Python calls label in a member list, -1. */
+int64_t pcc_layout_list_member(const struct pcc_layout *l,
+			       enum pcc_layout_list list, const char *label);
+
 /* The field in CPython's words, for messages: "the member ob_refcnt of
  * PyObject", "the struct PyGC_Head" (malloc'd). */
 char *pcc_layout_field_describe(enum pcc_layout_field f);

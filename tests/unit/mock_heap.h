@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpython/interpreter.h"
 #include "cpython/python.h"
+#include "cpython/types.h"
 
 enum {
 	MOCK_BASE = 0x10000000,
@@ -138,6 +140,29 @@ static inline void mock_list_set(struct mock_heap *m, uint64_t list,
 	mock_put(m, mock_get(m, list + MOCK_LIST_ITEMS) + 8 * i, item);
 }
 
+/* 3.11's layout on x86-64, as far as the mock objects need it. */
+static inline void mock_layout(struct pcc_python *py)
+{
+	for (int f = 0; f < PCC_L_COUNT; f++)
+		py->l.off[f] = -1;
+	py->l.off[PCC_L_OB_REFCNT] = py->off_refcnt = MOCK_OB_REFCNT;
+	py->l.off[PCC_L_OB_TYPE] = py->off_type = MOCK_OB_TYPE;
+	py->l.off[PCC_L_OB_SIZE] = py->off_size = MOCK_OB_SIZE;
+	py->l.off[PCC_L_GC_NEXT] = MOCK_GC_NEXT;
+	py->l.off[PCC_L_GC_PREV] = MOCK_GC_PREV;
+	py->gc_head_size = MOCK_GC_HEAD;
+	py->l.off[PCC_L_LIST_ITEMS] = MOCK_LIST_ITEMS;
+	py->l.off[PCC_L_TUPLE_ITEMS] = MOCK_TUPLE_ITEMS;
+	py->l.off[PCC_L_TP_NAME] = MOCK_TP_NAME;
+	py->l.off[PCC_L_TP_BASICSIZE] = MOCK_TP_BASICSIZE;
+	py->l.off[PCC_L_TP_ITEMSIZE] = MOCK_TP_ITEMSIZE;
+	py->l.off[PCC_L_TP_FLAGS] = MOCK_TP_FLAGS;
+	py->l.off[PCC_L_TP_TRAVERSE] = MOCK_TP_TRAVERSE;
+	py->l.off[PCC_L_TP_BASE] = MOCK_TP_BASE;
+	py->l.off[PCC_L_TP_DICTOFFSET] = MOCK_TP_DICTOFFSET;
+	py->l.off[PCC_L_TP_IS_GC] = MOCK_TP_IS_GC;
+}
+
 static inline void mock_heap_init(struct mock_heap *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -162,24 +187,7 @@ static inline void mock_heap_init(struct mock_heap *m)
 	py->minor = 11;
 	strcpy(py->version, "3.11.0 (mock)");
 	py->traits = pcc_version_traits(3, 11);
-	for (int f = 0; f < PCC_L_COUNT; f++)
-		py->l.off[f] = -1;
-	py->l.off[PCC_L_OB_REFCNT] = py->off_refcnt = MOCK_OB_REFCNT;
-	py->l.off[PCC_L_OB_TYPE] = py->off_type = MOCK_OB_TYPE;
-	py->l.off[PCC_L_OB_SIZE] = py->off_size = MOCK_OB_SIZE;
-	py->l.off[PCC_L_GC_NEXT] = MOCK_GC_NEXT;
-	py->l.off[PCC_L_GC_PREV] = MOCK_GC_PREV;
-	py->gc_head_size = MOCK_GC_HEAD;
-	py->l.off[PCC_L_LIST_ITEMS] = MOCK_LIST_ITEMS;
-	py->l.off[PCC_L_TUPLE_ITEMS] = MOCK_TUPLE_ITEMS;
-	py->l.off[PCC_L_TP_NAME] = MOCK_TP_NAME;
-	py->l.off[PCC_L_TP_BASICSIZE] = MOCK_TP_BASICSIZE;
-	py->l.off[PCC_L_TP_ITEMSIZE] = MOCK_TP_ITEMSIZE;
-	py->l.off[PCC_L_TP_FLAGS] = MOCK_TP_FLAGS;
-	py->l.off[PCC_L_TP_TRAVERSE] = MOCK_TP_TRAVERSE;
-	py->l.off[PCC_L_TP_BASE] = MOCK_TP_BASE;
-	py->l.off[PCC_L_TP_DICTOFFSET] = MOCK_TP_DICTOFFSET;
-	py->l.off[PCC_L_TP_IS_GC] = MOCK_TP_IS_GC;
+	mock_layout(py);
 	py->traverse_fn[PCC_KIND_LIST] = MOCK_FN_LIST;
 	py->traverse_fn[PCC_KIND_TUPLE] = MOCK_FN_TUPLE;
 	py->traverse_fn[PCC_KIND_TYPE] = MOCK_FN_TYPE;

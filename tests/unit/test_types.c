@@ -11,22 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpython/python.h"
+#include "cpython/refcount.h"
+#include "mock_heap.h"
 
 enum {
 	BASE = 0x10000000,
 	TYPE_SIZE = 1024,
 	NTYPES = 4096,
-	/* Offsets of 3.11's PyTypeObject. */
-	OFF_TYPE = 8,
-	OFF_SIZE = 16,
-	OFF_BASICSIZE = 32,
-	OFF_ITEMSIZE = 40,
-	OFF_FLAGS = 168,
-	OFF_TRAVERSE = 184,
-	OFF_BASE = 256,
-	OFF_DICTOFFSET = 288,
-	OFF_IS_GC = 328,
 };
 
 /* Made-up function addresses: only their identity matters. */
@@ -60,12 +51,12 @@ static uint64_t make_type(int i, uint64_t flags, uint64_t traverse,
 			  uint64_t base, uint64_t is_gc)
 {
 	uint64_t t = type_addr(i);
-	put(t + OFF_TYPE, type_addr(0));
-	put(t + OFF_FLAGS, flags);
-	put(t + OFF_TRAVERSE, traverse);
-	put(t + OFF_BASE, base);
-	put(t + OFF_IS_GC, is_gc);
-	put(t + OFF_BASICSIZE, 48);
+	put(t + MOCK_OB_TYPE, type_addr(0));
+	put(t + MOCK_TP_FLAGS, flags);
+	put(t + MOCK_TP_TRAVERSE, traverse);
+	put(t + MOCK_TP_BASE, base);
+	put(t + MOCK_TP_IS_GC, is_gc);
+	put(t + MOCK_TP_BASICSIZE, 48);
 	return t;
 }
 
@@ -83,17 +74,7 @@ static void setup(void)
 	py = calloc(1, sizeof(*py));
 	ck_assert_ptr_nonnull(py);
 	py->t = &target;
-	for (int f = 0; f < PCC_L_COUNT; f++)
-		py->l.off[f] = -1;
-	py->l.off[PCC_L_OB_TYPE] = py->off_type = OFF_TYPE;
-	py->l.off[PCC_L_OB_SIZE] = py->off_size = OFF_SIZE;
-	py->l.off[PCC_L_TP_BASICSIZE] = OFF_BASICSIZE;
-	py->l.off[PCC_L_TP_ITEMSIZE] = OFF_ITEMSIZE;
-	py->l.off[PCC_L_TP_FLAGS] = OFF_FLAGS;
-	py->l.off[PCC_L_TP_TRAVERSE] = OFF_TRAVERSE;
-	py->l.off[PCC_L_TP_BASE] = OFF_BASE;
-	py->l.off[PCC_L_TP_DICTOFFSET] = OFF_DICTOFFSET;
-	py->l.off[PCC_L_TP_IS_GC] = OFF_IS_GC;
+	mock_layout(py);
 	py->traverse_fn[PCC_KIND_DICT] = FN_DICT_TRAVERSE;
 	py->traverse_fn[PCC_KIND_DEQUE] = FN_DEQUE_TRAVERSE;
 	py->traverse_fn[PCC_KIND_TYPE] = FN_TYPE_TRAVERSE;
