@@ -209,9 +209,13 @@ void pcc_heap_watch(struct pcc_heap *h, const uint64_t *objs, size_t n)
 		memcpy(h->watched, objs, n * sizeof(uint64_t));
 	pcc_sort(h->watched, n, sizeof(uint64_t), pcc_u64_cmp);
 	size_t u = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!u || h->watched[u - 1] != h->watched[i])
-			h->watched[u++] = h->watched[i];
+	for (size_t i = 0; i < n; i++) {
+		uint32_t j = pcc_heap_find(h, h->watched[i]);
+		if (j == UINT32_MAX || (u && h->watched[u - 1] == h->watched[i]))
+			continue;
+		h->flags[j] |= PCC_OBJ_WATCHED;
+		h->watched[u++] = h->watched[i];
+	}
 	h->nwatched = u;
 	h->referrers = pcc_xcalloc(u ? u : 1, sizeof(*h->referrers));
 }
@@ -223,8 +227,7 @@ static const uint64_t *find_watched(const struct pcc_heap *h, uint64_t obj)
 	return bsearch(&obj, h->watched, h->nwatched, sizeof(uint64_t), pcc_u64_cmp);
 }
 
-void pcc_heap_note_referrer_slow(struct pcc_heap *h, uint64_t owner,
-				 uint64_t ref)
+void pcc_heap_note_referrer(struct pcc_heap *h, uint64_t owner, uint64_t ref)
 {
 	const uint64_t *hit = find_watched(h, ref);
 	if (!hit)

@@ -31,6 +31,8 @@ enum pcc_obj_flag {
 	 * to an object that is not a GC object (tp_is_gc), and one whose
 	 * header cannot be read cannot be shown to be garbage. */
 	PCC_OBJ_HELD = 16,
+	/* Its referrers are written down (pcc_heap_watch). */
+	PCC_OBJ_WATCHED = 32,
 };
 
 struct pcc_count {
@@ -188,19 +190,12 @@ static inline uint32_t pcc_heap_find(const struct pcc_heap *h, uint64_t addr)
 	return a[lo] == addr ? p->first + lo : UINT32_MAX;
 }
 
-/* Watch these objects (copied): see pcc_heap.watched. */
+/* Watch these tracked objects (copied; the others are ignored): see
+ * pcc_heap.watched.  They are flagged PCC_OBJ_WATCHED. */
 void pcc_heap_watch(struct pcc_heap *h, const uint64_t *objs, size_t n);
-void pcc_heap_note_referrer_slow(struct pcc_heap *h, uint64_t owner,
-				 uint64_t ref);
 
-/* owner refers to ref: written down if ref is watched. */
-static inline void pcc_heap_note_referrer(struct pcc_heap *h, uint64_t owner,
-					  uint64_t ref)
-{
-	if (h->nwatched && ref >= h->watched[0]
-	    && ref <= h->watched[h->nwatched - 1])
-		pcc_heap_note_referrer_slow(h, owner, ref);
-}
+/* owner refers to ref, a watched object: written down. */
+void pcc_heap_note_referrer(struct pcc_heap *h, uint64_t owner, uint64_t ref);
 
 /* The referrers written down for obj (0-terminated when fewer than
  * PCC_HEAP_MAX_REFERRERS), or NULL if obj is not watched. */

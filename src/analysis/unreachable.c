@@ -35,9 +35,11 @@ static bool visit_decref(void *ctx, uint64_t ref, const struct pcc_edge *e)
 	(void)e;
 	struct decref_ctx *c = ctx;
 	uint32_t j = pcc_heap_find(c->h, ref);
-	if (j != UINT32_MAX)
-		c->h->gc_refs[j]--;
-	pcc_heap_note_referrer(c->h, c->owner, ref);
+	if (j == UINT32_MAX)
+		return false;
+	c->h->gc_refs[j]--;
+	if (c->h->flags[j] & PCC_OBJ_WATCHED) /* rare: file objects */
+		pcc_heap_note_referrer(c->h, c->owner, ref);
 	return false;
 }
 
