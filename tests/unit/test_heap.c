@@ -33,15 +33,10 @@ static void index_copy(struct pcc_heap *h, const uint64_t *addrs, uint32_t n)
 	pcc_heap_index(h);
 }
 
+/* Everything pcc_heap_index made: pcc_heap_deinit frees it all. */
 static void heap_free(struct pcc_heap *h)
 {
-	free(h->addrs);
-	free(h->pages);
-	free(h->gc_refs);
-	free(h->flags);
-	for (size_t i = 0; i < h->warnings.len; i++)
-		free(h->warnings.data[i]);
-	pcc_string_vec_free(&h->warnings);
+	pcc_heap_deinit(h);
 }
 
 static int u64_cmp(const void *a, const void *b)
