@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		err = pcc_python_open(t, di, &py);
 		if (!err) {
 			struct pcc_heap heap;
-			pcc_heap_build(&heap, py, 100000, false);
+			pcc_heap_build(&heap, py, 100000, false, 1);
 			pcc_heap_deinit(&heap);
 			pcc_python_destroy(py);
 		}

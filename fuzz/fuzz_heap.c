@@ -64,6 +64,7 @@ enum {
 	MAX_PATCHES = 256,
 	FLAG_REFERENTS = 1,
 	FLAG_EMULATE = 2,
+	FLAG_THREADS = 4, /* the passes on three threads, not one */
 };
 
 enum value_mode {
@@ -187,7 +188,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("cannot read the fixture core's interpreter", err);
 
 	struct pcc_heap heap;
-	pcc_heap_build(&heap, fx.py, UINT64_C(1) << 31, false);
+	pcc_heap_build(&heap, fx.py, UINT64_C(1) << 31, false, 1);
 	if (heap.n == 0)
 		die("the fixture core has no tracked objects", NULL);
 	fx.nobjects = heap.n;
@@ -336,7 +337,7 @@ static void render(struct pcc_analysis *a, bool referents)
 	free(json);
 }
 
-static void analyse(bool referents, bool emulate)
+static void analyse(bool referents, bool emulate, unsigned threads)
 {
 	/* The phases as src/cli/main.c runs them, with its defaults. */
 	struct pcc_analysis a;
@@ -344,6 +345,7 @@ static void analyse(bool referents, bool emulate)
 		.max_objects = UINT64_C(1) << 31,
 		.emulate = emulate,
 		.same_path_threshold = 10,
+		.threads = threads,
 	};
 	pcc_analysis_run(&a, fx.py, &o, NULL, NULL);
 	render(&a, referents);
@@ -376,7 +378,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (apply_patch(data + i, &applied[napplied]))
 			napplied++;
 
-	analyse(flags & FLAG_REFERENTS, flags & FLAG_EMULATE);
+	analyse(flags & FLAG_REFERENTS, flags & FLAG_EMULATE,
+		flags & FLAG_THREADS ? 3 : 1);
 
 	/* Last first, so that overlapping patches come undone too. */
 	while (napplied-- > 0) {

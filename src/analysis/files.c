@@ -271,7 +271,8 @@ static uint64_t (*find_dict_owners(struct pcc_heap *h, const uint64_t *dicts,
 	if (!n)
 		return owners;
 	for (uint32_t i = 0; i < h->n; i++) {
-		uint64_t d = pcc_python_object_dict(h->py, h->addrs[i]);
+		uint64_t d = pcc_python_object_dict_of(h->py, h->addrs[i],
+						       pcc_heap_type(h, i));
 		if (!d || d < dicts[0] || d > dicts[n - 1])
 			continue;
 		const uint64_t *hit = bsearch(&d, dicts, n, sizeof(uint64_t), pcc_u64_cmp);

@@ -8,6 +8,8 @@
 #include "heap.h"
 #include "../cpython/emulated.h"
 #include "../cpython/gc_list.h"
+#include "../cpython/refcount.h"
+#include "../util/parallel.h"
 #include "../util/sort.h"
 
 void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
@@ -20,7 +22,7 @@ void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
 
 static void sort_addresses(uint64_t *a, uint32_t n);
 static void drop_impossible(struct pcc_heap *h);
-static void index_pages(struct pcc_heap *h);
+static void index_blocks(struct pcc_heap *h);
 
 static void walk_list(struct pcc_heap *h, struct pcc_u64_vec *objs,
 		      uint64_t head, int64_t interp_id, const char *what,
@@ -41,10 +43,11 @@ static void walk_list(struct pcc_heap *h, struct pcc_u64_vec *objs,
 }
 
 void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
-		    uint64_t max_objects, bool emulate)
+		    uint64_t max_objects, bool emulate, unsigned threads)
 {
 	memset(h, 0, sizeof(*h));
 	h->py = py;
+	h->threads = threads;
 	h->gcs = pcc_python_gc_states(py, &h->ngcs);
 	h->complete = true;
 	struct pcc_u64_vec objs = { 0 };
@@ -89,19 +92,16 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 	h->n = (uint32_t)objs.len;
 	h->addrs = objs.data;
 	pcc_heap_index(h);
-	/* In address order: consecutive objects mostly share a type, which
-	 * the type cache answers without a probe. */
-	for (uint32_t i = 0; i < h->n; i++)
-		h->type_ids[i] = pcc_python_type_id_of(py, h->addrs[i]);
+	pcc_heap_read_headers(h);
 	if (emulate)
-		pcc_python_emulate_traversals(py, h->addrs, h->n);
+		pcc_python_emulate_traversals(py, h->addrs, h->type_ids, h->n);
 }
 
 void pcc_heap_index(struct pcc_heap *h)
 {
 	sort_addresses(h->addrs, h->n);
 	drop_impossible(h);
-	index_pages(h);
+	index_blocks(h);
 	h->type_ids = pcc_xmalloc((h->n ? h->n : 1) * sizeof(uint32_t));
 	for (uint32_t i = 0; i < h->n; i++)
 		h->type_ids[i] = PCC_NO_TYPE;
@@ -109,30 +109,122 @@ void pcc_heap_index(struct pcc_heap *h)
 	h->flags = pcc_xcalloc(h->n ? h->n : 1, 1);
 }
 
-/* LSD radix sort on the low 48 bits (user-space addresses), 16 bits a
- * pass: linear, where the heap's millions of addresses would make a
- * comparison sort the slowest step of the analysis. */
+enum {
+	/* Before the threads, the types of every so many objects are looked
+	 * up (described, when new), so that few are left pending. */
+	TYPE_SAMPLE_STRIDE = 512,
+};
+
+struct headers_work {
+	struct pcc_heap *h;
+	uint64_t unreadable[PCC_PARALLEL_MAX];
+	uint32_t pending[PCC_PARALLEL_MAX];
+};
+
+/* One share of the objects: their reference count, and their type id if
+ * the type is known already (describing a type is not for threads). */
+static void read_headers_share(void *ctx, unsigned share, unsigned shares)
+{
+	struct headers_work *work = ctx;
+	struct pcc_heap *h = work->h;
+	uint32_t begin, end;
+	pcc_parallel_range(share, shares, h->n, &begin, &end);
+	struct pcc_type_id_cache cache = { 0, PCC_NO_TYPE };
+	uint64_t unreadable = 0;
+	uint32_t pending = 0;
+	for (uint32_t i = begin; i < end; i++) {
+		uint64_t addr = h->addrs[i];
+		uint32_t id = pcc_python_known_type_id_of(h->py, addr, &cache);
+		h->type_ids[i] = id;
+		pending += id == PCC_TYPE_NOT_YET;
+		int64_t rc = pcc_python_refcnt(h->py, addr);
+		if (rc == PCC_REFCNT_IMMORTAL) {
+			h->flags[i] |= PCC_OBJ_IMMORTAL;
+			rc = INT32_MAX;
+		} else if (rc < 0) {
+			h->flags[i] |= PCC_OBJ_HELD;
+			unreadable++;
+			rc = INT32_MAX;
+		}
+		h->gc_refs[i] = rc > INT32_MAX ? INT32_MAX : (int32_t)rc;
+	}
+	work->unreadable[share] = unreadable;
+	work->pending[share] = pending;
+}
+
+void pcc_heap_read_headers(struct pcc_heap *h)
+{
+	for (uint32_t i = 0; i < h->n; i += TYPE_SAMPLE_STRIDE)
+		pcc_python_type_id_of(h->py, h->addrs[i]);
+	struct headers_work work = { .h = h };
+	unsigned shares = h->threads ? h->threads : 1;
+	pcc_parallel_run(shares, read_headers_share, &work);
+	uint64_t pending = 0;
+	for (unsigned s = 0; s < shares; s++) {
+		h->unreadable_objects += work.unreadable[s];
+		pending += work.pending[s];
+	}
+	/* In address order: consecutive objects mostly share a type, which
+	 * the type cache answers without a probe. */
+	for (uint32_t i = 0; i < h->n && pending; i++)
+		if (h->type_ids[i] == PCC_TYPE_NOT_YET) {
+			h->type_ids[i] = pcc_python_type_id_of(h->py, h->addrs[i]);
+			pending--;
+		}
+}
+
+void pcc_heap_find_many(const struct pcc_heap *h, const uint64_t *addrs,
+			uint32_t n, uint32_t *idx)
+{
+	enum { AHEAD = 16 };
+	for (uint32_t k = 0; k < n; k++) {
+		if (k + AHEAD < n)
+			pcc_heap_prefetch(h, addrs[k + AHEAD]);
+		idx[k] = pcc_heap_find(h, addrs[k]);
+	}
+}
+
+/*
+ * LSD radix sort, linear where the heap's millions of addresses would make
+ * a comparison sort the slowest step of the analysis.  The key is the
+ * offset from the lowest address, without the low bits that no address
+ * has set: for a heap of a few GB, 2 passes of 13 bits or so.
+ */
 static void sort_addresses(uint64_t *a, uint32_t n)
 {
-	enum { BITS = 16, BUCKETS = 1 << BITS, PASSES = 3 };
+	enum { MAX_BITS = 16 };
 	if (n < 2)
 		return;
+	uint64_t lo = UINT64_MAX, hi = 0, any = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		lo = a[i] < lo ? a[i] : lo;
+		hi = a[i] > hi ? a[i] : hi;
+		any |= a[i] - a[0];
+	}
+	unsigned shift = any ? (unsigned)__builtin_ctzll(any) : 0;
+	uint64_t span = (hi - lo) >> shift;
+	unsigned bits = span ? 64 - (unsigned)__builtin_clzll(span) : 0;
+	unsigned passes = (bits + MAX_BITS - 1) / MAX_BITS;
+	if (!passes)
+		return;
+	unsigned width = (bits + passes - 1) / passes;
+	uint64_t buckets = UINT64_C(1) << width, mask = buckets - 1;
 	uint64_t *tmp = pcc_xmalloc((size_t)n * sizeof(uint64_t));
-	uint32_t *count = pcc_xmalloc(BUCKETS * sizeof(uint32_t));
+	uint32_t *count = pcc_xmalloc(buckets * sizeof(uint32_t));
 	uint64_t *src = a, *dst = tmp;
-	for (int pass = 0; pass < PASSES; pass++) {
-		int shift = pass * BITS;
-		memset(count, 0, BUCKETS * sizeof(uint32_t));
+	for (unsigned pass = 0; pass < passes; pass++) {
+		unsigned at = shift + pass * width;
+		memset(count, 0, buckets * sizeof(uint32_t));
 		for (uint32_t i = 0; i < n; i++)
-			count[(src[i] >> shift) & (BUCKETS - 1)]++;
+			count[((src[i] - lo) >> at) & mask]++;
 		uint32_t sum = 0;
-		for (uint32_t b = 0; b < BUCKETS; b++) {
+		for (uint64_t b = 0; b < buckets; b++) {
 			uint32_t c = count[b];
 			count[b] = sum;
 			sum += c;
 		}
 		for (uint32_t i = 0; i < n; i++)
-			dst[count[(src[i] >> shift) & (BUCKETS - 1)]++] = src[i];
+			dst[count[((src[i] - lo) >> at) & mask]++] = src[i];
 		uint64_t *t = src;
 		src = dst;
 		dst = t;
@@ -143,15 +235,17 @@ static void sort_addresses(uint64_t *a, uint32_t n)
 	free(tmp);
 }
 
-/* No CPython object sits in the first page, beyond 48 bits (the sort
- * ignores the rest) or on two lists at once: such entries are corruption,
+/* No CPython object sits in the first page, beyond 48 bits or on two
+ * lists at once: such entries are corruption,
  * reported and left out. */
 static void drop_impossible(struct pcc_heap *h)
 {
+	/* Also keeps the lookup's block 0 (its empty entries) empty. */
+	enum { NULL_PAGE_END = 4096 };
 	uint32_t kept = 0, bad = 0, dups = 0;
 	for (uint32_t i = 0; i < h->n; i++) {
 		uint64_t addr = h->addrs[i];
-		if (addr >> 48 || addr >> PCC_HEAP_PAGE_SHIFT == 0)
+		if (addr >> 48 || addr < NULL_PAGE_END)
 			bad++;
 		else if (kept && h->addrs[kept - 1] == addr)
 			dups++;
@@ -171,30 +265,45 @@ static void drop_impossible(struct pcc_heap *h)
 	}
 }
 
-static void index_pages(struct pcc_heap *h)
+static void index_blocks(struct pcc_heap *h)
 {
-	uint64_t npages = 0;
+	uint64_t all = 0;
 	for (uint32_t i = 0; i < h->n; i++)
-		if (!i || h->addrs[i] >> PCC_HEAP_PAGE_SHIFT
-				  != h->addrs[i - 1] >> PCC_HEAP_PAGE_SHIFT)
-			npages++;
+		all |= h->addrs[i];
+	h->align_shift = 0;
+	while (h->align_shift < PCC_HEAP_MAX_ALIGN_SHIFT
+	       && !(all & (1ull << h->align_shift)))
+		h->align_shift++;
+	h->block_shift = h->align_shift + 8; /* log2 PCC_HEAP_BLOCK_SLOTS */
+
+	uint32_t nblocks = 0;
+	for (uint32_t i = 0; i < h->n; i++)
+		if (!i || h->addrs[i] >> h->block_shift
+				  != h->addrs[i - 1] >> h->block_shift)
+			nblocks++;
 	uint64_t cap = 64;
-	while (cap < 2 * npages)
+	h->block_hash_shift = 64 - 6;
+	while (cap < 2 * (uint64_t)nblocks) {
 		cap *= 2;
-	h->pages = pcc_xcalloc(cap, sizeof(*h->pages));
-	h->page_mask = cap - 1;
-	struct pcc_heap_page *p = NULL;
+		h->block_hash_shift--;
+	}
+	h->blocks = pcc_xcalloc(cap, sizeof(*h->blocks));
+	h->block_mask = cap - 1;
+	h->block_bits = pcc_xcalloc(nblocks ? nblocks : 1, sizeof(*h->block_bits));
+	struct pcc_heap_block *b = NULL;
+	uint32_t used = 0;
 	for (uint32_t i = 0; i < h->n; i++) {
-		uint64_t page = h->addrs[i] >> PCC_HEAP_PAGE_SHIFT;
-		if (p && p->page == page) {
-			p->count++;
-			continue;
+		uint64_t block = h->addrs[i] >> h->block_shift;
+		if (!b || b->block != block) {
+			uint64_t slot = pcc_heap_block_slot(h, block);
+			while (h->blocks[slot].block)
+				slot = (slot + 1) & h->block_mask;
+			b = &h->blocks[slot];
+			*b = (struct pcc_heap_block){ block, i, used++ };
 		}
-		uint64_t slot = pcc_heap_page_slot(h, page);
-		while (h->pages[slot].page)
-			slot = (slot + 1) & h->page_mask;
-		p = &h->pages[slot];
-		*p = (struct pcc_heap_page){ page, i, 1 };
+		unsigned s = (unsigned)(h->addrs[i] >> h->align_shift)
+			     % PCC_HEAP_BLOCK_SLOTS;
+		h->block_bits[b->bits][s / 64] |= 1ull << (s % 64);
 	}
 	h->min_addr = h->n ? h->addrs[0] : 1;
 	h->addr_span = h->n ? h->addrs[h->n - 1] - h->addrs[0] : 0;
@@ -255,7 +364,8 @@ void pcc_heap_deinit(struct pcc_heap *h)
 	free(h->referrers);
 	free(h->addrs);
 	free(h->frozen);
-	free(h->pages);
+	free(h->blocks);
+	free(h->block_bits);
 	free(h->type_ids);
 	free(h->gc_refs);
 	free(h->flags);

@@ -4,15 +4,16 @@
  *
  * Memory per tracked object and cache misses are the budgets that matter
  * (millions of objects, a reference lookup for every edge in every pass).
- * The objects are kept sorted by address (8 bytes each) with gc_refs (4)
- * and flags (1) beside them, and an address is found through the memory
- * page it lies on: a small hash table of pages gives the page's run of
- * objects, and a binary search inside the run gives the object.  A pass
- * then reads the core in address order, and the referents of neighbouring
- * objects -- mostly neighbours themselves -- hit the same few cache lines,
- * where a hash of every address would miss the cache on almost every edge.
- * Edges are not stored: like CPython, the traversal is run again when
- * needed.  Only the unreachable part, usually small, gets an explicit graph.
+ * The objects are kept sorted by address (8 bytes each) with their type id
+ * (4), gc_refs (4) and flags (1) beside them.  An address is found through
+ * the block of 256 aligned slots it lies in: a hash table of blocks gives
+ * the index of the block's first object and a bitmap of its occupied
+ * slots, and the bits set below the address's own slot give its index --
+ * two cache lines, no search.  The hot passes put the references of many
+ * objects in a buffer first and then look them all up, so that the
+ * lookups' cache misses overlap.  Edges are not stored: like CPython, the
+ * traversal is run again when needed.  Only the unreachable part, usually
+ * small, gets an explicit graph.
  */
 #ifndef PCC_HEAP_H
 #define PCC_HEAP_H
@@ -75,14 +76,25 @@ struct pcc_open_file {
 };
 PCC_VEC(pcc_open_file_vec, struct pcc_open_file)
 
-/* The tracked objects of one memory page: addrs[first .. first + count). */
-struct pcc_heap_page {
-	uint64_t page; /* address >> PCC_HEAP_PAGE_SHIFT; 0 = empty slot */
-	uint32_t first, count;
+/*
+ * The tracked objects of one block of PCC_HEAP_BLOCK_SLOTS aligned slots:
+ * the index of its first object, and where its bitmap of occupied slots
+ * is.  An object's index is then first + the bits set below its own: no
+ * search, and one cache line of the table and one of the bitmaps per
+ * lookup.
+ */
+struct pcc_heap_block {
+	uint64_t block; /* address >> block_shift; 0 = empty entry */
+	uint32_t first; /* index of the block's first object */
+	uint32_t bits;  /* its bitmap: block_bits[bits] */
 };
 
 enum {
-	PCC_HEAP_PAGE_SHIFT = 12,
+	PCC_HEAP_BLOCK_SLOTS = 256,
+	PCC_HEAP_BLOCK_WORDS = PCC_HEAP_BLOCK_SLOTS / 64,
+	/* Objects are 16-byte aligned from 3.8, 8 before: the slot size is
+	 * the largest alignment, up to this, that every object has. */
+	PCC_HEAP_MAX_ALIGN_SHIFT = 4,
 	/* Referrers written down per watched object. */
 	PCC_HEAP_MAX_REFERRERS = 4,
 };
@@ -92,10 +104,16 @@ struct pcc_heap {
 	const struct pcc_gc_state *gcs; /* the interpreters' collectors */
 	size_t ngcs;
 	struct pcc_progress *progress; /* or NULL */
+	unsigned threads; /* for the passes over all objects; 0 = 1 */
 	uint64_t *addrs; /* ascending */
 	uint32_t n;
-	struct pcc_heap_page *pages; /* open addressing, load <= 1/2 */
-	uint64_t page_mask;
+	/* The lookup: a hash table of blocks, open addressing, load <= 1/2,
+	 * and one bitmap per block. */
+	struct pcc_heap_block *blocks;
+	uint64_t block_mask;
+	unsigned block_hash_shift; /* 64 - log2 of the table's size */
+	uint64_t (*block_bits)[PCC_HEAP_BLOCK_WORDS];
+	unsigned align_shift, block_shift;
 	uint64_t min_addr, addr_span; /* every tracked address is in range */
 	/* Objects whose tracked referrers the reachability pass writes down
 	 * as it visits every reference anyway (file objects, whose holders
@@ -132,19 +150,40 @@ struct pcc_heap {
 };
 
 /* Walk every interpreter's generation lists into a snapshot; with emulate,
- * run the traversals pycorecheck does not know in the CPU emulator. */
+ * run the traversals pycorecheck does not know in the CPU emulator.  The
+ * passes over all objects, here and after, use up to threads threads. */
 void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
-		    uint64_t max_objects, bool emulate);
+		    uint64_t max_objects, bool emulate, unsigned threads);
 /* Sort h->addrs (h->n of them, malloc'd), drop what cannot be an object,
  * and build the lookup: the part of pcc_heap_build after the walk. */
 void pcc_heap_index(struct pcc_heap *h);
+/* Read each object's header once, in address order: its type id, and its
+ * reference count into gc_refs (flagged immortal or held where it is not
+ * a count).  The part of pcc_heap_build after pcc_heap_index. */
+void pcc_heap_read_headers(struct pcc_heap *h);
 void pcc_heap_deinit(struct pcc_heap *h);
 void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-static inline uint64_t pcc_heap_page_slot(const struct pcc_heap *h, uint64_t page)
+static inline uint64_t pcc_heap_block_slot(const struct pcc_heap *h,
+					   uint64_t block)
 {
-	return (page * 0x9e3779b97f4a7c15ull >> 29) & h->page_mask;
+	/* Fibonacci hashing takes the product's top bits: consecutive
+	 * blocks, the common case, then land in distinct entries. */
+	return block * 0x9e3779b97f4a7c15ull >> h->block_hash_shift;
+}
+
+static inline unsigned pcc_heap_popcount(uint64_t x)
+{
+#ifdef __POPCNT__
+	return (unsigned)__builtin_popcountll(x);
+#else
+	/* Without the instruction, GCC calls a table-driven routine. */
+	x -= (x >> 1) & 0x5555555555555555ull;
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)((x * 0x0101010101010101ull) >> 56);
+#endif
 }
 
 /* The type of the i-th object; NULL if its ob_type is unreadable. */
@@ -161,34 +200,56 @@ static inline uint64_t pcc_heap_type_addr(const struct pcc_heap *h, uint32_t i)
 	return ti ? ti->addr : 0;
 }
 
-/* Index of a tracked object, or UINT32_MAX. */
-static inline uint32_t pcc_heap_find(const struct pcc_heap *h, uint64_t addr)
+/* The block entry of addr, or NULL if no tracked object can be there. */
+static inline const struct pcc_heap_block *pcc_heap_block_of(
+	const struct pcc_heap *h, uint64_t addr)
 {
 	/* Most referents that are not tracked (types, interned strings,
 	 * small ints) live outside the heap's address range: no probe. */
-	if (addr - h->min_addr > h->addr_span)
-		return UINT32_MAX;
-	uint64_t page = addr >> PCC_HEAP_PAGE_SHIFT;
-	uint64_t slot = pcc_heap_page_slot(h, page);
-	const struct pcc_heap_page *p;
+	if (addr - h->min_addr > h->addr_span
+	    || (addr & ((1u << h->align_shift) - 1)))
+		return NULL;
+	uint64_t block = addr >> h->block_shift;
+	uint64_t slot = pcc_heap_block_slot(h, block);
 	for (;;) {
-		p = &h->pages[slot];
-		if (!p->page) /* empty: no object lies in page 0 */
-			return UINT32_MAX;
-		if (p->page == page)
-			break;
-		slot = (slot + 1) & h->page_mask;
+		const struct pcc_heap_block *b = &h->blocks[slot];
+		if (!b->block) /* empty: no object lies in block 0 */
+			return NULL;
+		if (b->block == block)
+			return b;
+		slot = (slot + 1) & h->block_mask;
 	}
-	/* Branch-free lower bound: the compiler turns it into cmovs. */
-	const uint64_t *a = h->addrs + p->first;
-	uint32_t lo = 0, len = p->count;
-	while (len > 1) {
-		uint32_t half = len / 2;
-		lo = a[lo + half] <= addr ? lo + half : lo;
-		len -= half;
-	}
-	return a[lo] == addr ? p->first + lo : UINT32_MAX;
 }
+
+/* Index of a tracked object, or UINT32_MAX. */
+static inline uint32_t pcc_heap_find(const struct pcc_heap *h, uint64_t addr)
+{
+	const struct pcc_heap_block *b = pcc_heap_block_of(h, addr);
+	if (!b)
+		return UINT32_MAX;
+	const uint64_t *bits = h->block_bits[b->bits];
+	unsigned s = (unsigned)(addr >> h->align_shift) % PCC_HEAP_BLOCK_SLOTS;
+	uint64_t bit = 1ull << (s % 64);
+	if (!(bits[s / 64] & bit))
+		return UINT32_MAX;
+	uint32_t rank = pcc_heap_popcount(bits[s / 64] & (bit - 1));
+	for (unsigned w = 0; w < s / 64; w++)
+		rank += pcc_heap_popcount(bits[w]);
+	return b->first + rank;
+}
+
+/* Bring the lookup's first memory for addr into the cache, ahead of use. */
+static inline void pcc_heap_prefetch(const struct pcc_heap *h, uint64_t addr)
+{
+	if (addr - h->min_addr <= h->addr_span)
+		__builtin_prefetch(&h->blocks[pcc_heap_block_slot(
+			h, addr >> h->block_shift)]);
+}
+
+/* pcc_heap_find for n addresses at once, into idx: the lookups' cache
+ * misses overlap instead of coming one after the other. */
+void pcc_heap_find_many(const struct pcc_heap *h, const uint64_t *addrs,
+			uint32_t n, uint32_t *idx);
 
 /* Watch these tracked objects (copied; the others are ignored): see
  * pcc_heap.watched.  They are flagged PCC_OBJ_WATCHED. */

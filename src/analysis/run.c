@@ -55,7 +55,7 @@ void pcc_analysis_run(struct pcc_analysis *a, struct pcc_python *py,
 	struct pcc_heap *h = &a->heap;
 	struct pcc_progress *saved = pcc_python_set_progress(py, o->progress);
 	pcc_progress_begin(o->progress, "walk the GC lists", "objects", 0);
-	pcc_heap_build(h, py, o->max_objects, o->emulate);
+	pcc_heap_build(h, py, o->max_objects, o->emulate, o->threads);
 	pcc_progress_end(o->progress);
 	h->progress = o->progress;
 	phase_done(done, ctx, PCC_PHASE_WALK, h);

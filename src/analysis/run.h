@@ -16,6 +16,7 @@ struct pcc_analysis_options {
 	bool check_traversals; /* compare native traversals with the emulator */
 	uint32_t same_path_threshold; /* open handles on one name to warn of */
 	struct pcc_progress *progress; /* or NULL */
+	unsigned threads; /* for the passes over all objects; 0 = 1 */
 };
 
 enum pcc_phase {

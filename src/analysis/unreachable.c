@@ -17,53 +17,15 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "heap.h"
 #include "../cpython/refcount.h"
 #include "../cpython/traverse.h"
+#include "../util/parallel.h"
 #include "../util/sort.h"
-
-struct decref_ctx {
-	struct pcc_heap *h;
-	uint64_t owner;
-};
-
-static bool visit_decref(void *ctx, uint64_t ref, const struct pcc_edge *e)
-{
-	(void)e;
-	struct decref_ctx *c = ctx;
-	uint32_t j = pcc_heap_find(c->h, ref);
-	if (j == UINT32_MAX)
-		return false;
-	c->h->gc_refs[j]--;
-	if (c->h->flags[j] & PCC_OBJ_WATCHED) /* rare: file objects */
-		pcc_heap_note_referrer(c->h, c->owner, ref);
-	return false;
-}
-
-struct mark_ctx {
-	struct pcc_heap *h;
-	uint32_t *stack;
-	size_t len, cap;
-};
-
-static bool visit_mark(void *ctx, uint64_t ref, const struct pcc_edge *e)
-{
-	(void)e;
-	struct mark_ctx *m = ctx;
-	uint32_t j = pcc_heap_find(m->h, ref);
-	if (j == UINT32_MAX || (m->h->flags[j] & PCC_OBJ_REACHABLE))
-		return false;
-	m->h->flags[j] |= PCC_OBJ_REACHABLE;
-	if (m->len == m->cap) {
-		m->cap = m->cap ? m->cap * 2 : 4096;
-		m->stack = pcc_xreallocarray(m->stack, m->cap, sizeof(uint32_t));
-	}
-	m->stack[m->len++] = j;
-	return false;
-}
 
 /* Small counter keyed by type address, for histograms. */
 struct type_counter {
@@ -99,6 +61,16 @@ static void counter_add(struct type_counter *c, uint64_t type, uint64_t n)
 	c->slots[j].count += n;
 }
 
+/* Add the counts of src to dst, and free src. */
+static void counter_merge(struct type_counter *dst, struct type_counter *src)
+{
+	for (size_t i = 0; i < src->cap; i++)
+		if (src->slots[i].count)
+			counter_add(dst, src->slots[i].type, src->slots[i].count);
+	free(src->slots);
+	memset(src, 0, sizeof(*src));
+}
+
 static int count_desc(const void *a, const void *b)
 {
 	const struct pcc_count *x = a, *y = b;
@@ -118,48 +90,325 @@ static void counter_finish(struct type_counter *c, struct pcc_count_vec *out)
 	memset(c, 0, sizeof(*c));
 }
 
-void pcc_heap_find_unreachable(struct pcc_heap *h)
-{
-	struct pcc_python *py = h->py;
-	for (uint32_t i = 0; i < h->n; i++) {
-		int64_t rc = pcc_python_refcnt(py, h->addrs[i]);
-		if (rc == PCC_REFCNT_IMMORTAL) {
-			h->flags[i] |= PCC_OBJ_IMMORTAL;
-			rc = INT32_MAX;
-		} else if (rc < 0) {
-			h->flags[i] |= PCC_OBJ_HELD;
-			h->unreadable_objects++;
-			rc = INT32_MAX;
-		}
-		h->gc_refs[i] = rc > INT32_MAX ? INT32_MAX : (int32_t)rc;
-	}
+/*
+ * Both passes run on h->threads threads when the traversals allow it.
+ * In the reference pass each thread takes a range of owners; the gc_refs
+ * of their referents, in any range, are decremented atomically, and what
+ * else a thread finds is kept apart and merged in range order, so that
+ * the result is the same for any number of threads.  In the marking pass
+ * each thread starts from the roots of its range and gives half of its
+ * stack to a thread that has run out of work.  Flags are read and set
+ * atomically while both run: a flag byte of one range may be read by
+ * another thread.
+ */
 
-	struct type_counter unknown = { 0 }, undecided = { 0 };
-	struct decref_ctx dc = { h, 0 };
-	struct pcc_progress *progress = h->progress;
-	pcc_progress_begin(progress, "reachability: references", "objects", h->n);
-	for (uint32_t i = 0; i < h->n; i++) {
-		pcc_progress_update(progress, i);
+static inline uint8_t flags_get(const struct pcc_heap *h, uint32_t i)
+{
+	return __atomic_load_n(&h->flags[i], __ATOMIC_RELAXED);
+}
+
+static inline void flags_set(struct pcc_heap *h, uint32_t i, uint8_t f)
+{
+	__atomic_fetch_or(&h->flags[i], f, __ATOMIC_RELAXED);
+}
+
+static unsigned pass_threads(const struct pcc_heap *h)
+{
+	if (h->threads <= 1 || !pcc_python_referents_parallel(h->py))
+		return 1;
+	return h->threads > PCC_PARALLEL_MAX ? PCC_PARALLEL_MAX : h->threads;
+}
+
+struct referrer_note {
+	uint64_t owner, ref;
+};
+PCC_VEC(referrer_note_vec, struct referrer_note)
+
+/* One thread's part of the reference pass. */
+struct decref_share {
+	struct pcc_heap *h;
+	bool atomic; /* other threads decrement too */
+	struct pcc_referents *refs;
+	struct pcc_item_budget budget;
+	struct type_counter unknown, undecided;
+	uint64_t partial_objects;
+	struct referrer_note_vec notes; /* owners of watched referents */
+};
+
+/* Subtract each reference in the buffer from its target's gc_refs. */
+static void flush_decref(struct pcc_referents *r)
+{
+	struct decref_share *d = r->ctx;
+	struct pcc_heap *h = d->h;
+	uint32_t idx[PCC_REFERENTS_CAP];
+	pcc_heap_find_many(h, r->addrs, r->len, idx);
+	for (uint32_t k = 0; k < r->len; k++) {
+		uint32_t j = idx[k];
+		if (j == UINT32_MAX)
+			continue;
+		if (d->atomic)
+			__atomic_fetch_sub(&h->gc_refs[j], 1, __ATOMIC_RELAXED);
+		else
+			h->gc_refs[j]--;
+		if (flags_get(h, j) & PCC_OBJ_WATCHED) /* rare: file objects */
+			*referrer_note_vec_push(&d->notes) = (struct referrer_note){
+				h->addrs[r->owners[k]], r->addrs[k]
+			};
+	}
+	r->len = 0;
+}
+
+static void decref_run(void *ctx, unsigned share, unsigned shares)
+{
+	struct decref_share *d = (struct decref_share *)ctx + share;
+	struct pcc_heap *h = d->h;
+	struct pcc_referents *refs = d->refs;
+	uint32_t begin, end;
+	pcc_parallel_range(share, shares, h->n, &begin, &end);
+	struct pcc_progress *progress = share == 0 ? h->progress : NULL;
+	for (uint32_t i = begin; i < end; i++) {
+		pcc_progress_update(progress, (uint64_t)(i - begin) * shares);
 		bool partial;
 		enum pcc_is_gc is_gc;
-		dc.owner = h->addrs[i];
-		enum pcc_kind kind = pcc_python_traverse_owned(py, h->addrs[i],
-							       visit_decref, &dc,
-							       &partial, &is_gc);
+		refs->owner = i;
+		enum pcc_kind kind = pcc_python_referents(h->py, h->addrs[i],
+							  pcc_heap_type(h, i),
+							  true, refs, &partial,
+							  &is_gc);
+		uint8_t f = 0;
 		if (is_gc != PCC_IS_GC_YES)
-			h->flags[i] |= PCC_OBJ_HELD;
+			f |= PCC_OBJ_HELD;
 		if (is_gc == PCC_IS_GC_UNDECIDED)
-			counter_add(&undecided, pcc_heap_type_addr(h, i), 1);
+			counter_add(&d->undecided, pcc_heap_type_addr(h, i), 1);
 		if (kind == PCC_KIND_UNKNOWN) {
-			h->flags[i] |= PCC_OBJ_UNKNOWN;
-			counter_add(&unknown, pcc_heap_type_addr(h, i), 1);
+			f |= PCC_OBJ_UNKNOWN;
+			counter_add(&d->unknown, pcc_heap_type_addr(h, i), 1);
 		} else if (partial) {
-			h->flags[i] |= PCC_OBJ_PARTIAL;
-			h->partial_objects++;
+			f |= PCC_OBJ_PARTIAL;
+			d->partial_objects++;
 		}
+		if (f)
+			flags_set(h, i, f);
 	}
+	flush_decref(refs);
+}
+
+/* Steps 2 and 3: gc_refs less the references from tracked objects. */
+static void subtract_references(struct pcc_heap *h)
+{
+	unsigned shares = pass_threads(h);
+	struct decref_share d[PCC_PARALLEL_MAX];
+	struct pcc_item_budget budget[PCC_PARALLEL_MAX];
+	pcc_python_budget_share(h->py, budget, shares);
+	for (unsigned s = 0; s < shares; s++) {
+		d[s] = (struct decref_share){ .h = h, .atomic = shares > 1,
+					      .budget = budget[s] };
+		d[s].refs = pcc_xmalloc(sizeof(*d[s].refs));
+		*d[s].refs = (struct pcc_referents){
+			.flush = flush_decref, .ctx = &d[s], .budget = &d[s].budget
+		};
+	}
+	pcc_progress_begin(h->progress, "reachability: references", "objects", h->n);
+	pcc_parallel_run(shares, decref_run, d);
+
+	struct type_counter unknown = { 0 }, undecided = { 0 };
+	for (unsigned s = 0; s < shares; s++) {
+		budget[s] = d[s].budget;
+		counter_merge(&unknown, &d[s].unknown);
+		counter_merge(&undecided, &d[s].undecided);
+		h->partial_objects += d[s].partial_objects;
+		for (size_t k = 0; k < d[s].notes.len; k++)
+			pcc_heap_note_referrer(h, d[s].notes.data[k].owner,
+					       d[s].notes.data[k].ref);
+		referrer_note_vec_free(&d[s].notes);
+		free(d[s].refs);
+	}
+	pcc_python_budget_return(h->py, budget, shares);
 	counter_finish(&unknown, &h->unknown_types);
 	counter_finish(&undecided, &h->undecided_types);
+}
+
+PCC_VEC(index_vec, uint32_t)
+
+/* Work handed between the threads of the marking pass. */
+struct mark_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct index_vec work;
+	unsigned busy;    /* threads with work in hand */
+	unsigned waiting; /* threads waiting for some */
+};
+
+/* One thread's part of the marking pass. */
+struct mark_share {
+	struct pcc_heap *h;
+	struct mark_pool *pool; /* NULL with one thread */
+	struct pcc_referents *refs;
+	struct pcc_item_budget budget;
+	uint32_t *stack;
+	size_t len, cap;
+	uint64_t marked, negative_refs;
+};
+
+static void mark_push(struct mark_share *m, uint32_t j)
+{
+	if (m->len == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 4096;
+		m->stack = pcc_xreallocarray(m->stack, m->cap, sizeof(uint32_t));
+	}
+	m->stack[m->len++] = j;
+}
+
+/* Was i unmarked?  Then it is marked now, by this thread alone. */
+static bool mark_claim(struct mark_share *m, uint32_t i)
+{
+	struct pcc_heap *h = m->h;
+	if (flags_get(h, i) & PCC_OBJ_REACHABLE)
+		return false;
+	if (!m->pool) {
+		h->flags[i] |= PCC_OBJ_REACHABLE;
+		return true;
+	}
+	return !(__atomic_fetch_or(&h->flags[i], PCC_OBJ_REACHABLE,
+				   __ATOMIC_RELAXED) & PCC_OBJ_REACHABLE);
+}
+
+/* Mark what the buffer's references reach, and stack it to be followed. */
+static void flush_mark(struct pcc_referents *r)
+{
+	struct mark_share *m = r->ctx;
+	uint32_t idx[PCC_REFERENTS_CAP];
+	pcc_heap_find_many(m->h, r->addrs, r->len, idx);
+	for (uint32_t k = 0; k < r->len; k++)
+		if (idx[k] != UINT32_MAX && mark_claim(m, idx[k]))
+			mark_push(m, idx[k]);
+	r->len = 0;
+}
+
+/* Half of the stack to the pool, when a thread waits for work. */
+static void mark_give(struct mark_share *m)
+{
+	struct mark_pool *p = m->pool;
+	if (!p || m->len < 2 || !__atomic_load_n(&p->waiting, __ATOMIC_RELAXED))
+		return;
+	size_t half = m->len / 2;
+	pthread_mutex_lock(&p->lock);
+	for (size_t k = 0; k < half; k++)
+		*index_vec_push(&p->work) = m->stack[k];
+	pthread_cond_broadcast(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	memmove(m->stack, m->stack + half, (m->len - half) * sizeof(uint32_t));
+	m->len -= half;
+}
+
+/* Out of work: some from the pool, or false once no thread has any. */
+static bool mark_take(struct mark_share *m)
+{
+	struct mark_pool *p = m->pool;
+	if (!p)
+		return false;
+	pthread_mutex_lock(&p->lock);
+	p->busy--;
+	for (;;) {
+		if (p->work.len) {
+			size_t take = (p->work.len + 1) / 2;
+			for (size_t k = 0; k < take; k++)
+				mark_push(m, p->work.data[--p->work.len]);
+			p->busy++;
+			pthread_mutex_unlock(&p->lock);
+			return true;
+		}
+		if (!p->busy) {
+			pthread_cond_broadcast(&p->wake);
+			pthread_mutex_unlock(&p->lock);
+			return false;
+		}
+		__atomic_fetch_add(&p->waiting, 1, __ATOMIC_RELAXED);
+		pthread_cond_wait(&p->wake, &p->lock);
+		__atomic_fetch_sub(&p->waiting, 1, __ATOMIC_RELAXED);
+	}
+}
+
+static void mark_run(void *ctx, unsigned share, unsigned shares)
+{
+	struct mark_share *m = (struct mark_share *)ctx + share;
+	struct pcc_heap *h = m->h;
+	uint32_t i, end;
+	pcc_parallel_range(share, shares, h->n, &i, &end);
+	struct pcc_progress *progress = share == 0 ? h->progress : NULL;
+	if (m->pool) {
+		pthread_mutex_lock(&m->pool->lock);
+		m->pool->busy++;
+		pthread_mutex_unlock(&m->pool->lock);
+	}
+	for (;;) {
+		while (m->len || m->refs->len) {
+			while (m->len) {
+				uint32_t x = m->stack[--m->len];
+				pcc_progress_update(progress, ++m->marked * shares);
+				pcc_python_referents(h->py, h->addrs[x],
+						     pcc_heap_type(h, x), false,
+						     m->refs, NULL, NULL);
+				if ((m->marked & 255) == 0)
+					mark_give(m);
+			}
+			flush_mark(m->refs);
+		}
+		/* The next root of this thread's range. */
+		for (; i < end; i++) {
+			bool held = flags_get(h, i) & PCC_OBJ_HELD;
+			if (h->gc_refs[i] < 0 && !held)
+				m->negative_refs++;
+			if ((h->gc_refs[i] > 0 || held) && mark_claim(m, i)) {
+				mark_push(m, i++);
+				break;
+			}
+		}
+		if (!m->len && !mark_take(m))
+			break;
+	}
+}
+
+/* Step 4: what the roots reach. */
+static void mark_reachable(struct pcc_heap *h)
+{
+	unsigned shares = pass_threads(h);
+	struct mark_share m[PCC_PARALLEL_MAX];
+	struct pcc_item_budget budget[PCC_PARALLEL_MAX];
+	struct mark_pool pool = { .work = { 0 } };
+	if (shares > 1) {
+		pthread_mutex_init(&pool.lock, NULL);
+		pthread_cond_init(&pool.wake, NULL);
+	}
+	pcc_python_budget_share(h->py, budget, shares);
+	for (unsigned s = 0; s < shares; s++) {
+		m[s] = (struct mark_share){ .h = h, .budget = budget[s],
+					    .pool = shares > 1 ? &pool : NULL };
+		m[s].refs = pcc_xmalloc(sizeof(*m[s].refs));
+		*m[s].refs = (struct pcc_referents){
+			.flush = flush_mark, .ctx = &m[s], .budget = &m[s].budget
+		};
+	}
+	pcc_progress_begin(h->progress, "reachability: marking", "objects", h->n);
+	pcc_parallel_run(shares, mark_run, m);
+	for (unsigned s = 0; s < shares; s++) {
+		budget[s] = m[s].budget;
+		h->negative_refs += m[s].negative_refs;
+		free(m[s].stack);
+		free(m[s].refs);
+	}
+	pcc_python_budget_return(h->py, budget, shares);
+	if (shares > 1) {
+		pthread_mutex_destroy(&pool.lock);
+		pthread_cond_destroy(&pool.wake);
+	}
+	index_vec_free(&pool.work);
+	pcc_progress_end(h->progress);
+}
+
+void pcc_heap_find_unreachable(struct pcc_heap *h)
+{
+	subtract_references(h);
 	if (h->unreadable_objects)
 		pcc_heap_warn(h,
 			      "%llu objects on the generation lists cannot be read "
@@ -167,30 +416,7 @@ void pcc_heap_find_unreachable(struct pcc_heap *h)
 			      "they are taken for alive, with what they refer to",
 			      (unsigned long long)h->unreadable_objects);
 
-	struct mark_ctx m = { .h = h };
-	uint64_t marked = 0;
-	pcc_progress_begin(progress, "reachability: marking", "objects", h->n);
-	for (uint32_t i = 0; i < h->n; i++) {
-		bool held = h->flags[i] & PCC_OBJ_HELD;
-		if (h->gc_refs[i] < 0 && !held)
-			h->negative_refs++;
-		if ((h->gc_refs[i] > 0 || held)
-		    && !(h->flags[i] & PCC_OBJ_REACHABLE)) {
-			h->flags[i] |= PCC_OBJ_REACHABLE;
-			m.len = 0;
-			m.stack = m.stack ? m.stack : pcc_xmalloc(4096 * sizeof(uint32_t));
-			m.cap = m.cap ? m.cap : 4096;
-			m.stack[m.len++] = i;
-			while (m.len) {
-				uint32_t x = m.stack[--m.len];
-				pcc_progress_update(progress, ++marked);
-				pcc_python_traverse(py, h->addrs[x], visit_mark, &m,
-						    false, NULL);
-			}
-		}
-	}
-	free(m.stack);
-	pcc_progress_end(progress);
+	mark_reachable(h);
 	if (h->negative_refs)
 		pcc_heap_warn(h,
 			      "%llu objects are referenced more often than their "

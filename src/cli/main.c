@@ -21,6 +21,7 @@
 #include "../debuginfo/debuginfo.h"
 #include "../memory/memory.h"
 #include "../report/report.h"
+#include "../util/parallel.h"
 
 enum exit_status {
 	EXIT_NOTHING_FOUND = 0,
@@ -42,6 +43,7 @@ enum {
 	OPT_SAME_PATH,
 	OPT_PID,
 	OPT_STATS,
+	OPT_THREADS,
 	OPT_NO_DWARF,
 	OPT_NO_EMULATION,
 	OPT_CHECK_TRAVERSALS,
@@ -62,6 +64,7 @@ static const struct option long_options[] = {
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "same-path-threshold", required_argument, NULL, OPT_SAME_PATH },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "no-dwarf", no_argument, NULL, OPT_NO_DWARF },
 	{ "no-emulation", no_argument, NULL, OPT_NO_EMULATION },
 	{ "check-traversals", no_argument, NULL, OPT_CHECK_TRAVERSALS },
@@ -85,6 +88,7 @@ struct options {
 	const char *dump_referents;
 	uint64_t max_objects;
 	uint32_t same_path_threshold;
+	unsigned threads;
 	char **cores; /* the CORE arguments ("-": standard input) */
 	int ncores;
 	pid_t pid; /* --pid, else 0 */
@@ -122,6 +126,8 @@ static void usage(FILE *out)
 	      "  --check-traversals     run every type's own tp_traverse in the CPU\n"
 	      "                         emulator too, and report objects whose\n"
 	      "                         referents differ from pycorecheck's\n"
+	      "  --threads N            threads for the passes over the heap\n"
+	      "                         (default: the CPUs it may use, up to 8)\n"
 	      "  --stats                time and memory of each phase, on stderr\n"
 	      "  -q, --quiet            no progress line on stderr (there is one\n"
 	      "                         when it is a terminal and a phase runs\n"
@@ -149,6 +155,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	o->max_objects = UINT64_C(1) << 31;
 	o->same_path_threshold = 10;
+	o->threads = pcc_parallel_cpus();
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hVq", long_options, NULL)) != -1) {
@@ -199,6 +206,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return usage_error("--pid needs a process id, not '%s'",
 						   optarg);
 			o->pid = (pid_t)v;
+			break;
+		}
+		case OPT_THREADS: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || optarg[0] == '-' || v == 0
+			    || v > PCC_PARALLEL_MAX)
+				return usage_error("--threads takes 1 to 8, not '%s'",
+						   optarg);
+			o->threads = (unsigned)v;
 			break;
 		}
 		case OPT_MAX_OBJECTS:
@@ -372,6 +389,7 @@ static int analyse(const struct options *o, const char *core,
 	struct pcc_analysis a;
 	struct pcc_analysis_options ao = {
 		.max_objects = o->max_objects,
+		.threads = o->threads,
 		.emulate = !o->no_emulation,
 		.check_traversals = o->check_traversals,
 		.same_path_threshold = o->same_path_threshold,

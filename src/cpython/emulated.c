@@ -193,14 +193,13 @@ static struct pcc_emulated *emulated_state(struct pcc_python *py)
 }
 
 void pcc_python_emulate_traversals(struct pcc_python *py, const uint64_t *objs,
-				   uint32_t n)
+				   const uint32_t *type_ids, uint32_t n)
 {
 	struct pcc_emu_call *calls = NULL;
 	size_t ncalls = 0, cap = 0;
 	struct tallies t = { 0 };
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t type = pcc_python_ob_type(py, objs[i]);
-		struct pcc_type_info *ti = pcc_python_type(py, type);
+		struct pcc_type_info *ti = pcc_python_type_by_id(py, type_ids[i]);
 		if (!pcc_python_needs_emulation(ti))
 			continue;
 		if (ncalls == cap) {

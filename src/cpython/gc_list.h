@@ -13,7 +13,9 @@ struct pcc_gc_list_result {
 
 /*
  * Append the address of every object on the list whose sentinel is at head
- * (objects, not PyGC_Head addresses).  At most limit objects are read.
+ * (objects, not PyGC_Head addresses), in no particular order.  At most
+ * limit objects are read; where the list breaks, the objects before the
+ * break from the head's side are the ones appended.
  */
 struct pcc_gc_list_result pcc_gc_list_walk(struct pcc_python *py,
 					   uint64_t head, uint64_t limit,

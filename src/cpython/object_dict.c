@@ -45,8 +45,13 @@ bad:
 
 uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj)
 {
-	uint64_t type = pcc_python_ob_type(py, obj), dict = 0;
-	struct pcc_type_info *ti = pcc_python_type(py, type);
+	return pcc_python_object_dict_of(py, obj, pcc_python_type_of(py, obj));
+}
+
+uint64_t pcc_python_object_dict_of(struct pcc_python *py, uint64_t obj,
+				   const struct pcc_type_info *ti)
+{
+	uint64_t dict = 0;
 	if (!ti)
 		return 0;
 	if (ti->kind == PCC_KIND_MODULE) {

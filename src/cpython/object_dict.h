@@ -12,6 +12,9 @@
 /* The object's __dict__ (an instance's, a module's), 0 if it has none or
  * keeps its attributes as inline values. */
 uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj);
+/* The same for an object whose type is known (ti; NULL: unreadable). */
+uint64_t pcc_python_object_dict_of(struct pcc_python *py, uint64_t obj,
+				   const struct pcc_type_info *ti);
 
 /* Does the type keep its instances' dict at the managed-dict offset? */
 bool pcc_python_has_managed_dict(const struct pcc_python *py,

@@ -40,6 +40,7 @@ struct walk {
 	 * (3.14 borrowed stack references). */
 	bool owned_only;
 	bool stop; /* the visitor has what it wants */
+	struct pcc_referents *out; /* instead of visit, when set */
 };
 
 static inline void emit(struct walk *w, uint64_t ref, enum pcc_edge_label label,
@@ -47,6 +48,14 @@ static inline void emit(struct walk *w, uint64_t ref, enum pcc_edge_label label,
 {
 	if (!ref || w->stop)
 		return;
+	if (w->out) {
+		struct pcc_referents *r = w->out;
+		if (r->len == PCC_REFERENTS_CAP)
+			r->flush(r);
+		r->addrs[r->len] = ref;
+		r->owners[r->len++] = r->owner;
+		return;
+	}
 	if (w->labels) {
 		struct pcc_edge e = { label, name, key, index };
 		w->stop = w->visit(w->ctx, ref, &e);
@@ -69,23 +78,57 @@ static inline bool rd(struct walk *w, uint64_t addr, uint64_t *v)
  * many containers can claim the same memory.  Once the budget is gone,
  * items are not read and their owners are partial (held from outside).
  */
+static void budget_spent(struct pcc_python *py)
+{
+	if (py->item_budget_spent)
+		return;
+	py->item_budget_spent = true;
+	pcc_target_warn(py->t,
+			"the heap's containers claim many times more items "
+			"than the core's memory holds (corrupt sizes): "
+			"containers read after this are not followed, and "
+			"count as held from outside");
+}
+
 static bool spend_items(struct walk *w, uint64_t n)
 {
-	struct pcc_python *py = w->py;
-	if (n <= py->item_budget) {
-		py->item_budget -= n;
+	struct pcc_item_budget *share = w->out ? w->out->budget : NULL;
+	uint64_t *left = share ? &share->items : &w->py->item_budget;
+	if (n <= *left) {
+		*left -= n;
 		return true;
 	}
-	if (!py->item_budget_spent) {
-		py->item_budget_spent = true;
-		pcc_target_warn(py->t,
-				"the heap's containers claim many times more "
-				"items than the core's memory holds (corrupt "
-				"sizes): containers read after this are not "
-				"followed, and count as held from outside");
-	}
+	if (share)
+		share->spent = true;
+	else
+		budget_spent(w->py);
 	w->partial = true;
 	return false;
+}
+
+bool pcc_python_referents_parallel(const struct pcc_python *py)
+{
+	return !py->set_dummy_str_type || py->set_dummy;
+}
+
+void pcc_python_budget_share(struct pcc_python *py,
+			     struct pcc_item_budget *shares, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		shares[i] = (struct pcc_item_budget){ py->item_budget / n, false };
+	py->item_budget -= py->item_budget / n * n;
+}
+
+void pcc_python_budget_return(struct pcc_python *py,
+			      const struct pcc_item_budget *shares, unsigned n)
+{
+	bool spent = false;
+	for (unsigned i = 0; i < n; i++) {
+		py->item_budget += shares[i].items;
+		spent |= shares[i].spent;
+	}
+	if (spent)
+		budget_spent(py);
 }
 
 static inline const uint8_t *rdn(struct walk *w, uint64_t addr, uint64_t n,
@@ -981,15 +1024,11 @@ static void traverse_kind(struct walk *w, uint64_t obj, enum pcc_kind kind,
 	}
 }
 
-static enum pcc_kind traverse(struct pcc_python *py, uint64_t obj,
-			      pcc_visit_fn *visit, void *ctx, bool want_labels,
-			      bool owned_only, bool *partial,
+static enum pcc_kind traverse(struct walk *w, uint64_t obj,
+			      struct pcc_type_info *ti, bool *partial,
 			      enum pcc_is_gc *is_gc)
 {
-	struct walk w = { .py = py, .visit = visit, .ctx = ctx,
-			  .labels = want_labels, .owned_only = owned_only };
-	uint64_t type = pcc_python_ob_type(py, obj);
-	struct pcc_type_info *ti = pcc_python_type(py, type);
+	struct pcc_python *py = w->py;
 	if (is_gc)
 		*is_gc = pcc_python_is_gc(py, ti, obj);
 	enum pcc_kind kind = ti ? ti->kind : PCC_KIND_UNKNOWN;
@@ -1001,22 +1040,22 @@ static enum pcc_kind traverse(struct pcc_python *py, uint64_t obj,
 	    && pcc_python_emulated_referents(py, obj, &refs, &nrefs)) {
 		if (partial)
 			*partial = false;
-		if (want_labels) {
+		if (w->labels) {
 			pcc_python_emulated_labelled(py, obj, ti, refs, nrefs,
-						     visit, ctx);
+						     w->visit, w->ctx);
 			return PCC_KIND_EMULATED;
 		}
-		for (uint32_t i = 0; i < nrefs && !w.stop; i++)
-			emit(&w, refs[i], PCC_EDGE_OFFSET, NULL, 0, -1);
+		for (uint32_t i = 0; i < nrefs && !w->stop; i++)
+			emit(w, refs[i], PCC_EDGE_OFFSET, NULL, 0, -1);
 		return PCC_KIND_EMULATED;
 	}
 	if (kind == PCC_KIND_INSTANCE)
-		traverse_instance(&w, obj, type, ti);
+		traverse_instance(w, obj, ti->addr, ti);
 	else if (kind != PCC_KIND_UNKNOWN)
-		traverse_kind(&w, obj, kind, ti->member_list, type,
+		traverse_kind(w, obj, kind, ti->member_list, ti->addr,
 			      ti->visit_type);
 	if (partial)
-		*partial = w.partial || kind == PCC_KIND_UNKNOWN;
+		*partial = w->partial || kind == PCC_KIND_UNKNOWN;
 	return kind;
 }
 
@@ -1024,13 +1063,16 @@ enum pcc_kind pcc_python_traverse(struct pcc_python *py, uint64_t obj,
 				  pcc_visit_fn *visit, void *ctx,
 				  bool want_labels, bool *partial)
 {
-	return traverse(py, obj, visit, ctx, want_labels, false, partial, NULL);
+	struct walk w = { .py = py, .visit = visit, .ctx = ctx,
+			  .labels = want_labels };
+	return traverse(&w, obj, pcc_python_type_of(py, obj), partial, NULL);
 }
 
-enum pcc_kind pcc_python_traverse_owned(struct pcc_python *py, uint64_t obj,
-					pcc_visit_fn *visit, void *ctx,
-					bool *partial, enum pcc_is_gc *is_gc)
+enum pcc_kind pcc_python_referents(struct pcc_python *py, uint64_t obj,
+				   struct pcc_type_info *ti, bool owned_only,
+				   struct pcc_referents *out, bool *partial,
+				   enum pcc_is_gc *is_gc)
 {
-	return traverse(py, obj, visit, ctx, false, true, partial, is_gc);
+	struct walk w = { .py = py, .owned_only = owned_only, .out = out };
+	return traverse(&w, obj, ti, partial, is_gc);
 }
-

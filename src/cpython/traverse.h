@@ -19,10 +19,56 @@ enum pcc_kind pcc_python_traverse(struct pcc_python *py, uint64_t obj,
 				  pcc_visit_fn *visit, void *ctx,
 				  bool want_labels, bool *partial);
 
-/* The same for the refcount pass: only references the object owns; and
- * whether the object itself is a GC object (pcc_python_is_gc). */
-enum pcc_kind pcc_python_traverse_owned(struct pcc_python *py, uint64_t obj,
-					pcc_visit_fn *visit, void *ctx,
-					bool *partial, enum pcc_is_gc *is_gc);
+/*
+ * The hot passes' form: no call per reference.  The references are
+ * appended to a buffer, with the owner's index beside each; when the
+ * buffer is full, flush is called to consume them (and must empty it).
+ */
+enum { PCC_REFERENTS_CAP = 4096 };
+
+/* One thread's share of the traversals' item budget (interpreter.h). */
+struct pcc_item_budget {
+	uint64_t items;
+	bool spent;
+};
+
+struct pcc_referents {
+	uint64_t addrs[PCC_REFERENTS_CAP];
+	uint32_t owners[PCC_REFERENTS_CAP];
+	uint32_t len;
+	uint32_t owner; /* written beside each reference appended */
+	void (*flush)(struct pcc_referents *r);
+	void *ctx;
+	/* NULL: the interpreter's own budget; else a share of it, taken
+	 * with pcc_python_budget_share, for a thread of parallel work. */
+	struct pcc_item_budget *budget;
+};
+
+/*
+ * Append to out each reference that obj's tp_traverse would report, ti
+ * being obj's type as the snapshot read it (NULL: unreadable).  With
+ * owned_only, only the references obj owns (the refcount pass: 3.14
+ * leaves borrowed stack references out); *is_gc, if not NULL, says
+ * whether obj is a GC object (pcc_python_is_gc).  Returns the kind used,
+ * as pcc_python_traverse does, and sets *partial the same way.
+ */
+enum pcc_kind pcc_python_referents(struct pcc_python *py, uint64_t obj,
+				   struct pcc_type_info *ti, bool owned_only,
+				   struct pcc_referents *out, bool *partial,
+				   enum pcc_is_gc *is_gc);
+
+/*
+ * May pcc_python_referents run on several threads at once, each with its
+ * own buffer and budget share?  Not while a traversal still learns what
+ * the interpreter is (2.7's set dummy, found by its text).
+ */
+bool pcc_python_referents_parallel(const struct pcc_python *py);
+
+/* The budget left, split into n shares; and the shares given back (what
+ * is left of them, and the warning if one ran out). */
+void pcc_python_budget_share(struct pcc_python *py,
+			     struct pcc_item_budget *shares, unsigned n);
+void pcc_python_budget_return(struct pcc_python *py,
+			      const struct pcc_item_budget *shares, unsigned n);
 
 #endif

@@ -267,6 +267,32 @@ static struct pcc_type_info *new_type_entry(struct pcc_python *py)
 	return &c->items[c->used++];
 }
 
+struct pcc_type_info *pcc_python_type_known(const struct pcc_python *py,
+					    uint64_t type)
+{
+	if (!type || !py->types_cap)
+		return NULL;
+	size_t i = type_slot(type, py->types_cap);
+	while (py->types[i] && py->types[i]->addr != type)
+		i = (i + 1) & (py->types_cap - 1);
+	return py->types[i];
+}
+
+uint32_t pcc_python_known_type_id_of(const struct pcc_python *py, uint64_t obj,
+				     struct pcc_type_id_cache *cache)
+{
+	uint64_t type;
+	if (!pcc_target_read_u64(py->t, obj + (uint64_t)py->off_type, &type)
+	    || !type)
+		return PCC_NO_TYPE;
+	if (type != cache->addr) {
+		const struct pcc_type_info *ti = pcc_python_type_known(py, type);
+		cache->addr = type;
+		cache->id = ti ? ti->id : PCC_TYPE_NOT_YET;
+	}
+	return cache->id;
+}
+
 struct pcc_type_info *pcc_python_type(struct pcc_python *py, uint64_t type)
 {
 	if (type == py->last_type_addr && py->last_type)

@@ -19,6 +19,23 @@ struct pcc_type_info *pcc_python_type(struct pcc_python *py, uint64_t type);
  * dense and never change once the interpreter is open. */
 uint32_t pcc_python_type_id_of(struct pcc_python *py, uint64_t obj);
 
+/* The type at this address if it is known already, NULL if not: no type
+ * is described and nothing is written, so threads may ask at once. */
+struct pcc_type_info *pcc_python_type_known(const struct pcc_python *py,
+					    uint64_t type);
+
+/* A caller's memory of the last type pcc_python_known_type_id_of read. */
+struct pcc_type_id_cache {
+	uint64_t addr;
+	uint32_t id;
+};
+enum { PCC_TYPE_NOT_YET = PCC_NO_TYPE - 1 };
+
+/* The type id of obj, PCC_NO_TYPE if unreadable, or PCC_TYPE_NOT_YET if
+ * its type is not known yet (pcc_python_type_id_of then describes it).
+ * Reads only, as pcc_python_type_known. */
+uint32_t pcc_python_known_type_id_of(const struct pcc_python *py, uint64_t obj,
+				     struct pcc_type_id_cache *cache);
 /* The type with this id, NULL for PCC_NO_TYPE. */
 struct pcc_type_info *pcc_python_type_by_id(const struct pcc_python *py,
 					    uint32_t id);

@@ -233,7 +233,6 @@ static void sort_segments(struct pcc_target *t)
 		v->data[out++] = s;
 	}
 	v->len = out;
-	t->last_hit = 0;
 }
 
 struct file_image {

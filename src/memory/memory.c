@@ -11,6 +11,8 @@
 
 #include "memory.h"
 
+_Thread_local size_t pcc_target_hint;
+
 const struct pcc_segment *pcc_target_find_segment(struct pcc_target *t,
 						  uint64_t addr)
 {
@@ -23,7 +25,7 @@ const struct pcc_segment *pcc_target_find_segment(struct pcc_target *t,
 		else if (addr >= s->end)
 			lo = mid + 1;
 		else {
-			t->last_hit = mid;
+			pcc_target_hint = mid;
 			return s;
 		}
 	}

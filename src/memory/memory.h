@@ -56,7 +56,6 @@ PCC_VEC(pcc_mmap_vec, struct pcc_mmap)
 
 struct pcc_target {
 	struct pcc_segment_vec segments;
-	size_t last_hit;
 
 	/* Identity of the process. */
 	int pid;
@@ -168,7 +167,14 @@ void pcc_target_warn(struct pcc_target *t, const char *fmt, ...)
  */
 int pcc_target_open_regular(const char *path);
 
-/* Slow path of pcc_target_ptr: binary search, then cache the hit. */
+/*
+ * The segment of this thread's last lookup: only a hint, checked before
+ * use (whatever target it came from), so that threads reading one target
+ * share no written state.
+ */
+extern _Thread_local size_t pcc_target_hint;
+
+/* Slow path of pcc_target_ptr: binary search, then keep the hint. */
 const struct pcc_segment *pcc_target_find_segment(struct pcc_target *t,
 						  uint64_t addr);
 
@@ -179,9 +185,12 @@ const struct pcc_segment *pcc_target_find_segment(struct pcc_target *t,
 static inline const void *pcc_target_ptr(struct pcc_target *t, uint64_t addr,
 					 size_t len)
 {
+	size_t hint = pcc_target_hint;
+	if (hint >= t->segments.len)
+		hint = 0;
 	if (t->segments.len == 0)
 		return NULL;
-	const struct pcc_segment *s = &t->segments.data[t->last_hit];
+	const struct pcc_segment *s = &t->segments.data[hint];
 	if (addr < s->start || addr >= s->end) {
 		s = pcc_target_find_segment(t, addr);
 		if (!s)

@@ -792,6 +792,21 @@ def compare(oracle, report, refs_path, rc, stderr, stripped=None):
     return reasons, details, notes, report
 
 
+def same_for_any_threads(pcc, pcc_args, core):
+    """The passes over the heap run on threads: the report may not depend on
+    how many.  One thread and three, byte for byte."""
+    outs = []
+    for n in ("1", "3"):
+        rc, out, err = run_cmd([pcc, "--json", "--threads", n] + pcc_args + [core], PCC_TIMEOUT)
+        if rc not in (0, 1):
+            return ["pycorecheck --threads %s exit %s: %s" % (
+                n, rc, (err or b"").decode("utf-8", "replace").strip()[:300])]
+        outs.append(out)
+    if outs[0] != outs[1]:
+        return ["the report with --threads 1 differs from the one with --threads 3"]
+    return []
+
+
 def run_case(py, fixture, fpath, pcc, opts):
     name = "%s %s" % (py.label, fixture)
     tmp = tempfile.mkdtemp(prefix="pcc-oracle-%s-" % fixture, dir=opts.keep)
@@ -858,6 +873,7 @@ def run_case(py, fixture, fpath, pcc, opts):
                                 "(libunicorn-dev), which this fixture's C types need")
         reasons, details, notes, report = compare(oracle, report, refs, rc, perr,
                                                   py.lib if py.stripped else None)
+        reasons += same_for_any_threads(pcc, opts.pcc_args, core)
         extra = []
         if report.get("complete") is False:
             extra.append("    incomplete analysis; warnings: %s" % "; ".join(

@@ -24,11 +24,16 @@ static void teardown(void)
 	mock_heap_deinit(&m);
 }
 
-static void run(struct pcc_analysis *a)
+/* Every test runs with 1, 2 and 3 threads (its loop index + 1): the
+ * result may not depend on how many there are. */
+#define run(a) run_threads((a), 1 + (unsigned)_i)
+
+static void run_threads(struct pcc_analysis *a, unsigned threads)
 {
 	struct pcc_analysis_options o = {
 		.max_objects = 1000000,
 		.same_path_threshold = 10,
+		.threads = threads,
 	};
 	pcc_analysis_run(a, m.py, &o, NULL, NULL);
 }
@@ -157,16 +162,128 @@ START_TEST(test_type_ids_are_dense_and_per_object)
 }
 END_TEST
 
+START_TEST(test_lists_of_every_small_length)
+{
+	/* The walk goes from both ends: odd and even lengths, and none. */
+	uint32_t len = (uint32_t)_i;
+	for (uint32_t i = 0; i < len; i++)
+		mock_list(&m, 1, NULL, 0);
+	struct pcc_analysis an;
+	run_threads(&an, 1);
+	ck_assert_uint_eq(an.result.tracked, len);
+	ck_assert(an.result.complete);
+	ck_assert_uint_eq(an.result.warnings.len, 0);
+	pcc_analysis_deinit(&an);
+}
+END_TEST
+
+START_TEST(test_broken_list_keeps_objects_before_the_break)
+{
+	/* Object _i of five does not link back: the objects before it, from
+	 * the head, are analysed, and the break is named. */
+	uint64_t obj[5];
+	for (uint32_t i = 0; i < 5; i++)
+		obj[i] = mock_list(&m, 1, NULL, 0);
+	mock_put(&m, obj[_i] - MOCK_GC_HEAD + MOCK_GC_PREV, 0x10000040);
+	struct pcc_analysis an;
+	run_threads(&an, 1);
+	ck_assert_uint_eq(an.result.tracked, (uint32_t)_i);
+	ck_assert(!an.result.complete);
+	ck_assert_uint_eq(an.result.warnings.len, 1);
+	ck_assert_ptr_nonnull(strstr(an.result.warnings.data[0], "prev mismatch"));
+	pcc_analysis_deinit(&an);
+}
+END_TEST
+
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+START_TEST(test_random_heap_matches_plain_reachability)
+{
+	/* Lists referring to random others, a few held from outside.  The
+	 * answer is reachability from those few, computed here the plain
+	 * way; the analysis must find exactly the rest unreachable, whatever
+	 * the threads.  Enough objects that the marking threads hand work to
+	 * each other. */
+	enum { N = 60000, MAX_OUT = 3, ROOT_EVERY = 997 };
+	static uint64_t addr[N];
+	static uint32_t out[N][MAX_OUT], nout[N], refcnt[N];
+	static bool reached[N];
+	static uint32_t stack[N];
+	rng_state = 0x9e3779b97f4a7c15ull + (uint64_t)_i;
+	memset(refcnt, 0, sizeof(refcnt));
+	for (uint32_t i = 0; i < N; i++) {
+		nout[i] = (uint32_t)(rng() % (MAX_OUT + 1));
+		for (uint32_t k = 0; k < nout[i]; k++) {
+			/* Mostly near neighbours, as allocation makes them. */
+			uint32_t j = rng() % 4 ? (uint32_t)((i + 1 + rng() % 8) % N)
+					       : (uint32_t)(rng() % N);
+			out[i][k] = j;
+			refcnt[j]++;
+		}
+	}
+	uint32_t len = 0;
+	memset(reached, 0, sizeof(reached));
+	for (uint32_t i = 0; i < N; i += ROOT_EVERY) {
+		refcnt[i]++; /* held from outside */
+		if (!reached[i]) {
+			reached[i] = true;
+			stack[len++] = i;
+		}
+	}
+	while (len) {
+		uint32_t x = stack[--len];
+		for (uint32_t k = 0; k < nout[x]; k++)
+			if (!reached[out[x][k]]) {
+				reached[out[x][k]] = true;
+				stack[len++] = out[x][k];
+			}
+	}
+	uint32_t expected = 0;
+	for (uint32_t i = 0; i < N; i++) {
+		addr[i] = mock_list(&m, refcnt[i], (uint64_t[]){ 0, 0, 0 }, nout[i]);
+		expected += !reached[i];
+	}
+	for (uint32_t i = 0; i < N; i++)
+		for (uint32_t k = 0; k < nout[i]; k++)
+			mock_list_set(&m, addr[i], k, addr[out[i][k]]);
+
+	struct pcc_analysis an;
+	run(&an);
+	const struct pcc_result *r = &an.result;
+	ck_assert_uint_eq(r->tracked, N);
+	ck_assert_uint_eq(r->nunreachable, expected);
+	/* Both in address order: the objects were allocated ascending. */
+	for (uint32_t i = 0, u = 0; i < N; i++)
+		if (!reached[i])
+			ck_assert_uint_eq(r->unreachable[u++].addr, addr[i]);
+	ck_assert_uint_eq(an.heap.negative_refs, 0);
+	ck_assert(r->complete);
+	pcc_analysis_deinit(&an);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("analysis");
 	TCase *tc = tcase_create("mock heap");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_cycle_is_garbage_and_rooted_cycle_is_not);
-	tcase_add_test(tc, test_garbage_hanging_off_a_cycle);
-	tcase_add_test(tc, test_unreadable_referent_keeps_nothing_alive_falsely);
-	tcase_add_test(tc, test_unreadable_type_is_named_and_alive);
-	tcase_add_test(tc, test_type_ids_are_dense_and_per_object);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_cycle_is_garbage_and_rooted_cycle_is_not, 0, 3);
+	tcase_add_loop_test(tc, test_garbage_hanging_off_a_cycle, 0, 3);
+	tcase_add_loop_test(tc, test_unreadable_referent_keeps_nothing_alive_falsely, 0, 3);
+	tcase_add_loop_test(tc, test_unreadable_type_is_named_and_alive, 0, 3);
+	tcase_add_loop_test(tc, test_type_ids_are_dense_and_per_object, 0, 3);
+	tcase_add_loop_test(tc, test_random_heap_matches_plain_reachability, 0, 3);
+	tcase_add_loop_test(tc, test_lists_of_every_small_length, 0, 6);
+	tcase_add_loop_test(tc, test_broken_list_keeps_objects_before_the_break, 0, 5);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

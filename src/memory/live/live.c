@@ -198,7 +198,6 @@ static struct pcc_error *read_process(struct pcc_target *t, pid_t pid,
 				    PCC_SEGMENT_COPY);
 		}
 	}
-	t->last_hit = 0;
 out:
 	hole_vec_free(&holes);
 	pcc_live_plan_free(&p);
