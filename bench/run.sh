@@ -14,6 +14,8 @@
 #   PYCORECHECK  binary to time (default ./pycorecheck)
 #   BENCH_DIR    where cores go (default $TMPDIR or /tmp); a 5M-object core
 #                is a few GB
+#   THREADS      pycorecheck --threads (default: its own, the CPUs it may
+#                use, up to 8)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -21,6 +23,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 PYCORECHECK=${PYCORECHECK:-./pycorecheck}
 BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}}
 RUNS=${RUNS:-3}
+THREADS=${THREADS:-}
 
 die() {
 	echo "bench: $*" >&2
@@ -75,7 +78,8 @@ for n in "$@"; do
 	for _ in $(seq "$RUNS"); do
 		rc=0
 		/usr/bin/time -f '%e %M' -o "$work/time1" \
-			"$PYCORECHECK" --json --stats "$core" >/dev/null 2>"$work/stderr" || rc=$?
+			"$PYCORECHECK" --json --stats ${THREADS:+--threads "$THREADS"} "$core" \
+			>/dev/null 2>"$work/stderr" || rc=$?
 		if [ "$rc" -gt 1 ]; then
 			cat "$work/stderr" >&2
 			die "pycorecheck exited $rc on the core of N=$n"
