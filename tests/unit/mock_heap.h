@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cpython/interpreter.h"
+#include "debuginfo/layout_tables.h"
 #include "cpython/python.h"
 #include "cpython/types.h"
 
@@ -37,7 +38,7 @@ enum {
 	MOCK_TP_BASE = 256,
 	MOCK_TP_DICTOFFSET = 288,
 	MOCK_TP_IS_GC = 328,
-	MOCK_TYPE_SIZE = 512,
+	MOCK_TYPE_SIZE = 1024, /* a heap type's too: 3.11's is 904 bytes */
 	/* Made-up function addresses: only their identity matters. */
 	MOCK_FN_LIST = 0x1157,
 	MOCK_FN_TUPLE = 0x7091e,
@@ -140,27 +141,27 @@ static inline void mock_list_set(struct mock_heap *m, uint64_t list,
 	mock_put(m, mock_get(m, list + MOCK_LIST_ITEMS) + 8 * i, item);
 }
 
-/* 3.11's layout on x86-64, as far as the mock objects need it. */
+/* 3.11's layout on x86-64: the built-in table of 3.11.7, which the
+ * MOCK_ offsets above agree with. */
 static inline void mock_layout(struct pcc_python *py)
 {
-	for (int f = 0; f < PCC_L_COUNT; f++)
-		py->l.off[f] = -1;
-	py->l.off[PCC_L_OB_REFCNT] = py->off_refcnt = MOCK_OB_REFCNT;
-	py->l.off[PCC_L_OB_TYPE] = py->off_type = MOCK_OB_TYPE;
-	py->l.off[PCC_L_OB_SIZE] = py->off_size = MOCK_OB_SIZE;
-	py->l.off[PCC_L_GC_NEXT] = MOCK_GC_NEXT;
-	py->l.off[PCC_L_GC_PREV] = MOCK_GC_PREV;
+	const char *text = NULL;
+	for (size_t i = 0; i < pcc_builtin_layouts_count; i++) {
+		const struct pcc_builtin_layout *b = &pcc_builtin_layouts[i];
+		if (b->major == 3 && b->minor == 11 && !b->debug_build)
+			text = b->layout;
+	}
+	ck_assert_ptr_nonnull(text);
+	ck_assert(pcc_layout_parse(text, &py->l));
+	ck_assert_int_eq(py->l.off[PCC_L_LIST_ITEMS], MOCK_LIST_ITEMS);
+	ck_assert_int_eq(py->l.off[PCC_L_TP_FLAGS], MOCK_TP_FLAGS);
+	ck_assert_int_eq(py->l.off[PCC_L_TP_TRAVERSE], MOCK_TP_TRAVERSE);
+	ck_assert_int_eq(py->l.off[PCC_L_TP_IS_GC], MOCK_TP_IS_GC);
+	ck_assert_int_le(py->l.off[PCC_L_HEAPTYPE_SIZE], MOCK_TYPE_SIZE);
+	py->off_refcnt = MOCK_OB_REFCNT;
+	py->off_type = MOCK_OB_TYPE;
+	py->off_size = MOCK_OB_SIZE;
 	py->gc_head_size = MOCK_GC_HEAD;
-	py->l.off[PCC_L_LIST_ITEMS] = MOCK_LIST_ITEMS;
-	py->l.off[PCC_L_TUPLE_ITEMS] = MOCK_TUPLE_ITEMS;
-	py->l.off[PCC_L_TP_NAME] = MOCK_TP_NAME;
-	py->l.off[PCC_L_TP_BASICSIZE] = MOCK_TP_BASICSIZE;
-	py->l.off[PCC_L_TP_ITEMSIZE] = MOCK_TP_ITEMSIZE;
-	py->l.off[PCC_L_TP_FLAGS] = MOCK_TP_FLAGS;
-	py->l.off[PCC_L_TP_TRAVERSE] = MOCK_TP_TRAVERSE;
-	py->l.off[PCC_L_TP_BASE] = MOCK_TP_BASE;
-	py->l.off[PCC_L_TP_DICTOFFSET] = MOCK_TP_DICTOFFSET;
-	py->l.off[PCC_L_TP_IS_GC] = MOCK_TP_IS_GC;
 }
 
 static inline void mock_heap_init(struct mock_heap *m)
