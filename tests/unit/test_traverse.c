@@ -5,7 +5,7 @@
  * visits, in which order, with which label, and what it must leave out --
  * checked against what the type's own tp_traverse visits (Objects/
  * dictobject.c dict_traverse, setobject.c set_traverse, typeobject.c
- * subtype_traverse, Modules/_io).
+ * subtype_traverse, frameobject.c frame_traverse, Modules/_io).
  */
 #include "config.h"
 
@@ -22,6 +22,10 @@ enum {
 	MOCK_FN_SUBTYPE = 0x5b7e,
 	MOCK_FN_FILEIO = 0xf11e,
 	MOCK_FN_BUFFERED = 0xb0ff,
+	MOCK_FN_FRAME = 0xf4a3e,
+	/* _PyInterpreterFrame.owner (3.11) */
+	FRAME_OWNED_BY_THREAD = 0,
+	FRAME_OWNED_BY_FRAME_OBJECT = 2,
 	/* 3.11's dict: ob_refcnt, ob_type, ma_used, ma_version_tag,
 	 * ma_keys, ma_values; its keys: dk_refcnt, dk_log2_size,
 	 * dk_log2_index_bytes, dk_kind, dk_version, dk_usable, dk_nentries,
@@ -67,6 +71,7 @@ static void setup(void)
 	py->traverse_fn[PCC_KIND_SET] = MOCK_FN_SET;
 	py->traverse_fn[PCC_KIND_FILEIO] = MOCK_FN_FILEIO;
 	py->traverse_fn[PCC_KIND_BUFFERED] = MOCK_FN_BUFFERED;
+	py->traverse_fn[PCC_KIND_FRAME] = MOCK_FN_FRAME;
 	py->subtype_traverse = MOCK_FN_SUBTYPE;
 	dict_type = mock_type(&m, "dict", PCC_TPFLAGS_HAVE_GC, MOCK_FN_DICT);
 	set_type = mock_type(&m, "set", PCC_TPFLAGS_HAVE_GC, MOCK_FN_SET);
@@ -302,6 +307,75 @@ START_TEST(test_io_objects_visit_their_members)
 }
 END_TEST
 
+/* A 3.11 frame object whose interpreter frame follows it, with owner,
+ * three fast locals and stacktop. */
+static uint64_t mock_frame(uint8_t owner, const uint64_t *slots, uint32_t stacktop,
+			   uint64_t *back, uint64_t *func, uint64_t *locals)
+{
+	const struct pcc_layout *l = &m.py->l;
+	uint64_t frame_type = mock_type(&m, "frame", PCC_TPFLAGS_HAVE_GC,
+					MOCK_FN_FRAME);
+	uint64_t f = mock_object(&m, frame_type, 1, 64 + 72 + 3 * 8);
+	uint64_t iframe = f + 64;
+	*back = mock_list(&m, 1, NULL, 0);
+	*func = mock_list(&m, 1, NULL, 0);
+	*locals = mock_list(&m, 1, NULL, 0);
+	mock_put(&m, f + l->lists[PCC_LL_FRAME_NEW].offset[0], *back);
+	mock_put(&m, f + l->off[PCC_L_FRAME_FRAME], iframe);
+	put8(iframe + l->off[PCC_L_IFRAME_OWNER], owner);
+	mock_put(&m, iframe + l->off[PCC_L_IFRAME_FUNC], *func);
+	mock_put(&m, iframe + l->off[PCC_L_IFRAME_LOCALS], *locals);
+	mock_put(&m, iframe + l->off[PCC_L_IFRAME_FRAME_OBJ], f);
+	uint32_t top = stacktop;
+	memcpy(m.mem + (iframe + l->off[PCC_L_IFRAME_STACKTOP] - MOCK_BASE), &top, 4);
+	for (int i = 0; i < 3; i++)
+		mock_put(&m, iframe + l->off[PCC_L_IFRAME_LOCALSPLUS] + 8 * i, slots[i]);
+	return f;
+}
+
+START_TEST(test_frame_owned_by_its_object_visits_the_frame)
+{
+	/* A frame that outlived its call owns its interpreter frame: frame_
+	 * traverse visits f_back, then _PyFrame_Traverse the frame object,
+	 * f_locals, f_func and the live slots below stacktop only. */
+	uint64_t a = mock_list(&m, 1, NULL, 0), b = mock_list(&m, 1, NULL, 0);
+	uint64_t dead = mock_list(&m, 1, NULL, 0);
+	uint64_t back, func, locals;
+	uint64_t f = mock_frame(FRAME_OWNED_BY_FRAME_OBJECT,
+				(const uint64_t[]){ a, 0, b }, 3, &back, &func, &locals);
+	(void)dead;
+	struct seen s = traverse(f, NULL);
+	uint64_t want[] = { back, f, locals, func, a, b };
+	ck_assert_int_eq(s.n, 6);
+	for (int i = 0; i < 6; i++)
+		ck_assert_uint_eq(s.ref[i], want[i]);
+	ck_assert_int_eq(s.edge[4].label, PCC_EDGE_LOCAL);
+	ck_assert_int_eq(s.edge[5].index, 2);
+
+	/* Slots at and above stacktop are not live. */
+	f = mock_frame(FRAME_OWNED_BY_FRAME_OBJECT, (const uint64_t[]){ a, dead, dead },
+		       1, &back, &func, &locals);
+	s = traverse(f, NULL);
+	ck_assert_int_eq(s.n, 5);
+	ck_assert_uint_eq(s.ref[4], a);
+}
+END_TEST
+
+START_TEST(test_frame_of_a_running_call_visits_its_members_only)
+{
+	/* While the call runs, the thread owns the interpreter frame and the
+	 * frame object visits only its own members. */
+	uint64_t a = mock_list(&m, 1, NULL, 0);
+	uint64_t back, func, locals;
+	uint64_t f = mock_frame(FRAME_OWNED_BY_THREAD, (const uint64_t[]){ a, 0, 0 },
+				1, &back, &func, &locals);
+	struct seen s = traverse(f, NULL);
+	ck_assert_int_eq(s.n, 1);
+	ck_assert_uint_eq(s.ref[0], back);
+	ck_assert_str_eq(s.edge[0].name, "f_back");
+}
+END_TEST
+
 /* What the buffer handed over, flush after flush. */
 static uint64_t flushed[PCC_REFERENTS_CAP + 100];
 static uint32_t nflushed, nflushes;
@@ -364,6 +438,8 @@ int main(void)
 	tcase_add_test(tc, test_instance_inline_values_then_its_class);
 	tcase_add_test(tc, test_instance_managed_dict);
 	tcase_add_test(tc, test_io_objects_visit_their_members);
+	tcase_add_test(tc, test_frame_owned_by_its_object_visits_the_frame);
+	tcase_add_test(tc, test_frame_of_a_running_call_visits_its_members_only);
 	tcase_add_test(tc, test_referents_buffer_matches_the_visitor);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
