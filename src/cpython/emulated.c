@@ -198,10 +198,16 @@ void pcc_python_emulate_traversals(struct pcc_python *py, const uint64_t *objs,
 	struct pcc_emu_call *calls = NULL;
 	size_t ncalls = 0, cap = 0;
 	struct tallies t = { 0 };
-	for (uint32_t i = 0; i < n; i++) {
-		struct pcc_type_info *ti = pcc_python_type_by_id(py, type_ids[i]);
-		if (!pcc_python_needs_emulation(ti))
+	/* Types are few: whether each needs the emulator is asked once. */
+	uint32_t ntypes = pcc_python_type_count(py);
+	uint8_t *needs = pcc_xcalloc(ntypes + 1, 1);
+	bool any = false;
+	for (uint32_t id = 0; id < ntypes; id++)
+		any |= needs[id] = pcc_python_needs_emulation(pcc_python_type_by_id(py, id));
+	for (uint32_t i = 0; i < n && any; i++) {
+		if (type_ids[i] >= ntypes || !needs[type_ids[i]])
 			continue;
+		struct pcc_type_info *ti = pcc_python_type_by_id(py, type_ids[i]);
 		if (ncalls == cap) {
 			cap = cap ? cap * 2 : 256;
 			calls = pcc_xreallocarray(calls, cap, sizeof(*calls));
@@ -209,6 +215,7 @@ void pcc_python_emulate_traversals(struct pcc_python *py, const uint64_t *objs,
 		calls[ncalls++] = (struct pcc_emu_call){ .fn = ti->traverse,
 							 .obj = objs[i] };
 	}
+	free(needs);
 	if (!ncalls)
 		return;
 	struct pcc_emulated *em = emulated_state(py);
