@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "analysis/heap.h"
+#include "cpython/locate.h"
 #include "cpython/python.h"
 #include "debuginfo/debuginfo.h"
 #include "memory/memory.h"
@@ -70,7 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		perror("fuzz_core: cannot write the input to its memfd");
 		abort();
 	}
-	struct pcc_core_options opts = { 0 };
+	struct pcc_core_options opts = { .must_match = pcc_python_library_names };
+	struct pcc_debuginfo_options dopts = { 0 };
 	struct pcc_target *t = NULL;
 	struct pcc_error *err = pcc_target_open_core_with(input_path, &opts, &t);
 	if (err) {
@@ -78,13 +80,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	struct pcc_debuginfo *di = NULL;
-	err = pcc_debuginfo_open(t, NULL, &di);
+	err = pcc_debuginfo_open(t, &dopts, &di);
 	if (err) {
 		pcc_error_destroy(err);
 		pcc_target_destroy(t);
 		return 0;
 	}
-	if (go_on_into_python) {
+	if (!go_on_into_python) {
+		/* Which module is the interpreter: the search through a
+		 * hostile module list. */
+		err = pcc_python_locate(t, di);
+		pcc_error_destroy(err);
+	} else {
 		struct pcc_python *py = NULL;
 		err = pcc_python_open(t, di, &py);
 		if (!err) {

@@ -51,6 +51,7 @@
 #include "analysis/run.h"
 #include "cpython/emulated.h"
 #include "cpython/interpreter.h"
+#include "cpython/locate.h"
 #include "cpython/types.h"
 #include "debuginfo/debuginfo.h"
 #include "report/report.h"
@@ -176,11 +177,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		core = "fuzz/fixture/heap.core";
 	const char *utf8 = getenv("PCC_FUZZ_CHECK_UTF8");
 	fx.check_utf8 = !(utf8 && *utf8 == '0');
-	struct pcc_core_options opts = { 0 };
+	struct pcc_core_options opts = { .must_match = pcc_python_library_names };
+	struct pcc_debuginfo_options dopts = { 0 };
 	struct pcc_error *err = pcc_target_open_core_with(core, &opts, &fx.t);
 	if (err)
 		die("cannot open the fixture core", err);
-	err = pcc_debuginfo_open(fx.t, NULL, &fx.di);
+	err = pcc_debuginfo_open(fx.t, &dopts, &fx.di);
 	if (err)
 		die("cannot find the fixture core's modules", err);
 	err = pcc_python_open(fx.t, fx.di, &fx.py);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate src/debuginfo/layout_tables.c, the struct layouts pycorecheck
+"""Regenerate src/cpython/layout_tables.c, the struct layouts pycorecheck
 uses when a core's interpreter has no DWARF.
 
   tools/gen-layout-tables.py [--python PYTHON]... [--headers VERSION INCLUDE_ROOT BASE]...

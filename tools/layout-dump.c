@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "debuginfo/layout.h"
+#include "cpython/layout.h"
 
 enum { MAX_FILES = 16 };
 

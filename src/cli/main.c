@@ -17,6 +17,7 @@
 
 #include "../analysis/run.h"
 #include "../cpython/emulated.h"
+#include "../cpython/locate.h"
 #include "../cpython/python.h"
 #include "../debuginfo/debuginfo.h"
 #include "../memory/memory.h"
@@ -80,6 +81,8 @@ struct options {
 	bool quiet;
 	const char *dot_dir;
 	const char *debuginfo_path;
+	bool no_default_debuginfo_path;
+	bool no_dwarf;
 	const char *sysroot;
 	const char *executable;
 	bool ignore_build_id;
@@ -170,7 +173,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->stats = true;
 			break;
 		case OPT_NO_DWARF:
-			pcc_debuginfo_ignore_dwarf(true);
+			o->no_dwarf = true;
 			break;
 		case OPT_NO_EMULATION:
 			o->no_emulation = true;
@@ -194,7 +197,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->ignore_build_id = true;
 			break;
 		case OPT_NO_DEFAULT_DEBUGINFO:
-			pcc_debuginfo_no_default_path(true);
+			o->no_default_debuginfo_path = true;
 			break;
 		case OPT_DUMP_REFERENTS:
 			o->dump_referents = optarg;
@@ -356,6 +359,7 @@ static int analyse(const struct options *o, const char *core,
 	struct pcc_core_options copts = {
 		.sysroot = o->sysroot,
 		.executable = o->executable,
+		.must_match = pcc_python_library_names,
 		.ignore_build_id = o->ignore_build_id,
 	};
 	fail_core = core && strcmp(core, "-") == 0 ? "<stdin>" : core;
@@ -371,8 +375,12 @@ static int analyse(const struct options *o, const char *core,
 	if (err)
 		return fail(err);
 	fail_target = t;
-	err = o->pid ? pcc_debuginfo_open_live(t, o->debuginfo_path, &di)
-		     : pcc_debuginfo_open(t, o->debuginfo_path, &di);
+	struct pcc_debuginfo_options dopts = {
+		.extra_path = o->debuginfo_path,
+		.no_default_path = o->no_default_debuginfo_path,
+		.ignore_dwarf = o->no_dwarf,
+	};
+	err = pcc_debuginfo_open(t, &dopts, &di);
 	if (err) {
 		status = fail(err);
 		goto out_target;

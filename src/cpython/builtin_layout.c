@@ -19,8 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../debuginfo/layout_tables.h"
 #include "builtin_layout.h"
+#include "layout_tables.h"
 
 enum {
 	MAX_THRESHOLD = 100000000,
@@ -240,8 +240,8 @@ struct pcc_error *pcc_python_builtin_layout(struct pcc_python *py,
 			pcc_error_create(PCC_ERROR_LOOKUP,
 					 "%s has no debug info and none of the "
 					 "built-in layouts fits it",
-					 py->di->python_file ? py->di->python_file
-							     : py->di->python_name),
+					 py->di->module_file ? py->di->module_file
+							     : py->di->module_name),
 			"install the interpreter's debug symbols (Debian: "
 			"python3.X-dbg) or pass --debuginfo-path DIR");
 	free(py->layout_source);

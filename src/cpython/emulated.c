@@ -417,8 +417,13 @@ void pcc_python_emulated_labelled(struct pcc_python *py, uint64_t obj,
 			fn = c_traverse(py, ti->addr);
 			fn_known = true;
 		}
-		const char *c_member = member ? NULL
-					      : pcc_debuginfo_traverse_member(py->di, fn, off);
+		/* tp_traverse works on the object's own struct; a
+		 * PyObject * (struct _object) says nothing, and every
+		 * object's struct has at least PyObject's two words. */
+		const char *c_member =
+			member ? NULL
+			       : pcc_debuginfo_function_struct_member(
+					 py->di, fn, off, "_object", 16);
 		struct pcc_edge e = { PCC_EDGE_OFFSET, c_member, member, off };
 		if (visit(ctx, refs[i], &e))
 			return;

@@ -54,7 +54,7 @@ struct pcc_error *pcc_python_gc_vars_static(struct pcc_python *py,
 					"cannot read _PyGC_generation0 of %s: "
 					"the core may be truncated or from "
 					"another build",
-					di->python_file);
+					di->module_file);
 	static const char file[] = "gcmodule.c";
 	v->generations = pcc_debuginfo_static_symbol(di, file, "generations", NULL);
 	if (v->generations && v->generations + l->off[PCC_L_GEN_HEAD] != gen0)
@@ -111,8 +111,8 @@ void pcc_python_warn_lost_statics(struct pcc_python *py,
 			"variables %s of gcmodule.c cannot be found, so they "
 			"are reported as unknown (the generation lists come "
 			"from _PyGC_generation0)",
-			py->di->python_file ? py->di->python_file
-					    : py->di->python_name,
+			py->di->module_file ? py->di->module_file
+					    : py->di->module_name,
 			pcc_debuginfo_has_local_symbols(py->di)
 				? "its symbol table lacks them"
 				: "no symbol table of local symbols (stripped)",

@@ -9,7 +9,7 @@
 #ifndef PCC_INTERPRETER_H
 #define PCC_INTERPRETER_H
 
-#include "../debuginfo/layout.h"
+#include "layout.h"
 #include "../memory/memory.h"
 #include "../util/progress.h"
 #include "model.h"

@@ -26,7 +26,7 @@ void pcc_python_origin(const struct pcc_python *py, struct pcc_origin *out)
 	out->prog_name = pcc_xstrdup(t->prog_name);
 	out->executable = pcc_xstrdup(t->exe_path ? t->exe_path : t->prog_name);
 	out->python_version = pcc_xstrdup(py->version);
-	out->python_module = py->di ? dup_or_null(py->di->python_file) : NULL;
+	out->python_module = py->di ? dup_or_null(py->di->module_file) : NULL;
 	out->layout_source = dup_or_null(py->layout_source);
 	out->dwarf_source = dup_or_null(py->l.source);
 	for (size_t i = 0; i < t->warnings.len; i++)

@@ -14,6 +14,7 @@
 #include "emulated.h"
 #include "gc_state.h"
 #include "interpreter.h"
+#include "locate.h"
 #include "python.h"
 #include "traversals.h"
 #include "types.h"
@@ -85,8 +86,8 @@ static struct pcc_error *check_layout(struct pcc_python *py, bool gc_in_struct)
 		PCC_L_DICT_MASK, PCC_L_DICT_TABLE, PCC_L_COUNT
 	};
 	const struct pcc_debuginfo *di = py->di;
-	bool apart = di->debug_file && di->python_file
-		     && strcmp(di->debug_file, di->python_file) != 0;
+	bool apart = di->debug_file && di->module_file
+		     && strcmp(di->debug_file, di->module_file) != 0;
 	enum pcc_layout_field missing = first_missing(&py->l, required);
 	if (missing == PCC_L_COUNT && gc_in_struct)
 		missing = first_missing(&py->l, gc_struct);
@@ -101,7 +102,7 @@ static struct pcc_error *check_layout(struct pcc_python *py, bool gc_in_struct)
 		pcc_error_create(PCC_ERROR_UNSUPPORTED,
 				 "the debug info of %s%s%s%s does not describe "
 				 "%s: it is incomplete, or not that of this "
-				 "build", di->python_file,
+				 "build", di->module_file,
 				 apart ? " (in " : "", apart ? di->debug_file : "",
 				 apart ? ")" : "", what),
 		"pass this build's own debug info (--debuginfo-path DIR), or "
@@ -141,6 +142,9 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 				  struct pcc_debuginfo *di,
 				  struct pcc_python **ret)
 {
+	struct pcc_error *located = pcc_python_locate(t, di);
+	if (located)
+		return located;
 	struct pcc_python *py = pcc_xcalloc(1, sizeof(*py));
 	py->t = t;
 	py->di = di;
@@ -169,8 +173,8 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 						 "damaged: the _Py_DebugOffsets "
 						 "record of %s holds version 0x%llx, "
 						 "free_threaded %llu",
-						 di->python_file ? di->python_file
-								 : di->python_name,
+						 di->module_file ? di->module_file
+								 : di->module_name,
 						 (unsigned long long)version,
 						 (unsigned long long)free_threaded),
 				"if it is a core, take it again or check how it was copied");
@@ -183,8 +187,8 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 						 "build (--disable-gil), which "
 						 "pycorecheck does not analyse "
 						 "yet",
-						 di->python_file ? di->python_file
-								 : di->python_name),
+						 di->module_file ? di->module_file
+								 : di->module_name),
 				"pycorecheck walks the collector's PyGC_Head lists, "
 				"which such builds do not have");
 		}
@@ -200,7 +204,7 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 		int major = (int)(hex >> 24) & 0xff, minor = (int)(hex >> 16) & 0xff,
 		    micro = (int)(hex >> 8) & 0xff;
 		/* Before 3.11 the file name is the hint: libpython3.9.so. */
-		const char *name = di->python_file ? strstr(di->python_file, "python")
+		const char *name = di->module_file ? strstr(di->module_file, "python")
 						   : NULL;
 		if (!hex && name && sscanf(name, "python%d.%d", &major, &minor) != 2)
 			major = minor = 0;
@@ -237,7 +241,7 @@ struct pcc_error *pcc_python_open(struct pcc_target *t,
 				       "the core may be truncated or from "
 				       "another build",
 				       runtime ? "at _PyRuntime in " : "of ",
-				       di->python_file);
+				       di->module_file);
 		goto fail;
 	}
 	err = pcc_python_find_version(py, interp);

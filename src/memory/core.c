@@ -142,7 +142,7 @@ static void parse_nt_file(struct pcc_target *t, const uint8_t *desc,
 			return;
 		if (v[0] < v[1] && v[2] <= UINT64_MAX / (page_size ? page_size : 1)) {
 			struct pcc_mapped_file *f =
-				pcc_mapped_file_vec_push(&t->files);
+				pcc_mapped_file_vec_push(&t->files.list);
 			memset(f, 0, sizeof(*f));
 			f->start = v[0];
 			f->end = v[1];
@@ -237,12 +237,13 @@ static void sort_segments(struct pcc_target *t)
 
 struct file_image {
 	const char *path; /* as the core names it (owned by t->files) */
+	size_t file;      /* one of its t->files entries */
 	bool opened;
 	const uint8_t *data;
 	size_t size;
 	bool usable;
-	/* The build ids differ; the file is the executable or libpython and
-	 * the mismatch was not overridden: the core is refused. */
+	/* The build ids differ; the file is the executable or a must_match
+	 * library and the mismatch was not overridden: the core is refused. */
 	char *refusal;
 };
 
@@ -286,11 +287,11 @@ static void file_images_init(struct file_images *imgs,
 			     const struct pcc_target *t)
 {
 	memset(imgs, 0, sizeof(*imgs));
-	size_t n = t->files.len;
+	size_t n = t->files.list.len;
 	struct file_key *keys = pcc_xcalloc(n, sizeof(*keys));
 	for (size_t i = 0; i < n; i++)
-		keys[i] = (struct file_key){ t->files.data[i].path,
-					     t->files.data[i].offset, i };
+		keys[i] = (struct file_key){ t->files.list.data[i].path,
+					     t->files.list.data[i].offset, i };
 	pcc_sort(keys, n, sizeof(*keys), file_key_cmp);
 	imgs->images = pcc_xcalloc(n, sizeof(*imgs->images));
 	imgs->of_file = pcc_xcalloc(n, sizeof(size_t));
@@ -299,6 +300,7 @@ static void file_images_init(struct file_images *imgs,
 		if (i == 0 || strcmp(keys[i].path, keys[i - 1].path) != 0) {
 			size_t k = imgs->count++;
 			imgs->images[k].path = keys[i].path;
+			imgs->images[k].file = keys[i].file;
 			/* The group is sorted by offset: offset 0 comes first. */
 			imgs->header_file[k] = keys[i].offset == 0 ? keys[i].file
 								   : SIZE_MAX;
@@ -337,25 +339,21 @@ static void file_images_finish(struct pcc_target *t, struct file_images *imgs)
 }
 
 /*
- * The files whose build id must match: the executable and libpython.  Their
- * code and struct layouts are the analysis; using another build of them
- * would read the heap with the wrong layouts.
+ * The files whose build id must match: the executable and the libraries
+ * the caller names (the interpreter's).  Their code and struct layouts are
+ * the analysis; using another build of them would read the heap with the
+ * wrong layouts.
  */
 static bool must_match(const struct pcc_target *t, const char *path)
 {
-	if (t->exe_mapping && strcmp(path, t->exe_mapping) == 0)
+	if (t->files.exe_mapping && strcmp(path, t->files.exe_mapping) == 0)
 		return true;
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
-	return strncmp(base, "libpython", 9) == 0;
-}
-
-/* Where a file the core names is read from here. */
-static char *local_path(const struct pcc_target *t, const char *path)
-{
-	if (t->executable && t->exe_mapping && strcmp(path, t->exe_mapping) == 0)
-		return pcc_xstrdup(t->executable);
-	return pcc_xasprintf("%s%s", t->sysroot ? t->sysroot : "", path);
+	for (const char *const *p = t->must_match; p && *p; p++)
+		if (strncmp(base, *p, strlen(*p)) == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -365,20 +363,20 @@ static char *local_path(const struct pcc_target *t, const char *path)
 static void find_exe_mapping(struct pcc_target *t)
 {
 	const char *found = NULL;
-	for (size_t i = 0; i < t->files.len && !found; i++) {
-		const struct pcc_mapped_file *f = &t->files.data[i];
+	for (size_t i = 0; i < t->files.list.len && !found; i++) {
+		const struct pcc_mapped_file *f = &t->files.list.data[i];
 		if (t->auxv_phdr >= f->start && t->auxv_phdr < f->end)
 			found = f->path;
 	}
 	if (!found && t->auxv_execfn) {
 		char *execfn = pcc_target_read_cstr(t, t->auxv_execfn, 4096);
-		for (size_t i = 0; execfn && i < t->files.len && !found; i++)
-			if (strcmp(t->files.data[i].path, execfn) == 0)
-				found = t->files.data[i].path;
+		for (size_t i = 0; execfn && i < t->files.list.len && !found; i++)
+			if (strcmp(t->files.list.data[i].path, execfn) == 0)
+				found = t->files.list.data[i].path;
 		free(execfn);
 	}
 	if (found)
-		t->exe_mapping = pcc_xstrdup(found);
+		t->files.exe_mapping = pcc_xstrdup(found);
 }
 
 /*
@@ -434,9 +432,9 @@ static char *id_problem(const struct build_id *in_core,
  * Open the on-disk file behind a mapping once (file: an index into
  * t->files), and decide whether it may stand in for the missing pages: its
  * build id must match the one in the core's copy of the ELF header, when the
- * core has one.  The executable and libpython must have a readable build id
- * at all: a file that has none cannot be shown to be the one the core was
- * written with.
+ * core has one.  The executable and the must_match libraries must have a
+ * readable build id at all: a file that has none cannot be shown to be the
+ * one the core was written with.
  */
 static struct file_image *file_image_get(struct pcc_target *t,
 					 struct file_images *imgs, size_t file)
@@ -452,18 +450,21 @@ static struct file_image *file_image_get(struct pcc_target *t,
 	struct build_id in_core = { .len = 0 };
 	if (imgs->header_file[k] != SIZE_MAX) {
 		const struct pcc_mapped_file *f =
-			&t->files.data[imgs->header_file[k]];
+			&t->files.list.data[imgs->header_file[k]];
 		const struct pcc_segment *s = pcc_target_find_segment(t, f->start);
 		if (s && s->source == PCC_SEGMENT_CORE)
 			elf_image_build_id(s->data + (f->start - s->start),
 					   s->end - f->start, &in_core);
 	}
 
-	char *full = local_path(t, path);
+	char *full = NULL;
 	const uint8_t *data = NULL;
 	size_t size = 0;
-	int fd = pcc_target_open_regular(full);
+	int fd = pcc_mapped_files_open(&t->files, path,
+				       &t->files.list.data[img->file], &full);
 	int open_errno = errno;
+	if (fd < 0)
+		full = pcc_mapped_files_local_path(&t->files, path);
 	struct build_id on_disk = { .len = 0 };
 	if (fd >= 0) {
 		data = pcc_target_map_file(t, fd, &size);
@@ -528,9 +529,9 @@ static struct file_image *file_image_get(struct pcc_target *t,
 					"with (%s): used anyway (--ignore-build-id), "
 					"the results may be wrong", full, problem);
 			img->usable = true;
-			for (size_t i = 0; i < t->files.len; i++)
+			for (size_t i = 0; i < t->files.list.len; i++)
 				if (imgs->of_file[i] == k)
-					t->files.data[i].build_id_mismatch = true;
+					t->files.list.data[i].build_id_mismatch = true;
 		} else {
 			img->refusal = pcc_xasprintf(
 				"%s is not the file %s was written with: %s", full,
@@ -549,7 +550,7 @@ static void add_file_segment(struct pcc_target *t, struct file_images *imgs,
 			     struct pcc_segment_vec *out, size_t file,
 			     uint64_t lo, uint64_t hi)
 {
-	const struct pcc_mapped_file *f = &t->files.data[file];
+	const struct pcc_mapped_file *f = &t->files.list.data[file];
 	struct file_image *img = file_image_get(t, imgs, file);
 	if (!img->usable)
 		return;
@@ -591,8 +592,8 @@ static struct pcc_error *fill_from_files(struct pcc_target *t)
 	struct file_images imgs;
 	file_images_init(&imgs, t);
 	struct pcc_segment_vec extra = { 0 };
-	for (size_t i = 0; i < t->files.len; i++) {
-		uint64_t at = t->files.data[i].start, end = t->files.data[i].end;
+	for (size_t i = 0; i < t->files.list.len; i++) {
+		uint64_t at = t->files.list.data[i].start, end = t->files.list.data[i].end;
 		while (at < end) {
 			const struct pcc_segment *s = pcc_target_find_segment(t, at);
 			if (s) {
@@ -610,11 +611,12 @@ static struct pcc_error *fill_from_files(struct pcc_target *t)
 		*pcc_segment_vec_push(&t->segments) = extra.data[i];
 	pcc_segment_vec_free(&extra);
 	sort_segments(t);
-	/* The executable and libpython are checked even when the core holds
-	 * all their pages: libdwfl reads their symbols and DWARF from disk. */
-	for (size_t i = 0; i < t->files.len; i++)
-		if (t->files.data[i].offset == 0
-		    && must_match(t, t->files.data[i].path))
+	/* The executable and the must_match libraries are checked even when
+	 * the core holds all their pages: libdwfl reads their symbols and
+	 * DWARF from disk. */
+	for (size_t i = 0; i < t->files.list.len; i++)
+		if (t->files.list.data[i].offset == 0
+		    && must_match(t, t->files.list.data[i].path))
 			file_image_get(t, &imgs, i);
 	file_images_finish(t, &imgs);
 	struct pcc_error *err = NULL;
@@ -960,10 +962,11 @@ struct pcc_error *pcc_target_open_core_with(const char *path,
 	/* "-" is standard input: named so in messages and reports. */
 	t->core_path = pcc_xstrdup(strcmp(path, "-") == 0 ? "<stdin>" : path);
 	if (opts->sysroot && *opts->sysroot)
-		t->sysroot = pcc_xstrdup(opts->sysroot);
+		t->files.root = pcc_xstrdup(opts->sysroot);
 	if (opts->executable && *opts->executable)
-		t->executable = pcc_xstrdup(opts->executable);
+		t->files.executable = pcc_xstrdup(opts->executable);
 	t->ignore_build_id = opts->ignore_build_id;
+	t->must_match = opts->must_match;
 
 	struct pcc_core_input in;
 	struct pcc_error *err = pcc_core_input_open(path, t->core_path, &in);

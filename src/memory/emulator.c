@@ -323,8 +323,8 @@ static bool overlaps_target(struct pcc_target *t, uint64_t lo, uint64_t hi)
 	for (size_t i = 0; i < t->segments.len; i++)
 		if (t->segments.data[i].start < hi && t->segments.data[i].end > lo)
 			return true;
-	for (size_t i = 0; i < t->files.len; i++)
-		if (t->files.data[i].start < hi && t->files.data[i].end > lo)
+	for (size_t i = 0; i < t->files.list.len; i++)
+		if (t->files.list.data[i].start < hi && t->files.list.data[i].end > lo)
 			return true;
 	return false;
 }

@@ -133,6 +133,14 @@ void pcc_target_warn(struct pcc_target *t, const char *fmt, ...)
 	*slot = t->warnings.len;
 }
 
+char *pcc_target_name(const struct pcc_target *t)
+{
+	if (!t->live)
+		return pcc_xstrdup(t->core_path);
+	return t->prog_name[0] ? pcc_xasprintf("process %d (%s)", t->pid, t->prog_name)
+			       : pcc_xasprintf("process %d", t->pid);
+}
+
 int pcc_target_open_regular(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -171,9 +179,7 @@ void pcc_target_destroy(struct pcc_target *t)
 	for (size_t i = 0; i < t->maps.len; i++)
 		munmap(t->maps.data[i].addr, t->maps.data[i].len);
 	pcc_mmap_vec_free(&t->maps);
-	for (size_t i = 0; i < t->files.len; i++)
-		free(t->files.data[i].path);
-	pcc_mapped_file_vec_free(&t->files);
+	pcc_mapped_files_deinit(&t->files);
 	for (size_t i = 0; i < t->warnings.len; i++)
 		free(t->warnings.data[i]);
 	pcc_string_vec_free(&t->warnings);
@@ -182,9 +188,6 @@ void pcc_target_destroy(struct pcc_target *t)
 	free(t->core_path);
 	free(t->exe_path);
 	free(t->cmdline);
-	free(t->sysroot);
-	free(t->executable);
-	free(t->exe_mapping);
 	free(t->damage);
 	free(t);
 }

@@ -22,6 +22,7 @@
 #include "../util/error.h"
 #include "../util/progress.h"
 #include "../util/vec.h"
+#include "mapped_files.h"
 
 enum pcc_segment_source {
 	PCC_SEGMENT_CORE,
@@ -35,18 +36,7 @@ struct pcc_segment {
 	enum pcc_segment_source source;
 };
 
-/* One NT_FILE entry (or one /proc/PID/maps line with a path). */
-struct pcc_mapped_file {
-	uint64_t start, end;
-	uint64_t offset; /* in bytes */
-	char *path;
-	/* Set once the file was opened and checked against the core. */
-	bool checked;
-	bool build_id_mismatch;
-};
-
 PCC_VEC(pcc_segment_vec, struct pcc_segment)
-PCC_VEC(pcc_mapped_file_vec, struct pcc_mapped_file)
 
 struct pcc_mmap {
 	void *addr;
@@ -66,15 +56,12 @@ struct pcc_target {
 	char *cmdline;     /* pr_psargs */
 	uint64_t auxv_phdr, auxv_phnum, auxv_entry, auxv_execfn;
 
-	struct pcc_mapped_file_vec files;
-	/* Where read-only mappings are looked up: "" or a sysroot prefix. */
-	char *sysroot;
-	/* --executable: the file to use for the main executable, or NULL. */
-	char *executable;
-	/* Path of the executable as the core names it (NT_FILE), or NULL. */
-	char *exe_mapping;
+	/* What it maps from files, and where those are found here. */
+	struct pcc_mapped_files files;
 	/* --ignore-build-id: use mismatching files anyway, with a warning. */
 	bool ignore_build_id;
+	/* pcc_core_options.must_match */
+	const char *const *must_match;
 	/* "none", or how the core file was compressed. */
 	const char *compression;
 	/* Why the core is incomplete (a truncated file or compressed stream),
@@ -103,12 +90,6 @@ struct pcc_target {
 	unsigned live_threads;     /* threads stopped and read */
 	unsigned stopped_before;   /* of those, already stopped (state T) */
 	uint64_t copied_bytes;     /* memory copied while it was stopped */
-	/* /proc/PID/maps as read while stopped, NUL-terminated; the bytes
-	 * are in one of maps (freed with them). */
-	const char *maps_text;
-	/* "/proc/PID/root" when the process has another root directory (a
-	 * container), else "": prefix for the paths in maps_text. */
-	char proc_root[32];
 };
 
 /*
@@ -123,16 +104,19 @@ struct pcc_core_options {
 	const char *sysroot;
 	/* The main executable, wherever the core says it was (may be NULL). */
 	const char *executable;
-	/* A mismatching build id of the executable or libpython is a warning,
-	 * not an error. */
+	/* Besides the executable, the files whose build id must match the
+	 * core's: the start of their base names ("libpython"), NULL-ended
+	 * (may be NULL; must outlive the target). */
+	const char *const *must_match;
+	/* A mismatching build id of those is a warning, not an error. */
 	bool ignore_build_id;
 };
 
 /*
  * The same with every option.  path "-" reads standard input.  A core
  * compressed with zstd, lz4, xz or gzip is decompressed first (see spool.h).
- * The executable and libpython must match the build ids the core records:
- * else PCC_ERROR_INPUT naming both, unless ignore_build_id.
+ * The executable and the must_match files must match the build ids the
+ * core records: else PCC_ERROR_INPUT naming both, unless ignore_build_id.
  */
 struct pcc_error *pcc_target_open_core_with(const char *path,
 					    const struct pcc_core_options *opts,
@@ -154,6 +138,10 @@ void pcc_target_destroy(struct pcc_target *t);
 /* Map a whole regular file read-only for the target's lifetime (unmapped by
  * pcc_target_destroy); NULL if it is not a non-empty regular file. */
 const void *pcc_target_map_file(struct pcc_target *t, int fd, size_t *size);
+
+/* The target in messages: the core's path, or "process 123 (python3)".
+ * Owned by the caller. */
+char *pcc_target_name(const struct pcc_target *t);
 
 /* Add a warning for the report; a warning already given is dropped. */
 void pcc_target_warn(struct pcc_target *t, const char *fmt, ...)

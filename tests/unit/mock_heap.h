@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "cpython/interpreter.h"
-#include "debuginfo/layout_tables.h"
+#include "cpython/layout_tables.h"
 #include "cpython/python.h"
 #include "cpython/types.h"
 

@@ -655,11 +655,11 @@ START_TEST(test_open_minimal_core)
 	ck_assert_ptr_nonnull(t->core_elf);
 	ck_assert_int_ge(t->core_fd, 0);
 
-	ck_assert_uint_eq(t->files.len, 1);
-	ck_assert_uint_eq(t->files.data[0].start, LOAD2_VADDR);
-	ck_assert_uint_eq(t->files.data[0].end, LOAD2_VADDR + PAGE);
-	ck_assert_uint_eq(t->files.data[0].offset, PAGE);
-	ck_assert_str_eq(t->files.data[0].path, mapped_path);
+	ck_assert_uint_eq(t->files.list.len, 1);
+	ck_assert_uint_eq(t->files.list.data[0].start, LOAD2_VADDR);
+	ck_assert_uint_eq(t->files.list.data[0].end, LOAD2_VADDR + PAGE);
+	ck_assert_uint_eq(t->files.list.data[0].offset, PAGE);
+	ck_assert_str_eq(t->files.list.data[0].path, mapped_path);
 
 	ck_assert_uint_eq(t->missing_bytes, 0);
 	for (size_t i = 0; i < t->warnings.len; i++)
@@ -718,7 +718,7 @@ START_TEST(test_open_core_nt_file_without_load)
 	struct pcc_target *t = NULL;
 	struct pcc_error *err = pcc_target_open_core(core_path, NULL, &t);
 	ck_assert_ptr_null(err);
-	ck_assert_uint_eq(t->files.len, 1);
+	ck_assert_uint_eq(t->files.list.len, 1);
 	ck_assert_uint_eq(t->missing_bytes, 0);
 	uint8_t out[16];
 	ck_assert(pcc_target_read(t, LOAD1_VADDR, out, 16));

@@ -57,13 +57,13 @@ void pcc_live_make_windows(struct pcc_target *t, const struct plan *est,
 		const struct map_entry *m = &est->maps.data[i];
 		if (m->how != M_COPY)
 			continue;
-		uint64_t slack = (m->end - m->start) / 4;
+		uint64_t slack = (m->line.end - m->line.start) / 4;
 		if (slack < WINDOW_SLACK_MIN)
 			slack = WINDOW_SLACK_MIN;
 		slack &= ~(uint64_t)(page - 1);
-		uint64_t s = m->start > slack ? m->start - slack : 0;
-		uint64_t e = m->end + slack < m->end ? UINT64_MAX & ~(uint64_t)(page - 1)
-						      : m->end + slack;
+		uint64_t s = m->line.start > slack ? m->line.start - slack : 0;
+		uint64_t e = m->line.end + slack < m->line.end ? UINT64_MAX & ~(uint64_t)(page - 1)
+						      : m->line.end + slack;
 		if (w->len && s <= w->data[w->len - 1].end + WINDOW_JOIN_GAP) {
 			if (e > w->data[w->len - 1].end)
 				w->data[w->len - 1].end = e;
@@ -111,17 +111,17 @@ bool pcc_live_place_mappings(struct pcc_target *t, struct plan *p,
 				m->local = NULL;
 				for (size_t j = 0; j < w->len; j++) {
 					const struct window *win = &w->data[j];
-					if (win->local && m->start >= win->start
-					    && m->end <= win->end) {
-						m->local = win->local + (m->start - win->start);
+					if (win->local && m->line.start >= win->start
+					    && m->line.end <= win->end) {
+						m->local = win->local + (m->line.start - win->start);
 						break;
 					}
 				}
 				if (!m->local)
-					overflow += m->end - m->start;
+					overflow += m->line.end - m->line.start;
 			} else if (!m->local) {
 				m->local = extra;
-				extra += m->end - m->start;
+				extra += m->line.end - m->line.start;
 			}
 		}
 	}
@@ -131,7 +131,7 @@ bool pcc_live_place_mappings(struct pcc_target *t, struct plan *p,
 			continue;
 		for (size_t k = m->run_first; k < m->run_end; k++)
 			p->runs.data[k].local = m->local
-						+ (p->runs.data[k].remote - m->start);
+						+ (p->runs.data[k].remote - m->line.start);
 	}
 	return true;
 }

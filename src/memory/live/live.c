@@ -135,7 +135,7 @@ static struct pcc_error *read_process(struct pcc_target *t, pid_t pid,
 	}
 	memcpy(keep, text, text_len + 1);
 	*pcc_mmap_vec_push(&t->maps) = (struct pcc_mmap){ keep, text_len + 1 };
-	t->maps_text = keep;
+	t->files.maps_text = keep;
 
 	struct plan p = { 0 };
 	struct hole_vec holes = { 0 };
@@ -182,19 +182,19 @@ static struct pcc_error *read_process(struct pcc_target *t, pid_t pid,
 	for (size_t i = 0; i < p.maps.len; i++) {
 		const struct map_entry *m = &p.maps.data[i];
 		if (m->how == M_FILE) {
-			add_segment(t, m->start, m->start + m->file_len, m->file_data,
+			add_segment(t, m->line.start, m->line.start + m->file_len, m->file_data,
 				    PCC_SEGMENT_FILE);
 		} else if (m->how == M_COPY) {
-			uint64_t s = m->start;
+			uint64_t s = m->line.start;
 			while (h < holes.len && holes.data[h].end <= s)
 				h++;
-			while (h < holes.len && holes.data[h].start < m->end) {
+			while (h < holes.len && holes.data[h].start < m->line.end) {
 				add_segment(t, s, holes.data[h].start,
-					    m->local + (s - m->start), PCC_SEGMENT_COPY);
+					    m->local + (s - m->line.start), PCC_SEGMENT_COPY);
 				s = holes.data[h].end;
 				h++;
 			}
-			add_segment(t, s, m->end, m->local + (s - m->start),
+			add_segment(t, s, m->line.end, m->local + (s - m->line.start),
 				    PCC_SEGMENT_COPY);
 		}
 	}

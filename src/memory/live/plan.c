@@ -15,7 +15,7 @@
 
 #include "plan.h"
 
-/* Parse maps text in place (paths become NUL-terminated in it). */
+/* Parse maps text in place (each line becomes NUL-terminated in it). */
 static void parse_maps(char *text, struct map_entry_vec *out)
 {
 	char *line = text;
@@ -24,33 +24,10 @@ static void parse_maps(char *text, struct map_entry_vec *out)
 		if (nl)
 			*nl = 0;
 		struct map_entry m = { 0 };
-		unsigned long long s, e, off, ino;
-		int pathpos = -1;
-		if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, m.perms,
-			   &off, &m.dev_major, &m.dev_minor, &ino, &pathpos) >= 7
-		    && s < e) {
-			m.start = s;
-			m.end = e;
-			m.offset = off;
-			m.inode = ino;
-			m.path = pathpos >= 0 ? line + pathpos : "";
-			size_t len = strlen(m.path);
-			static const char del[] = " (deleted)";
-			if (len >= sizeof(del) - 1
-			    && strcmp(m.path + len - (sizeof(del) - 1), del) == 0)
-				m.deleted = true;
+		if (pcc_maps_line_parse(line, strlen(line), &m.line))
 			*map_entry_vec_push(out) = m;
-		}
 		line = nl ? nl + 1 : NULL;
 	}
-}
-
-static char *xstrndup(const char *s, size_t n)
-{
-	char *r = pcc_xmalloc(n + 1);
-	memcpy(r, s, n);
-	r[n] = 0;
-	return r;
 }
 
 static bool starts_with(const char *s, const char *prefix)
@@ -92,41 +69,38 @@ static bool read_pagemap(int fd, uint64_t start, uint64_t end, long page,
 	return true;
 }
 
+static char *xstrndup(const char *s, size_t n)
+{
+	char *r = pcc_xmalloc(n + 1);
+	memcpy(r, s, n);
+	r[n] = 0;
+	return r;
+}
+
 /*
- * Open the file behind a mapping: by its path under the process's root when
- * that is still the same inode, else through map_files (the file was
- * replaced or deleted; needs privileges).  NULL: copy the mapping instead.
+ * The file behind a mapping, mapped once per file (pcc_mapped_files_open
+ * says how it is found).  NULL: copy the mapping instead.
  */
-static const struct file_image *file_image_get(struct pcc_target *t,
-					       struct file_image_vec *cache,
-					       pid_t pid, const struct map_entry *m)
+static const struct file_image *open_file_image(struct pcc_target *t,
+						struct file_image_vec *cache,
+						const struct map_entry *m)
 {
 	for (size_t i = 0; i < cache->len; i++) {
 		struct file_image *img = &cache->data[i];
-		if (img->inode == m->inode && img->dev_major == m->dev_major
-		    && img->dev_minor == m->dev_minor)
+		if (img->inode == m->line.inode && img->dev_major == m->line.dev_major
+		    && img->dev_minor == m->line.dev_minor)
 			return img->failed ? NULL : img;
 	}
-	struct file_image img = { .inode = m->inode, .dev_major = m->dev_major,
-				  .dev_minor = m->dev_minor };
-	int fd = -1;
-	if (!m->deleted && m->path[0] == '/') {
-		char *full = pcc_xasprintf("%s%s", t->proc_root, m->path);
-		fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		free(full);
-		struct stat st;
-		if (fd >= 0 && (fstat(fd, &st) < 0 || (uint64_t)st.st_ino != m->inode
-				|| !S_ISREG(st.st_mode))) {
-			close(fd);
-			fd = -1;
-		}
-	}
-	if (fd < 0) {
-		char mf[96];
-		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", (int)pid,
-			 (unsigned long long)m->start, (unsigned long long)m->end);
-		fd = open(mf, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	}
+	struct file_image img = { .inode = m->line.inode,
+				  .dev_major = m->line.dev_major,
+				  .dev_minor = m->line.dev_minor };
+	struct pcc_mapped_file mapping = { .start = m->line.start,
+					   .end = m->line.end,
+					   .inode = m->line.inode,
+					   .deleted = m->line.deleted };
+	char *path = xstrndup(m->line.path, m->line.path_len);
+	int fd = pcc_mapped_files_open(&t->files, path, &mapping, NULL);
+	free(path);
 	if (fd >= 0) {
 		size_t size = 0;
 		img.data = pcc_target_map_file(t, fd, &size);
@@ -171,20 +145,14 @@ void pcc_live_plan(struct pcc_target *t, pid_t pid, char *text,
 
 	for (size_t i = 0; i < p->maps.len; i++) {
 		struct map_entry *m = &p->maps.data[i];
-		const char *s = m->path;
-		bool readable = m->perms[0] == 'r';
-		bool writable = m->perms[1] == 'w';
-		bool shared = m->perms[3] == 's';
+		const char *s = m->line.path;
+		bool readable = m->line.perms[0] == 'r';
+		bool writable = m->line.perms[1] == 'w';
+		bool shared = m->line.perms[3] == 's';
 		bool anon = s[0] != '/';
-		uint64_t npages = (m->end - m->start) / (uint64_t)page;
-		if (!estimate && s[0] == '/') {
-			struct pcc_mapped_file *f = pcc_mapped_file_vec_push(&t->files);
-			memset(f, 0, sizeof(*f));
-			f->start = m->start;
-			f->end = m->end;
-			f->offset = m->offset;
-			f->path = xstrndup(s, strlen(s) - (m->deleted ? 10 : 0));
-		}
+		uint64_t npages = (m->line.end - m->line.start) / (uint64_t)page;
+		if (!estimate && s[0] == '/')
+			pcc_mapped_files_add_line(&t->files, &m->line);
 		m->how = M_SKIP;
 		if (!readable || starts_with(s, "[vvar") || starts_with(s, "[vsyscall"))
 			continue;
@@ -192,7 +160,7 @@ void pcc_live_plan(struct pcc_target *t, pid_t pid, char *text,
 		if (starts_with(s, "/dev/") && !starts_with(s, "/dev/zero")
 		    && !starts_with(s, "/dev/shm/"))
 			continue;
-		if (anon || (shared && (m->deleted || starts_with(s, "/dev/zero")
+		if (anon || (shared && (m->line.deleted || starts_with(s, "/dev/zero")
 					|| starts_with(s, "/SYSV")
 					|| starts_with(s, "/memfd:")))) {
 			m->how = M_COPY;
@@ -210,10 +178,10 @@ void pcc_live_plan(struct pcc_target *t, pid_t pid, char *text,
 		 * process wrote before making it read-only (RELRO): then it
 		 * is copied. */
 		if (!shared) {
-			bool modified = m->perms[2] != 'x';
+			bool modified = m->line.perms[2] != 'x';
 			if (pmfd >= 0) {
 				flags = grow_flags(flags, &flags_cap, npages);
-				if (read_pagemap(pmfd, m->start, m->end, page, flags)) {
+				if (read_pagemap(pmfd, m->line.start, m->line.end, page, flags)) {
 					modified = false;
 					for (uint64_t k = 0; k < npages && !modified; k++)
 						modified = (flags[k] & PM_SWAPPED)
@@ -227,18 +195,18 @@ void pcc_live_plan(struct pcc_target *t, pid_t pid, char *text,
 				continue;
 			}
 		}
-		const struct file_image *img = file_image_get(t, images, pid, m);
+		const struct file_image *img = open_file_image(t, images, m);
 		if (estimate) {
 			m->how = M_FILE;
 			continue;
 		}
-		if (img && m->offset < img->size) {
-			uint64_t avail = img->size - m->offset;
+		if (img && m->line.offset < img->size) {
+			uint64_t avail = img->size - m->line.offset;
 			avail = (avail + (uint64_t)page - 1) & ~(uint64_t)(page - 1);
 			m->how = M_FILE;
-			m->file_data = img->data + m->offset;
-			m->file_len = avail < m->end - m->start ? avail : m->end - m->start;
-			t->files.data[t->files.len - 1].checked = true;
+			m->file_data = img->data + m->line.offset;
+			m->file_len = avail < m->line.end - m->line.start ? avail : m->line.end - m->line.start;
+			t->files.list.data[t->files.list.len - 1].checked = true;
 		} else if (img) {
 			continue; /* wholly beyond the end of the file */
 		} else if (!shared) {
@@ -256,14 +224,14 @@ void pcc_live_plan(struct pcc_target *t, pid_t pid, char *text,
 		if (m->how != M_COPY)
 			continue;
 		m->run_first = p->runs.len;
-		uint64_t npages = (m->end - m->start) / (uint64_t)page;
+		uint64_t npages = (m->line.end - m->line.start) / (uint64_t)page;
 		bool all = m->copy_all || pmfd < 0;
 		if (!all) {
 			flags = grow_flags(flags, &flags_cap, npages);
-			all = !read_pagemap(pmfd, m->start, m->end, page, flags);
+			all = !read_pagemap(pmfd, m->line.start, m->line.end, page, flags);
 		}
 		if (all) {
-			*run_vec_push(&p->runs) = (struct run){ m->start, m->end - m->start, NULL };
+			*run_vec_push(&p->runs) = (struct run){ m->line.start, m->line.end - m->line.start, NULL };
 		} else {
 			for (uint64_t k = 0; k < npages;) {
 				if (!(flags[k] & (PM_PRESENT | PM_SWAPPED))) {
@@ -274,7 +242,7 @@ void pcc_live_plan(struct pcc_target *t, pid_t pid, char *text,
 				while (e < npages && (flags[e] & (PM_PRESENT | PM_SWAPPED)))
 					e++;
 				*run_vec_push(&p->runs) = (struct run){
-					m->start + k * (uint64_t)page,
+					m->line.start + k * (uint64_t)page,
 					(e - k) * (uint64_t)page, NULL };
 				k = e;
 			}

@@ -9,11 +9,8 @@
 #include "../memory.h"
 
 struct map_entry {
-	uint64_t start, end, offset, inode;
-	unsigned dev_major, dev_minor;
-	char perms[5];
-	const char *path; /* into the maps text; "" for anonymous */
-	bool deleted;
+	/* Its path is NUL-terminated in the maps text, " (deleted)" and all. */
+	struct pcc_maps_line line;
 	enum { M_SKIP, M_COPY, M_FILE } how;
 	bool copy_all; /* every page, not only those pagemap says are there */
 	const uint8_t *file_data; /* M_FILE */

@@ -235,10 +235,11 @@ void pcc_live_read_identity(struct pcc_target *t, pid_t pid)
 	}
 
 	/* A process in a container: its paths are under /proc/PID/root. */
-	char root[sizeof(t->proc_root)];
+	char root[32];
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	struct stat ours, theirs;
 	if (stat("/", &ours) == 0 && stat(root, &theirs) == 0
 	    && (ours.st_dev != theirs.st_dev || ours.st_ino != theirs.st_ino))
-		memcpy(t->proc_root, root, sizeof(root));
+		t->files.root = pcc_xstrdup(root);
+	t->files.pid = (int)pid;
 }

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Names for what an emulated traversal visits: the struct a tp_traverse
- * function works on, from the DWARF of the module that holds it, and the
- * member of that struct at an offset.
+ * The struct a function works on, from the DWARF of the module that holds
+ * it, and the member of that struct at an offset: names for what emulated
+ * code read.
  *
  * The struct is the pointee of the function's first parameter when that is
- * a pointer to a struct of the object's own (FutureObj *fut), else of the
- * first such variable in its body: newer code takes PyObject * and casts
- * (TaskObj *task = (TaskObj *)op).  A pointer to PyObject itself (struct
- * _object) says nothing and is skipped.
+ * a pointer to a struct that says something (FutureObj *fut), else of the
+ * first such variable in its body, for code that takes a generic pointer
+ * and casts (TaskObj *task = (TaskObj *)op).  The caller names the generic
+ * struct that says nothing, and the size below which a struct is not the
+ * one looked for.
  */
 #include "config.h"
 
@@ -24,19 +25,17 @@ enum {
 	 * and embedded structs. */
 	MAX_PEEL = 16,
 	MAX_DEPTH = 8,
-	/* A struct of an object has at least PyObject's two words. */
-	MIN_OBJECT_SIZE = 16,
 };
 
-struct traverse_struct {
+struct function_struct {
 	uint64_t fn;
 	bool found;
 	Dwarf_Die type; /* DW_TAG_structure_type, when found */
 };
-PCC_VEC(traverse_struct_vec, struct traverse_struct);
+PCC_VEC(function_struct_vec, struct function_struct);
 
-struct pcc_traverse_structs {
-	struct traverse_struct_vec v;
+struct pcc_function_structs {
+	struct function_struct_vec v;
 };
 
 /* Follow typedefs and qualifiers to the type they name. */
@@ -64,8 +63,16 @@ static bool type_of(Dwarf_Die *die, Dwarf_Die *out)
 	       && dwarf_formref_die(&attr, &t) && peel(&t, out);
 }
 
-/* Is var (a parameter or variable) a pointer to an object's own struct? */
-static bool points_to_object_struct(Dwarf_Die *var, Dwarf_Die *st)
+/* The struct that says nothing, and the least size of one that does. */
+struct wanted {
+	const char *generic;
+	uint64_t min_size;
+};
+
+/* Is var (a parameter or variable) a pointer to a struct that says
+ * something? */
+static bool points_to_struct(const struct wanted *w, Dwarf_Die *var,
+			     Dwarf_Die *st)
 {
 	Dwarf_Die ptr;
 	if (!type_of(var, &ptr) || dwarf_tag(&ptr) != DW_TAG_pointer_type
@@ -74,15 +81,15 @@ static bool points_to_object_struct(Dwarf_Die *var, Dwarf_Die *st)
 	const char *name = dwarf_diename(st);
 	Dwarf_Word size;
 	Dwarf_Attribute attr;
-	return !(name && strcmp(name, "_object") == 0)
+	return !(name && w->generic && strcmp(name, w->generic) == 0)
 	       && dwarf_attr_integrate(st, DW_AT_byte_size, &attr)
-	       && dwarf_formudata(&attr, &size) == 0 && size >= MIN_OBJECT_SIZE;
+	       && dwarf_formudata(&attr, &size) == 0 && size >= w->min_size;
 }
 
 /* The first parameter, else the first variable of the body (blocks
- * included), that points to an object's struct. */
-static bool find_in_scope(Dwarf_Die *scope, Dwarf_Die *st, bool params,
-			  int depth)
+ * included), that points to a struct that says something. */
+static bool find_in_scope(const struct wanted *w, Dwarf_Die *scope,
+			  Dwarf_Die *st, bool params, int depth)
 {
 	Dwarf_Die child;
 	if (depth > MAX_DEPTH || dwarf_child(scope, &child) != 0)
@@ -90,18 +97,19 @@ static bool find_in_scope(Dwarf_Die *scope, Dwarf_Die *st, bool params,
 	do {
 		int tag = dwarf_tag(&child);
 		if (params && tag == DW_TAG_formal_parameter)
-			return points_to_object_struct(&child, st);
+			return points_to_struct(w, &child, st);
 		if (!params && tag == DW_TAG_variable
-		    && points_to_object_struct(&child, st))
+		    && points_to_struct(w, &child, st))
 			return true;
 		if (!params && tag == DW_TAG_lexical_block
-		    && find_in_scope(&child, st, false, depth + 1))
+		    && find_in_scope(w, &child, st, false, depth + 1))
 			return true;
 	} while (dwarf_siblingof(&child, &child) == 0);
 	return false;
 }
 
-static bool struct_of_function(struct pcc_debuginfo *di, uint64_t fn,
+static bool struct_of_function(const struct wanted *w,
+			       struct pcc_debuginfo *di, uint64_t fn,
 			       Dwarf_Die *st)
 {
 	Dwarf_Addr bias;
@@ -112,8 +120,8 @@ static bool struct_of_function(struct pcc_debuginfo *di, uint64_t fn,
 	for (int i = 0; i < n && !found; i++) {
 		if (dwarf_tag(&scopes[i]) != DW_TAG_subprogram)
 			continue;
-		found = find_in_scope(&scopes[i], st, true, 0)
-			|| find_in_scope(&scopes[i], st, false, 0);
+		found = find_in_scope(w, &scopes[i], st, true, 0)
+			|| find_in_scope(w, &scopes[i], st, false, 0);
 		break;
 	}
 	free(scopes);
@@ -152,31 +160,34 @@ static const char *member_at(Dwarf_Die *st, uint64_t off, int depth)
 	return NULL;
 }
 
-const char *pcc_debuginfo_traverse_member(struct pcc_debuginfo *di,
-					  uint64_t fn, int64_t off)
+const char *pcc_debuginfo_function_struct_member(struct pcc_debuginfo *di,
+						 uint64_t fn, int64_t off,
+						 const char *generic,
+						 uint64_t min_size)
 {
-	if (!fn || off < 0 || pcc_debuginfo_dwarf_ignored())
+	const struct wanted w = { generic, min_size };
+	if (!fn || off < 0 || di->ignore_dwarf)
 		return NULL;
-	if (!di->traverse_structs)
-		di->traverse_structs = pcc_xcalloc(1, sizeof(*di->traverse_structs));
-	struct traverse_struct_vec *v = &di->traverse_structs->v;
-	struct traverse_struct *ts = NULL;
+	if (!di->function_structs)
+		di->function_structs = pcc_xcalloc(1, sizeof(*di->function_structs));
+	struct function_struct_vec *v = &di->function_structs->v;
+	struct function_struct *ts = NULL;
 	for (size_t i = 0; i < v->len && !ts; i++)
 		if (v->data[i].fn == fn)
 			ts = &v->data[i];
 	if (!ts) {
-		ts = traverse_struct_vec_push(v);
+		ts = function_struct_vec_push(v);
 		ts->fn = fn;
-		ts->found = struct_of_function(di, fn, &ts->type);
+		ts->found = struct_of_function(&w, di, fn, &ts->type);
 	}
 	return ts->found ? member_at(&ts->type, (uint64_t)off, 0) : NULL;
 }
 
-void pcc_debuginfo_free_traverse_structs(struct pcc_debuginfo *di)
+void pcc_debuginfo_free_function_structs(struct pcc_debuginfo *di)
 {
-	if (!di->traverse_structs)
+	if (!di->function_structs)
 		return;
-	traverse_struct_vec_free(&di->traverse_structs->v);
-	free(di->traverse_structs);
-	di->traverse_structs = NULL;
+	function_struct_vec_free(&di->function_structs->v);
+	free(di->function_structs);
+	di->function_structs = NULL;
 }

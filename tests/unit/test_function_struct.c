@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/debuginfo/traverse_struct.c: the names of the members
+ * Unit tests for src/debuginfo/function_struct.c: the names of the members
  * an emulated traversal visits, read from DWARF.  The DWARF is this test's
  * own (it is built with -g): the traversal functions below stand for an
  * extension's, and the compiler's offsetof is the truth.
@@ -90,7 +90,7 @@ static struct pcc_debuginfo *self_debuginfo(void)
 
 static void free_debuginfo(struct pcc_debuginfo *di)
 {
-	pcc_debuginfo_free_traverse_structs(di);
+	pcc_debuginfo_free_function_structs(di);
 	dwfl_end(di->dwfl);
 	free(di);
 }
@@ -98,7 +98,8 @@ static void free_debuginfo(struct pcc_debuginfo *di)
 static void assert_member(struct pcc_debuginfo *di, uint64_t fn, size_t off,
 			  const char *want)
 {
-	const char *got = pcc_debuginfo_traverse_member(di, fn, (int64_t)off);
+	const char *got = pcc_debuginfo_function_struct_member(di, fn, (int64_t)off,
+							       "_object", 16);
 	if (want)
 		ck_assert_pstr_eq(got, want);
 	else
@@ -142,8 +143,8 @@ START_TEST(test_nothing_to_go_by)
 	/* Not a function of any module; no address; a negative offset. */
 	assert_member(di, 0x10, 16, NULL);
 	assert_member(di, 0, 16, NULL);
-	ck_assert_ptr_null(pcc_debuginfo_traverse_member(
-		di, FN(thing_traverse), -8));
+	ck_assert_ptr_null(pcc_debuginfo_function_struct_member(
+		di, FN(thing_traverse), -8, "_object", 16));
 	free_debuginfo(di);
 }
 END_TEST
@@ -151,9 +152,9 @@ END_TEST
 START_TEST(test_no_dwarf)
 {
 	struct pcc_debuginfo *di = self_debuginfo();
-	pcc_debuginfo_ignore_dwarf(true);
+	di->ignore_dwarf = true;
 	assert_member(di, FN(thing_traverse), offsetof(ThingObject, callbacks), NULL);
-	pcc_debuginfo_ignore_dwarf(false);
+	di->ignore_dwarf = false;
 	assert_member(di, FN(thing_traverse), offsetof(ThingObject, callbacks), "callbacks");
 	free_debuginfo(di);
 }
@@ -161,7 +162,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("traverse_struct");
+	Suite *s = suite_create("function_struct");
 	TCase *tc = tcase_create("dwarf");
 	tcase_add_test(tc, test_first_parameter);
 	tcase_add_test(tc, test_cast_in_body);

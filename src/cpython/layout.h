@@ -12,7 +12,7 @@
 #ifndef PCC_LAYOUT_H
 #define PCC_LAYOUT_H
 
-#include "debuginfo.h"
+#include "../debuginfo/debuginfo.h"
 
 /* X(id, struct names, member path).  An empty member means sizeof. */
 #define PCC_LAYOUT_FIELDS(X)                                                  \
