@@ -11,6 +11,7 @@
 
 #include "analysis/run.h"
 #include "mock_heap.h"
+#include "run_suite.h"
 
 static struct mock_heap m;
 
@@ -285,9 +286,5 @@ int main(void)
 	tcase_add_loop_test(tc, test_lists_of_every_small_length, 0, 6);
 	tcase_add_loop_test(tc, test_broken_list_keeps_objects_before_the_break, 0, 5);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pcc_run_suite(s);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "memory/emulator.h"
+#include "run_suite.h"
 
 extern const uint8_t pcc_emu_test_code[], pcc_emu_test_code_end[];
 
@@ -295,10 +296,7 @@ int main(void)
 	for (int port = 0; port < 2; port++) {
 		setenv("PCC_EMU_PORT", port ? "1" : "0", 1);
 		printf("driver: %s\n", port ? "port" : "memory");
-		SRunner *sr = srunner_create(emulator_suite());
-		srunner_run_all(sr, CK_NORMAL);
-		failed += srunner_ntests_failed(sr);
-		srunner_free(sr);
+		failed += pcc_run_suite_failures(emulator_suite());
 	}
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/error.h"
+#include "run_suite.h"
 
 /* pcc_error_fwrite's output as a string (caller frees). */
 static char *render(const struct pcc_error *err)
@@ -242,9 +243,5 @@ static Suite *error_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(error_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pcc_run_suite(error_suite());
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "debuginfo/debuginfo.h"
+#include "run_suite.h"
 
 /* CPython's shapes, as an extension sees them. */
 struct _object {
@@ -169,9 +170,5 @@ int main(void)
 	tcase_add_test(tc, test_nothing_to_go_by);
 	tcase_add_test(tc, test_no_dwarf);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pcc_run_suite(s);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "analysis/heap.h"
+#include "run_suite.h"
 
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
 
@@ -147,9 +148,5 @@ int main(void)
 	tcase_add_test(tc, test_corruption_dropped);
 	tcase_add_test(tc, test_empty);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pcc_run_suite(s);
 }

@@ -19,6 +19,7 @@
 
 #include "memory/mapped_files.h"
 #include "memory/memory.h"
+#include "run_suite.h"
 
 static bool parse(const char *line, struct pcc_maps_line *out)
 {
@@ -284,9 +285,5 @@ int main(void)
 	tcase_add_test(tc, test_open_core_files);
 	tcase_add_test(tc, test_open_live_files);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pcc_run_suite(s);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "memory/memory.h"
+#include "run_suite.h"
 
 /* ---- a target built by hand ---- */
 
@@ -952,9 +953,5 @@ static Suite *target_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(target_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pcc_run_suite(target_suite());
 }

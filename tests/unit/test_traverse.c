@@ -15,6 +15,7 @@
 
 #include "cpython/traverse.h"
 #include "mock_heap.h"
+#include "run_suite.h"
 
 enum {
 	MOCK_FN_DICT = 0xd1c7,
@@ -442,9 +443,5 @@ int main(void)
 	tcase_add_test(tc, test_frame_of_a_running_call_visits_its_members_only);
 	tcase_add_test(tc, test_referents_buffer_matches_the_visitor);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pcc_run_suite(s);
 }

@@ -13,6 +13,7 @@
 
 #include "cpython/refcount.h"
 #include "mock_heap.h"
+#include "run_suite.h"
 
 enum {
 	BASE = 0x10000000,
@@ -220,9 +221,5 @@ static Suite *types_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(types_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pcc_run_suite(types_suite());
 }

@@ -9,6 +9,7 @@
 
 #include "report/report.h"
 #include "util/utf8.h"
+#include "run_suite.h"
 
 static size_t seq(const char *s)
 {
@@ -127,9 +128,5 @@ static Suite *utf8_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(utf8_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pcc_run_suite(utf8_suite());
 }
