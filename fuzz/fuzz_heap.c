@@ -121,7 +121,7 @@ static struct {
 	struct copied_segment *copies;
 	size_t ncopies;
 	uint64_t region_size;
-	size_t pristine_warnings;
+	size_t pristine_warnings, pristine_py_warnings;
 	uint64_t pristine_set_dummy;
 	FILE *devnull;
 	bool check_utf8;
@@ -200,7 +200,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	qsort(fx.objects, fx.nobjects, sizeof(*fx.objects), compare_u64);
 
 	copy_core_segments();
-	fx.pristine_warnings = fx.t->warnings.len;
+	fx.pristine_warnings = fx.t->warnings.list.len;
+	fx.pristine_py_warnings = fx.py->warnings.list.len;
 	fx.pristine_set_dummy = fx.py->set_dummy;
 	fx.devnull = fopen("/dev/null", "w");
 	if (!fx.devnull)
@@ -360,10 +361,8 @@ static void reset_state(void)
 	pcc_python_emulated_free(fx.py);
 	pcc_python_forget_types(fx.py);
 	fx.py->set_dummy = fx.pristine_set_dummy;
-	struct pcc_string_vec *w = &fx.t->warnings;
-	for (size_t i = fx.pristine_warnings; i < w->len; i++)
-		free(w->data[i]);
-	w->len = fx.pristine_warnings;
+	pcc_warnings_truncate(&fx.t->warnings, fx.pristine_warnings);
+	pcc_warnings_truncate(&fx.py->warnings, fx.pristine_py_warnings);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -106,7 +106,7 @@ void pcc_python_warn_lost_statics(struct pcc_python *py,
 	}
 	if (!len)
 		return;
-	pcc_target_warn(py->t,
+	pcc_python_warn(py,
 			"%s has no debug info and %s: the collector's static "
 			"variables %s of gcmodule.c cannot be found, so they "
 			"are reported as unknown (the generation lists come "
@@ -175,7 +175,7 @@ static bool interpreter_seen(struct pcc_python *py, uint64_t interp)
 	for (size_t i = 0; i < py->gcs.len; i++) {
 		if (py->gcs.data[i].interp_addr != interp)
 			continue;
-		pcc_target_warn(py->t,
+		pcc_python_warn(py,
 				"the interpreter list loops back to the "
 				"interpreter at 0x%llx after %zu interpreters: "
 				"it is corrupt, and the loop is not followed",
@@ -206,7 +206,7 @@ static bool lists_seen(struct pcc_python *py, const struct pcc_gc_state *gs)
 		}
 		if (!same)
 			continue;
-		pcc_target_warn(py->t,
+		pcc_python_warn(py,
 				"the interpreter at 0x%llx shares the "
 				"collector's lists of the interpreter at "
 				"0x%llx: the interpreter list is corrupt, and "
@@ -260,7 +260,7 @@ struct pcc_error *pcc_python_read_collectors(struct pcc_python *py,
 			break;
 	}
 	if (interp && n == MAX_INTERPRETERS)
-		pcc_target_warn(t, "the interpreter list goes on after %d "
+		pcc_python_warn(py, "the interpreter list goes on after %d "
 				"interpreters (at 0x%llx): it is corrupt, and "
 				"only the first %d are analysed",
 				MAX_INTERPRETERS, (unsigned long long)interp,

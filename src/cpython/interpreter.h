@@ -20,6 +20,9 @@ PCC_VEC(pcc_slot_vec, struct pcc_slot)
 struct pcc_python {
 	struct pcc_target *t;
 	struct pcc_debuginfo *di;
+	/* What reading the interpreter found amiss, for the report (the
+	 * target's and the debug info's own are theirs). */
+	struct pcc_warnings warnings;
 	struct pcc_layout l;
 	/* Without DWARF: which built-in table, and its version. */
 	char *layout_source;
@@ -107,5 +110,8 @@ static inline uint64_t pcc_python_mapped_bytes(const struct pcc_python *py)
 		bytes += segs->data[i].end - segs->data[i].start;
 	return bytes;
 }
+
+/* Add a warning for the report; one given before is dropped. */
+#define pcc_python_warn(py, ...) pcc_warnings_add(&(py)->warnings, __VA_ARGS__)
 
 #endif

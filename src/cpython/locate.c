@@ -130,7 +130,7 @@ struct pcc_error *pcc_python_locate(struct pcc_target *t,
 	pcc_debuginfo_find_module(di, interpreter_symbols, "python", &s);
 	struct pcc_error *err = NULL;
 	if (s.found)
-		pcc_debuginfo_use_module(di, t, s.found);
+		pcc_debuginfo_use_module(di, s.found);
 	else
 		err = not_found(t, &s);
 	pcc_module_search_deinit(&s);

@@ -29,8 +29,14 @@ void pcc_python_origin(const struct pcc_python *py, struct pcc_origin *out)
 	out->python_module = py->di ? dup_or_null(py->di->module_file) : NULL;
 	out->layout_source = dup_or_null(py->layout_source);
 	out->dwarf_source = dup_or_null(py->l.source);
-	for (size_t i = 0; i < t->warnings.len; i++)
-		*pcc_string_vec_push(&out->warnings) = pcc_xstrdup(t->warnings.data[i]);
+	/* Bottom up, which is also the order they were found in. */
+	const struct pcc_warnings *from[] = { &t->warnings,
+					      py->di ? &py->di->warnings : NULL,
+					      &py->warnings };
+	for (size_t k = 0; k < sizeof(from) / sizeof(from[0]); k++)
+		for (size_t i = 0; from[k] && i < from[k]->list.len; i++)
+			*pcc_string_vec_push(&out->warnings) =
+				pcc_xstrdup(from[k]->list.data[i]);
 }
 
 void pcc_origin_deinit(struct pcc_origin *o)

@@ -295,6 +295,7 @@ void pcc_python_destroy(struct pcc_python *py)
 	free(py->layout_source);
 	pcc_slot_vec_free(&py->slot_pool);
 	pcc_gc_state_vec_free(&py->gcs);
+	pcc_warnings_deinit(&py->warnings);
 	free(py);
 }
 

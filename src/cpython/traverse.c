@@ -83,7 +83,7 @@ static void budget_spent(struct pcc_python *py)
 	if (py->item_budget_spent)
 		return;
 	py->item_budget_spent = true;
-	pcc_target_warn(py->t,
+	pcc_python_warn(py,
 			"the heap's containers claim many times more items "
 			"than the core's memory holds (corrupt sizes): "
 			"containers read after this are not followed, and "

@@ -36,6 +36,9 @@ struct pcc_debuginfo_options {
 struct pcc_debuginfo {
 	Dwfl *dwfl;
 	bool ignore_dwarf;
+	/* What was found amiss in the files and their DWARF, for the
+	 * report. */
+	struct pcc_warnings warnings;
 	/* The module whose symbols and DWARF are asked for, once chosen
 	 * (pcc_debuginfo_use_module); NULL before. */
 	Dwfl_Module *module;
@@ -92,10 +95,9 @@ void pcc_module_search_deinit(struct pcc_module_search *s);
 
 /*
  * Ask mod for symbols and DWARF from now on.  DWARF that cannot be read to
- * its end is not used, with a warning on t.
+ * its end is not used, with a warning.
  */
-void pcc_debuginfo_use_module(struct pcc_debuginfo *di, struct pcc_target *t,
-			      Dwfl_Module *mod);
+void pcc_debuginfo_use_module(struct pcc_debuginfo *di, Dwfl_Module *mod);
 
 /*
  * Resolve the given symbol names in the chosen module in one pass over

@@ -25,7 +25,7 @@
 struct pcc_debuginfo_impl {
 	struct pcc_debuginfo pub;
 	Dwfl_Callbacks callbacks;
-	struct pcc_target *t; /* for its mapped files and warnings */
+	struct pcc_target *t; /* for its mapped files */
 };
 
 /* The state a callback runs with: NULL before the modules were adopted. */
@@ -63,11 +63,11 @@ static bool search_is_hazardous(struct pcc_debuginfo_impl *impl,
 	const char *name = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL,
 					    NULL, NULL);
 	if (impl)
-		pcc_target_warn(impl->t,
-				"%s is not a regular file (a FIFO or a device): "
-				"the %s of %s is not looked for where it is",
-				hazard, debug ? "debug info" : "file",
-				name ? name : "a module");
+		pcc_warnings_add(&impl->pub.warnings,
+				 "%s is not a regular file (a FIFO or a device): "
+				 "the %s of %s is not looked for where it is",
+				 hazard, debug ? "debug info" : "file",
+				 name ? name : "a module");
 	free(hazard);
 	return true;
 }
@@ -359,6 +359,7 @@ void pcc_debuginfo_destroy(struct pcc_debuginfo *di)
 	free(di->fetched_debug_file);
 	free(di->symbol_names);
 	free(di->symbols);
+	pcc_warnings_deinit(&di->warnings);
 	free(di);
 }
 
@@ -485,8 +486,7 @@ static bool dwarf_units_readable(Dwarf *dwarf)
 	return rc == 1;
 }
 
-void pcc_debuginfo_use_module(struct pcc_debuginfo *di, struct pcc_target *t,
-			      Dwfl_Module *mod)
+void pcc_debuginfo_use_module(struct pcc_debuginfo *di, Dwfl_Module *mod)
 {
 	di->module = mod;
 	const char *mainfile = NULL, *debugfile = NULL;
@@ -510,10 +510,11 @@ void pcc_debuginfo_use_module(struct pcc_debuginfo *di, struct pcc_target *t,
 		/* Its layouts cannot be trusted: the caller goes on as
 		 * without DWARF. */
 		bool apart = di->debug_file && strcmp(di->debug_file, mainfile);
-		pcc_target_warn(t, "the debug info of %s%s%s%s is damaged: not all "
-				"of its compilation units can be read, so it is "
-				"not used", mainfile, apart ? " (in " : "",
-				apart ? di->debug_file : "", apart ? ")" : "");
+		pcc_warnings_add(&di->warnings,
+				 "the debug info of %s%s%s%s is damaged: not all "
+				 "of its compilation units can be read, so it is "
+				 "not used", mainfile, apart ? " (in " : "",
+				 apart ? di->debug_file : "", apart ? ")" : "");
 		di->dwarf = NULL;
 		di->debug_file = NULL;
 	}

@@ -84,53 +84,12 @@ char *pcc_target_read_cstr(struct pcc_target *t, uint64_t addr, size_t max)
 	return str;
 }
 
-/* FNV-1a: warnings are short strings, and no key is chosen to collide
- * with another in a way that matters (a collision costs a strcmp). */
-static size_t string_hash(const char *s)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * UINT64_C(0x100000001b3);
-	return (size_t)h;
-}
-
-/* The slot of msg in the warning set: where it is, or the free one. */
-static size_t *warning_slot(struct pcc_target *t, const char *msg)
-{
-	size_t mask = t->warning_slots_cap - 1;
-	for (size_t i = string_hash(msg) & mask;; i = (i + 1) & mask) {
-		size_t *slot = &t->warning_slots[i];
-		if (!*slot || strcmp(t->warnings.data[*slot - 1], msg) == 0)
-			return slot;
-	}
-}
-
-static void warning_set_grow(struct pcc_target *t)
-{
-	size_t cap = t->warning_slots_cap ? t->warning_slots_cap * 2 : 64;
-	free(t->warning_slots);
-	t->warning_slots = pcc_xcalloc(cap, sizeof(size_t));
-	t->warning_slots_cap = cap;
-	for (size_t i = 0; i < t->warnings.len; i++)
-		*warning_slot(t, t->warnings.data[i]) = i + 1;
-}
-
 void pcc_target_warn(struct pcc_target *t, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = pcc_xvasprintf(fmt, ap);
+	pcc_warnings_vadd(&t->warnings, fmt, ap);
 	va_end(ap);
-	/* At most half full, so that a probe ends quickly. */
-	if (2 * (t->warnings.len + 1) > t->warning_slots_cap)
-		warning_set_grow(t);
-	size_t *slot = warning_slot(t, msg);
-	if (*slot) {
-		free(msg);
-		return;
-	}
-	*pcc_string_vec_push(&t->warnings) = msg;
-	*slot = t->warnings.len;
 }
 
 char *pcc_target_name(const struct pcc_target *t)
@@ -180,10 +139,7 @@ void pcc_target_destroy(struct pcc_target *t)
 		munmap(t->maps.data[i].addr, t->maps.data[i].len);
 	pcc_mmap_vec_free(&t->maps);
 	pcc_mapped_files_deinit(&t->files);
-	for (size_t i = 0; i < t->warnings.len; i++)
-		free(t->warnings.data[i]);
-	pcc_string_vec_free(&t->warnings);
-	free(t->warning_slots);
+	pcc_warnings_deinit(&t->warnings);
 	pcc_segment_vec_free(&t->segments);
 	free(t->core_path);
 	free(t->exe_path);

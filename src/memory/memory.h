@@ -22,6 +22,7 @@
 #include "../util/error.h"
 #include "../util/progress.h"
 #include "../util/vec.h"
+#include "../util/warnings.h"
 #include "mapped_files.h"
 
 enum pcc_segment_source {
@@ -73,12 +74,8 @@ struct pcc_target {
 	int core_fd;
 	struct pcc_mmap_vec maps;
 
-	/* Non-fatal problems found while opening, for the report. */
-	struct pcc_string_vec warnings;
-	/* Open-addressing set over warnings (index + 1, 0 empty), so that
-	 * dropping a repeated warning costs O(1) however many there are. */
-	size_t *warning_slots;
-	size_t warning_slots_cap; /* a power of two, or 0 */
+	/* Non-fatal problems found reading it, for the report. */
+	struct pcc_warnings warnings;
 	uint64_t missing_bytes; /* memory the core claims but does not hold */
 	/* The thread pointer (%fs) of the first thread, 0 if unknown: what
 	 * emulated code finds thread-local variables through. */

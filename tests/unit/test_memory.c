@@ -306,10 +306,10 @@ START_TEST(test_warn_dedup)
 	pcc_target_warn(t, "mapped file %s is missing", "/a");
 	pcc_target_warn(t, "%d bytes missing", 12);
 	pcc_target_warn(t, "%d bytes missing", 12);
-	ck_assert_uint_eq(t->warnings.len, 3);
-	ck_assert_str_eq(t->warnings.data[0], "mapped file /a is missing");
-	ck_assert_str_eq(t->warnings.data[1], "mapped file /b is missing");
-	ck_assert_str_eq(t->warnings.data[2], "12 bytes missing");
+	ck_assert_uint_eq(t->warnings.list.len, 3);
+	ck_assert_str_eq(t->warnings.list.data[0], "mapped file /a is missing");
+	ck_assert_str_eq(t->warnings.list.data[1], "mapped file /b is missing");
+	ck_assert_str_eq(t->warnings.list.data[2], "12 bytes missing");
 	pcc_target_destroy(t);
 }
 END_TEST
@@ -321,9 +321,28 @@ START_TEST(test_warn_dedup_many)
 	for (int round = 0; round < 2; round++)
 		for (int i = 0; i < 5000; i++)
 			pcc_target_warn(t, "mapped file /f%d is missing", i);
-	ck_assert_uint_eq(t->warnings.len, 5000);
-	ck_assert_str_eq(t->warnings.data[4999], "mapped file /f4999 is missing");
+	ck_assert_uint_eq(t->warnings.list.len, 5000);
+	ck_assert_str_eq(t->warnings.list.data[4999], "mapped file /f4999 is missing");
 	pcc_target_destroy(t);
+}
+END_TEST
+
+/* Truncated, the list forgets what it dropped: given again, it is kept. */
+START_TEST(test_warn_truncate)
+{
+	struct pcc_warnings w = { 0 };
+	for (int i = 0; i < 100; i++)
+		pcc_warnings_add(&w, "w%d", i);
+	pcc_warnings_truncate(&w, 10);
+	ck_assert_uint_eq(w.list.len, 10);
+	pcc_warnings_add(&w, "w%d", 5);
+	ck_assert_uint_eq(w.list.len, 10);
+	pcc_warnings_add(&w, "w%d", 50);
+	ck_assert_uint_eq(w.list.len, 11);
+	ck_assert_str_eq(w.list.data[10], "w50");
+	pcc_warnings_truncate(&w, 20); /* more than there are: nothing */
+	ck_assert_uint_eq(w.list.len, 11);
+	pcc_warnings_deinit(&w);
 }
 END_TEST
 
@@ -663,9 +682,9 @@ START_TEST(test_open_minimal_core)
 	ck_assert_str_eq(t->files.list.data[0].path, mapped_path);
 
 	ck_assert_uint_eq(t->missing_bytes, 0);
-	for (size_t i = 0; i < t->warnings.len; i++)
-		fprintf(stderr, "unexpected warning: %s\n", t->warnings.data[i]);
-	ck_assert_uint_eq(t->warnings.len, 0);
+	for (size_t i = 0; i < t->warnings.list.len; i++)
+		fprintf(stderr, "unexpected warning: %s\n", t->warnings.list.data[i]);
+	ck_assert_uint_eq(t->warnings.list.len, 0);
 
 	/* Two segments, sorted, one from the core and one from the file. */
 	ck_assert_uint_eq(t->segments.len, 2);
@@ -748,7 +767,7 @@ START_TEST(test_open_core_sysroot)
 	ck_assert_ptr_null(err);
 	/* Nothing under the sysroot: load 2 is unavailable, with a warning. */
 	ck_assert_uint_eq(t->segments.len, 1);
-	ck_assert_uint_ge(t->warnings.len, 1);
+	ck_assert_uint_ge(t->warnings.list.len, 1);
 	uint8_t b;
 	ck_assert(!pcc_target_read(t, LOAD2_VADDR, &b, 1));
 	ck_assert(pcc_target_read(t, LOAD1_VADDR, &b, 1));
@@ -770,8 +789,8 @@ START_TEST(test_open_core_missing_mapped_file)
 	struct pcc_error *err = pcc_target_open_core(core_path, NULL, &t);
 	ck_assert_ptr_null(err);
 	ck_assert_uint_eq(t->segments.len, 1);
-	ck_assert_uint_eq(t->warnings.len, 1);
-	ck_assert_ptr_nonnull(strstr(t->warnings.data[0], mapped_path));
+	ck_assert_uint_eq(t->warnings.list.len, 1);
+	ck_assert_ptr_nonnull(strstr(t->warnings.list.data[0], mapped_path));
 	uint8_t b;
 	ck_assert(!pcc_target_read(t, LOAD2_VADDR, &b, 1));
 	pcc_target_destroy(t);
@@ -805,8 +824,8 @@ START_TEST(test_open_fifo)
 	ck_assert_int_eq(mkfifo(mapped_path, 0600), 0);
 	err = pcc_target_open_core(core_path, NULL, &t);
 	ck_assert_ptr_null(err);
-	ck_assert_uint_eq(t->warnings.len, 1);
-	ck_assert_ptr_nonnull(strstr(t->warnings.data[0], "not a regular file"));
+	ck_assert_uint_eq(t->warnings.list.len, 1);
+	ck_assert_ptr_nonnull(strstr(t->warnings.list.data[0], "not a regular file"));
 	pcc_target_destroy(t);
 	unlink(mapped_path);
 	unlink(fifo);
@@ -864,10 +883,10 @@ START_TEST(test_open_truncated_core)
 			     err->message);
 	}
 	ck_assert_uint_eq(t->missing_bytes, LOAD1_SIZE - 0x800);
-	ck_assert_uint_ge(t->warnings.len, 1);
+	ck_assert_uint_ge(t->warnings.list.len, 1);
 	bool found = false;
-	for (size_t i = 0; i < t->warnings.len; i++)
-		if (strstr(t->warnings.data[i], "truncated"))
+	for (size_t i = 0; i < t->warnings.list.len; i++)
+		if (strstr(t->warnings.list.data[i], "truncated"))
 			found = true;
 	ck_assert_msg(found, "no warning says the core is truncated");
 
@@ -928,6 +947,7 @@ static Suite *target_suite(void)
 	tcase_add_test(tc, test_read_cstr);
 	tcase_add_test(tc, test_warn_dedup);
 	tcase_add_test(tc, test_warn_dedup_many);
+	tcase_add_test(tc, test_warn_truncate);
 	tcase_add_test(tc, test_destroy_null);
 	suite_add_tcase(s, tc);
 
