@@ -22,73 +22,10 @@
 #include <string.h>
 
 #include "heap.h"
+#include "type_counts.h"
 #include "../cpython/refcount.h"
 #include "../cpython/traverse.h"
 #include "../util/parallel.h"
-#include "../util/sort.h"
-
-/* Small counter keyed by type address, for histograms. */
-struct type_counter {
-	struct pcc_count *slots;
-	size_t cap, len;
-};
-
-static void counter_add(struct type_counter *c, uint64_t type, uint64_t n)
-{
-	if ((c->len + 1) * 2 > c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 256;
-		struct pcc_count *s = pcc_xcalloc(cap, sizeof(*s));
-		for (size_t i = 0; i < c->cap; i++) {
-			if (!c->slots[i].count)
-				continue;
-			size_t j = (c->slots[i].type * 0x9e3779b97f4a7c15ull >> 20)
-				   & (cap - 1);
-			while (s[j].count)
-				j = (j + 1) & (cap - 1);
-			s[j] = c->slots[i];
-		}
-		free(c->slots);
-		c->slots = s;
-		c->cap = cap;
-	}
-	size_t j = (type * 0x9e3779b97f4a7c15ull >> 20) & (c->cap - 1);
-	while (c->slots[j].count && c->slots[j].type != type)
-		j = (j + 1) & (c->cap - 1);
-	if (!c->slots[j].count) {
-		c->slots[j].type = type;
-		c->len++;
-	}
-	c->slots[j].count += n;
-}
-
-/* Add the counts of src to dst, and free src. */
-static void counter_merge(struct type_counter *dst, struct type_counter *src)
-{
-	for (size_t i = 0; i < src->cap; i++)
-		if (src->slots[i].count)
-			counter_add(dst, src->slots[i].type, src->slots[i].count);
-	free(src->slots);
-	memset(src, 0, sizeof(*src));
-}
-
-static int count_desc(const void *a, const void *b)
-{
-	const struct pcc_count *x = a, *y = b;
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	return x->type < y->type ? -1 : x->type > y->type;
-}
-
-/* Move the counts into a vector, most frequent first. */
-static void counter_finish(struct type_counter *c, struct pcc_count_vec *out)
-{
-	for (size_t i = 0; i < c->cap; i++)
-		if (c->slots[i].count)
-			*pcc_count_vec_push(out) = c->slots[i];
-	pcc_sort(out->data, out->len, sizeof(out->data[0]), count_desc);
-	free(c->slots);
-	memset(c, 0, sizeof(*c));
-}
 
 /*
  * Both passes run on h->threads threads when the traversals allow it.
@@ -130,7 +67,7 @@ struct decref_share {
 	bool atomic; /* other threads decrement too */
 	struct pcc_referents *refs;
 	struct pcc_item_budget budget;
-	struct type_counter unknown, undecided;
+	struct pcc_type_counts unknown, undecided;
 	uint64_t partial_objects;
 	struct referrer_note_vec notes; /* owners of watched referents */
 };
@@ -179,10 +116,10 @@ static void decref_run(void *ctx, unsigned share, unsigned shares)
 		if (is_gc != PCC_IS_GC_YES)
 			f |= PCC_OBJ_HELD;
 		if (is_gc == PCC_IS_GC_UNDECIDED)
-			counter_add(&d->undecided, pcc_heap_type_addr(h, i), 1);
+			pcc_type_counts_add(&d->undecided, pcc_heap_type_addr(h, i), 1);
 		if (kind == PCC_KIND_UNKNOWN) {
 			f |= PCC_OBJ_UNKNOWN;
-			counter_add(&d->unknown, pcc_heap_type_addr(h, i), 1);
+			pcc_type_counts_add(&d->unknown, pcc_heap_type_addr(h, i), 1);
 		} else if (partial) {
 			f |= PCC_OBJ_PARTIAL;
 			d->partial_objects++;
@@ -211,11 +148,11 @@ static void subtract_references(struct pcc_heap *h)
 	pcc_progress_begin(h->progress, "reachability: references", "objects", h->n);
 	pcc_parallel_run(shares, decref_run, d);
 
-	struct type_counter unknown = { 0 }, undecided = { 0 };
+	struct pcc_type_counts unknown = { 0 }, undecided = { 0 };
 	for (unsigned s = 0; s < shares; s++) {
 		budget[s] = d[s].budget;
-		counter_merge(&unknown, &d[s].unknown);
-		counter_merge(&undecided, &d[s].undecided);
+		pcc_type_counts_merge(&unknown, &d[s].unknown);
+		pcc_type_counts_merge(&undecided, &d[s].undecided);
 		h->partial_objects += d[s].partial_objects;
 		for (size_t k = 0; k < d[s].notes.len; k++)
 			pcc_heap_note_referrer(h, d[s].notes.data[k].owner,
@@ -224,8 +161,8 @@ static void subtract_references(struct pcc_heap *h)
 		free(d[s].refs);
 	}
 	pcc_python_budget_return(h->py, budget, shares);
-	counter_finish(&unknown, &h->unknown_types);
-	counter_finish(&undecided, &h->undecided_types);
+	pcc_type_counts_finish(&unknown, &h->unknown_types);
+	pcc_type_counts_finish(&undecided, &h->undecided_types);
 }
 
 PCC_VEC(index_vec, uint32_t)
@@ -428,24 +365,4 @@ void pcc_heap_find_unreachable(struct pcc_heap *h)
 	for (uint32_t i = 0; i < h->n; i++)
 		if (!(h->flags[i] & PCC_OBJ_REACHABLE))
 			h->unreachable[h->nunreachable++] = i;
-}
-
-void pcc_heap_count_types(struct pcc_heap *h)
-{
-	/* Type ids are dense: one counter each, the last for no type. */
-	size_t ntypes = pcc_python_type_count(h->py);
-	uint64_t *per_id = pcc_xcalloc(ntypes + 1, sizeof(uint64_t));
-	for (uint32_t i = 0; i < h->n; i++) {
-		uint32_t id = h->type_ids[i];
-		per_id[id < ntypes ? id : ntypes]++;
-	}
-	struct type_counter c = { 0 };
-	for (size_t id = 0; id <= ntypes; id++) {
-		const struct pcc_type_info *ti =
-			id < ntypes ? pcc_python_type_by_id(h->py, (uint32_t)id) : NULL;
-		if (per_id[id])
-			counter_add(&c, ti ? ti->addr : 0, per_id[id]);
-	}
-	free(per_id);
-	counter_finish(&c, &h->type_histogram);
 }
