@@ -173,7 +173,8 @@ static inline uint64_t pcc_heap_block_slot(const struct pcc_heap *h,
 	return block * 0x9e3779b97f4a7c15ull >> h->block_hash_shift;
 }
 
-static inline unsigned pcc_heap_popcount(uint64_t x)
+static inline __attribute__((always_inline)) unsigned
+pcc_heap_popcount(uint64_t x)
 {
 #ifdef __POPCNT__
 	return (unsigned)__builtin_popcountll(x);
@@ -221,8 +222,14 @@ static inline const struct pcc_heap_block *pcc_heap_block_of(
 	}
 }
 
-/* Index of a tracked object, or UINT32_MAX. */
-static inline uint32_t pcc_heap_find(const struct pcc_heap *h, uint64_t addr)
+/*
+ * pcc_heap_find with the popcount given: the hot passes take the CPU's
+ * instruction where it has one (pcc_heap_find_many), the rest the portable
+ * one.  Inlined, so that the popcount is too.
+ */
+static inline __attribute__((always_inline)) uint32_t
+pcc_heap_find_counting(const struct pcc_heap *h, uint64_t addr,
+		       unsigned (*popcount)(uint64_t))
 {
 	const struct pcc_heap_block *b = pcc_heap_block_of(h, addr);
 	if (!b)
@@ -232,10 +239,16 @@ static inline uint32_t pcc_heap_find(const struct pcc_heap *h, uint64_t addr)
 	uint64_t bit = 1ull << (s % 64);
 	if (!(bits[s / 64] & bit))
 		return UINT32_MAX;
-	uint32_t rank = pcc_heap_popcount(bits[s / 64] & (bit - 1));
+	uint32_t rank = popcount(bits[s / 64] & (bit - 1));
 	for (unsigned w = 0; w < s / 64; w++)
-		rank += pcc_heap_popcount(bits[w]);
+		rank += popcount(bits[w]);
 	return b->first + rank;
+}
+
+/* Index of a tracked object, or UINT32_MAX. */
+static inline uint32_t pcc_heap_find(const struct pcc_heap *h, uint64_t addr)
+{
+	return pcc_heap_find_counting(h, addr, pcc_heap_popcount);
 }
 
 /* Bring the lookup's first memory for addr into the cache, ahead of use. */
