@@ -385,11 +385,19 @@ static uint64_t entry_key(struct walk *w, const struct dict_keys *dk,
 	return key;
 }
 
-/* Values stored apart from the keys: a split dict's, or an instance's. */
+static int64_t dv_values_off(const struct pcc_python *py)
+{
+	/* 3.6–3.12 point at the array itself; 3.13+ has a header before it. */
+	return py->l.off[PCC_L_DV_VALUES] > 0 ? py->l.off[PCC_L_DV_VALUES] : 0;
+}
+
+/* Values stored apart from the keys: a split dict's, or an instance's.
+ * values is their PyDictValues, wherever the version starts its array; dk,
+ * if not NULL, the keys that label them. */
 static void visit_values(struct walk *w, uint64_t values, uint64_t n,
 			 const struct dict_keys *dk, enum pcc_edge_label label)
 {
-	const uint8_t *p = rdn(w, values, n, 8);
+	const uint8_t *p = rdn(w, values + dv_values_off(w->py), n, 8);
 	if (!p)
 		return;
 	for (uint64_t i = 0; i < n && !w->stop; i++) {
@@ -399,12 +407,6 @@ static void visit_values(struct walk *w, uint64_t values, uint64_t n,
 			     dk && i < dk->nentries ? entry_key(w, dk, i) : 0,
 			     (int64_t)i);
 	}
-}
-
-static int64_t dv_values_off(const struct pcc_python *py)
-{
-	/* 3.6–3.12 point at the array itself; 3.13+ has a header before it. */
-	return py->l.off[PCC_L_DV_VALUES] > 0 ? py->l.off[PCC_L_DV_VALUES] : 0;
 }
 
 /* 2.7: the entries are the dict's own table, ma_mask + 1 of them; those
@@ -456,8 +458,7 @@ static void traverse_dict(struct walk *w, uint64_t obj)
 			if (e && *e)
 				return;
 		}
-		visit_values(w, values + dv_values_off(py), dk.nentries, &dk,
-			     PCC_EDGE_DICT_VALUE);
+		visit_values(w, values, dk.nentries, &dk, PCC_EDGE_DICT_VALUE);
 		return;
 	}
 	const uint8_t *p = rdn(w, dk.entries, dk.nentries, dk.esize);
@@ -516,8 +517,7 @@ static void visit_inline_values(struct walk *w, uint64_t values,
 			return;
 		n = dk.nentries;
 	}
-	visit_values(w, values + dv_values_off(py), n, have_keys ? &dk : NULL,
-		     PCC_EDGE_ATTR);
+	visit_values(w, values, n, have_keys ? &dk : NULL, PCC_EDGE_ATTR);
 }
 
 /* Does a 3.13+ object keep valid inline values? */
@@ -576,11 +576,11 @@ static void instance_dict(struct walk *w, uint64_t obj,
 	}
 }
 
-static void traverse_kind(struct walk *w, uint64_t obj, enum pcc_kind kind,
-			  int16_t list, uint64_t type, bool visit_type);
-
-static void traverse_instance(struct walk *w, uint64_t obj, uint64_t type,
-			      struct pcc_type_info *ti)
+/* An instance's own references, as subtype_traverse visits them before its
+ * base's traversal; false when that traversal is unknown (the object is
+ * then partial), true when the caller must run it. */
+static bool traverse_instance(struct walk *w, uint64_t obj, uint64_t type,
+			      const struct pcc_type_info *ti)
 {
 	struct pcc_python *py = w->py;
 	for (uint32_t i = 0; i < ti->slots_count && !w->stop; i++) {
@@ -596,10 +596,9 @@ static void traverse_instance(struct walk *w, uint64_t obj, uint64_t type,
 		/* Whether that base visits Py_TYPE(self) is unknown too: the
 		 * reference is left uncounted, as held from outside. */
 		w->partial = true;
-		return;
+		return false;
 	}
-	traverse_kind(w, obj, ti->base_kind, ti->member_list, type,
-		      ti->base_visits_type);
+	return true;
 }
 
 static void traverse_type(struct walk *w, uint64_t obj)
@@ -1049,11 +1048,14 @@ static enum pcc_kind traverse(struct walk *w, uint64_t obj,
 			emit(w, refs[i], PCC_EDGE_OFFSET, NULL, 0, -1);
 		return PCC_KIND_EMULATED;
 	}
-	if (kind == PCC_KIND_INSTANCE)
-		traverse_instance(w, obj, ti->addr, ti);
-	else if (kind != PCC_KIND_UNKNOWN)
+	if (kind == PCC_KIND_INSTANCE) {
+		if (traverse_instance(w, obj, ti->addr, ti))
+			traverse_kind(w, obj, ti->base_kind, ti->member_list,
+				      ti->addr, ti->base_visits_type);
+	} else if (kind != PCC_KIND_UNKNOWN) {
 		traverse_kind(w, obj, kind, ti->member_list, ti->addr,
 			      ti->visit_type);
+	}
 	if (partial)
 		*partial = w->partial || kind == PCC_KIND_UNKNOWN;
 	return kind;
