@@ -52,7 +52,8 @@ struct pcc_python {
 	uint64_t member_traverse_fn[PCC_LL_COUNT];
 	uint64_t set_dummy;
 	/* 2.7 without a symbol table for setobject.c's static dummy: the str
-	 * type, by which traverse_set recognises it (see there). */
+	 * type, by which pcc_traverse_set (traverse_containers.c) recognises
+	 * it (see there). */
 	uint64_t set_dummy_str_type;
 	uint64_t lookdict; /* 3.6–3.10: general tables also visit keys */
 	uint64_t type_type;
@@ -82,7 +83,7 @@ struct pcc_python {
 	/* Items that traversals may still read, all passes together: a few
 	 * times what the target's memory can hold, so that containers whose
 	 * sizes lie cannot make the total work more than linear in the core
-	 * (see traverse.c). */
+	 * (see traverse_walk.h). */
 	uint64_t item_budget;
 	bool item_budget_spent;
 
