@@ -12,10 +12,23 @@
 #include "memory.h"
 
 _Thread_local size_t pcc_target_hint;
+/* The hint before the last: a traversal reads an object's memory, the
+ * type's or a table's in another segment, and the next object's; with two
+ * hints most of those switches need no search. */
+static _Thread_local size_t hint_before;
 
 const struct pcc_segment *pcc_target_find_segment(struct pcc_target *t,
 						  uint64_t addr)
 {
+	size_t last = pcc_target_hint;
+	if (hint_before < t->segments.len) {
+		const struct pcc_segment *s = &t->segments.data[hint_before];
+		if (addr >= s->start && addr < s->end) {
+			pcc_target_hint = hint_before;
+			hint_before = last;
+			return s;
+		}
+	}
 	size_t lo = 0, hi = t->segments.len;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -25,6 +38,7 @@ const struct pcc_segment *pcc_target_find_segment(struct pcc_target *t,
 		else if (addr >= s->end)
 			lo = mid + 1;
 		else {
+			hint_before = last;
 			pcc_target_hint = mid;
 			return s;
 		}

@@ -106,6 +106,43 @@ START_TEST(test_find_segment_empty)
 }
 END_TEST
 
+/* Reads that switch between segments, as traversals do, are served by the
+ * hints: each must still find the right bytes, and a hint left by another
+ * target must never answer for this one. */
+START_TEST(test_hints)
+{
+	struct pcc_target *t = make_target();
+	for (int round = 0; round < 3; round++) {
+		const uint8_t *a = pcc_target_ptr(t, 0x1001, 1);
+		const uint8_t *c = pcc_target_ptr(t, 0x2003, 1);
+		const uint8_t *d = pcc_target_ptr(t, UINT64_MAX - 2, 1);
+		const uint8_t *b = pcc_target_ptr(t, 0x101f, 1);
+		ck_assert_ptr_eq(a, buf_a + 1);
+		ck_assert_ptr_eq(c, buf_c + 3);
+		ck_assert_ptr_eq(d, buf_d + 14);
+		ck_assert_ptr_eq(b, buf_b + 15);
+		ck_assert_ptr_null(pcc_target_ptr(t, 0x1800, 1));
+		ck_assert_ptr_eq(pcc_target_ptr(t, 0x2000, 8), buf_c);
+		ck_assert_ptr_null(pcc_target_ptr(t, 0x2001, 8));
+	}
+
+	/* The hints now name segments 0..3 of t; t2 has one segment. */
+	static uint8_t other[16];
+	struct pcc_target *t2 = pcc_xcalloc(1, sizeof(*t2));
+	t2->core_fd = -1;
+	add_segment(t2, 0x5000, other, sizeof(other));
+	ck_assert_ptr_null(pcc_target_ptr(t2, 0x1001, 1));
+	ck_assert_ptr_null(pcc_target_ptr(t2, 0x2003, 1));
+	ck_assert_ptr_eq(pcc_target_ptr(t2, 0x5004, 1), other + 4);
+	ck_assert_ptr_eq(pcc_target_ptr(t, 0x2003, 1), buf_c + 3);
+	ck_assert_ptr_null(pcc_target_ptr(t2, 0x2003, 1));
+	ck_assert_ptr_eq(pcc_target_ptr(t, 0x1001, 1), buf_a + 1);
+	ck_assert_ptr_eq(pcc_target_ptr(t2, 0x500f, 1), other + 15);
+	pcc_target_destroy(t2);
+	pcc_target_destroy(t);
+}
+END_TEST
+
 START_TEST(test_ptr)
 {
 	struct pcc_target *t = make_target();
@@ -941,6 +978,7 @@ static Suite *target_suite(void)
 	tcase_add_test(tc, test_find_segment);
 	tcase_add_test(tc, test_find_segment_empty);
 	tcase_add_test(tc, test_ptr);
+	tcase_add_test(tc, test_hints);
 	tcase_add_test(tc, test_top_of_address_space);
 	tcase_add_test(tc, test_top_with_segment_at_zero);
 	tcase_add_test(tc, test_read);
