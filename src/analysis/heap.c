@@ -9,6 +9,7 @@
 #include "../cpython/emulated.h"
 #include "../cpython/gc_list.h"
 #include "../cpython/refcount.h"
+#include "../util/address_sort.h"
 #include "../util/parallel.h"
 #include "../util/sort.h"
 
@@ -20,7 +21,6 @@ void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void sort_addresses(uint64_t *a, uint32_t n);
 static void drop_impossible(struct pcc_heap *h);
 static void index_blocks(struct pcc_heap *h);
 
@@ -99,7 +99,7 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 
 void pcc_heap_index(struct pcc_heap *h)
 {
-	sort_addresses(h->addrs, h->n);
+	pcc_sort_addresses(h->addrs, h->n, h->threads);
 	drop_impossible(h);
 	index_blocks(h);
 	h->type_ids = pcc_xmalloc((h->n ? h->n : 1) * sizeof(uint32_t));
@@ -227,57 +227,6 @@ void pcc_heap_find_many(const struct pcc_heap *h, const uint64_t *addrs,
 			pcc_heap_prefetch(h, addrs[k + FIND_AHEAD]);
 		idx[k] = pcc_heap_find(h, addrs[k]);
 	}
-}
-
-/*
- * LSD radix sort, linear where the heap's millions of addresses would make
- * a comparison sort the slowest step of the analysis.  The key is the
- * offset from the lowest address, without the low bits that no address
- * has set: for a heap of a few GB, 2 passes of 13 bits or so.
- */
-static void sort_addresses(uint64_t *a, uint32_t n)
-{
-	enum { MAX_BITS = 16 };
-	if (n < 2)
-		return;
-	uint64_t lo = UINT64_MAX, hi = 0, any = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		lo = a[i] < lo ? a[i] : lo;
-		hi = a[i] > hi ? a[i] : hi;
-		any |= a[i] - a[0];
-	}
-	unsigned shift = any ? (unsigned)__builtin_ctzll(any) : 0;
-	uint64_t span = (hi - lo) >> shift;
-	unsigned bits = span ? 64 - (unsigned)__builtin_clzll(span) : 0;
-	unsigned passes = (bits + MAX_BITS - 1) / MAX_BITS;
-	if (!passes)
-		return;
-	unsigned width = (bits + passes - 1) / passes;
-	uint64_t buckets = UINT64_C(1) << width, mask = buckets - 1;
-	uint64_t *tmp = pcc_xmalloc((size_t)n * sizeof(uint64_t));
-	uint32_t *count = pcc_xmalloc(buckets * sizeof(uint32_t));
-	uint64_t *src = a, *dst = tmp;
-	for (unsigned pass = 0; pass < passes; pass++) {
-		unsigned at = shift + pass * width;
-		memset(count, 0, buckets * sizeof(uint32_t));
-		for (uint32_t i = 0; i < n; i++)
-			count[((src[i] - lo) >> at) & mask]++;
-		uint32_t sum = 0;
-		for (uint64_t b = 0; b < buckets; b++) {
-			uint32_t c = count[b];
-			count[b] = sum;
-			sum += c;
-		}
-		for (uint32_t i = 0; i < n; i++)
-			dst[count[((src[i] - lo) >> at) & mask]++] = src[i];
-		uint64_t *t = src;
-		src = dst;
-		dst = t;
-	}
-	if (src != a)
-		memcpy(a, src, (size_t)n * sizeof(uint64_t));
-	free(count);
-	free(tmp);
 }
 
 /* No CPython object sits in the first page, beyond 48 bits or on two

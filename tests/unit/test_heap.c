@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for the heap index of src/analysis/heap.[ch]: every address
  * put in is found at its sorted position, nothing else is found, and
- * corruption (duplicates, impossible addresses) is dropped and reported. */
+ * corruption (duplicates, impossible addresses) is dropped and reported;
+ * and the address sort under it, on heaps of one region and of many, on
+ * one thread and on several. */
 #include "config.h"
 
 #include <check.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "analysis/heap.h"
+#include "util/address_sort.h"
 #include "run_suite.h"
 
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
@@ -128,6 +131,68 @@ START_TEST(test_corruption_dropped)
 }
 END_TEST
 
+static int u64_order(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Addresses as heaps have them: kind 0, 16-byte aligned in one region;
+ * 1, in the brk region and in arenas 2^47 away, with duplicates; 2, any
+ * 8-byte aligned value (a hostile heap: one granule per address); 3, two
+ * values only, far apart. */
+static uint64_t sample_address(int kind, uint32_t i)
+{
+	switch (kind) {
+	case 0:
+		return 0x7f0000000000ull + (rng() % (1ull << 28)) * 16;
+	case 1:
+		if (i % 97 == 0)
+			return 0x55d000001000ull; /* the same address, often */
+		return (rng() & 1 ? 0x55d000000000ull : 0x7f3000000000ull)
+		       + (rng() % (1ull << 30)) * 16 + (rng() % 4) * (1ull << 33);
+	case 2:
+		return (rng() & ((1ull << 48) - 1)) & ~7ull;
+	default:
+		return i & 1 ? 0x1000 : 0xfffffffffff8ull;
+	}
+}
+
+START_TEST(test_sort_addresses)
+{
+	static const uint32_t sizes[] = { 2, 3, 1000, 70000, 300001 };
+	static const unsigned threads[] = { 1, 2, 3, 8 };
+	for (int kind = 0; kind < 4; kind++)
+		for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+			uint32_t n = sizes[z];
+			uint64_t *in = malloc(n * sizeof(uint64_t));
+			uint64_t *want = malloc(n * sizeof(uint64_t));
+			uint64_t *got = malloc(n * sizeof(uint64_t));
+			ck_assert(in && want && got);
+			for (uint32_t i = 0; i < n; i++)
+				in[i] = sample_address(kind, i);
+			memcpy(want, in, n * sizeof(uint64_t));
+			qsort(want, n, sizeof(uint64_t), u64_order);
+			for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+				memcpy(got, in, n * sizeof(uint64_t));
+				pcc_sort_addresses(got, n, threads[t]);
+				ck_assert_msg(memcmp(got, want, n * sizeof(uint64_t)) == 0,
+					      "kind %d, %u addresses, %u threads",
+					      kind, n, threads[t]);
+			}
+			free(in);
+			free(want);
+			free(got);
+		}
+	/* All equal, and one: nothing to do. */
+	uint64_t same[3] = { 0x5000, 0x5000, 0x5000 }, one = 0x9000;
+	pcc_sort_addresses(same, 3, 2);
+	pcc_sort_addresses(&one, 1, 2);
+	ck_assert_uint_eq(same[0] + same[1] + same[2], 3 * 0x5000);
+	ck_assert_uint_eq(one, 0x9000);
+}
+END_TEST
+
 START_TEST(test_empty)
 {
 	struct pcc_heap h;
@@ -147,6 +212,7 @@ int main(void)
 	tcase_add_test(tc, test_page_edges);
 	tcase_add_test(tc, test_corruption_dropped);
 	tcase_add_test(tc, test_empty);
+	tcase_add_test(tc, test_sort_addresses);
 	suite_add_tcase(s, tc);
 	return pcc_run_suite(s);
 }

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An LSD radix sort is linear where a comparison sort of millions of
+ * addresses would be the slowest step of the analysis, but its passes
+ * grow with the span of the keys: a heap split between the brk region and
+ * mmapped arenas (2^47 apart) took three passes.  So the addresses are
+ * first renamed: each 16 MiB granule that holds any becomes its rank among
+ * them, and the key is that rank above the offset in the granule.  A few
+ * GB of heap in any number of regions then sorts in two passes of 13 bits
+ * or so.  The count and scatter of each pass run on several threads, each
+ * thread's share of a bucket placed after the shares before it, so the
+ * sort stays stable and its result the same for any number of threads.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "address_sort.h"
+#include "error.h"
+#include "parallel.h"
+#include "sort.h"
+#include "u64_map.h"
+
+enum {
+	GRANULE_BITS = 24,
+	MAX_DIGIT_BITS = 16,
+};
+
+struct sort_run {
+	uint64_t *src, *dst;
+	uint32_t n;
+	unsigned at;
+	uint64_t mask;
+	uint32_t *count[PCC_PARALLEL_MAX];
+	size_t buckets;
+	/* renaming */
+	const uint64_t *granules;
+	size_t ngranules;
+	unsigned shift;
+	uint64_t low_bits; /* what every address has below shift */
+};
+
+enum { RECENT = 64 };
+
+/* The last granules seen, by their low bits: a heap's few hundred hot
+ * granules are consecutive numbers, so they rarely evict each other. */
+struct recent {
+	uint64_t granule[RECENT]; /* UINT64_MAX: none */
+	uint64_t rank[RECENT];
+};
+
+static void recent_init(struct recent *c)
+{
+	memset(c->granule, 0xff, sizeof(c->granule));
+}
+
+/* The rank of g in the sorted, distinct granules (it is one of them). */
+static uint64_t granule_rank(const struct sort_run *r, uint64_t g,
+			     struct recent *c)
+{
+	unsigned k = (unsigned)(g % RECENT);
+	if (c->granule[k] == g)
+		return c->rank[k];
+	size_t lo = 0, hi = r->ngranules;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->granules[mid] <= g)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	c->granule[k] = g;
+	c->rank[k] = lo;
+	return lo;
+}
+
+static void rename_share(void *ctx, unsigned share, unsigned shares)
+{
+	struct sort_run *r = ctx;
+	uint32_t begin, end;
+	pcc_parallel_range(share, shares, r->n, &begin, &end);
+	unsigned in_granule = GRANULE_BITS - r->shift;
+	struct recent recent;
+	recent_init(&recent);
+	for (uint32_t i = begin; i < end; i++) {
+		uint64_t a = r->src[i];
+		uint64_t rank = granule_rank(r, a >> GRANULE_BITS, &recent);
+		r->src[i] = rank << in_granule
+			    | (a & ((UINT64_C(1) << GRANULE_BITS) - 1)) >> r->shift;
+	}
+}
+
+static void restore_share(void *ctx, unsigned share, unsigned shares)
+{
+	struct sort_run *r = ctx;
+	uint32_t begin, end;
+	pcc_parallel_range(share, shares, r->n, &begin, &end);
+	unsigned in_granule = GRANULE_BITS - r->shift;
+	uint64_t offset_mask = (UINT64_C(1) << in_granule) - 1;
+	for (uint32_t i = begin; i < end; i++) {
+		uint64_t k = r->src[i];
+		r->dst[i] = r->granules[k >> in_granule] << GRANULE_BITS
+			    | (k & offset_mask) << r->shift | r->low_bits;
+	}
+}
+
+static void count_share(void *ctx, unsigned share, unsigned shares)
+{
+	struct sort_run *r = ctx;
+	uint32_t begin, end;
+	pcc_parallel_range(share, shares, r->n, &begin, &end);
+	uint32_t *count = r->count[share];
+	memset(count, 0, r->buckets * sizeof(uint32_t));
+	for (uint32_t i = begin; i < end; i++)
+		count[(r->src[i] >> r->at) & r->mask]++;
+}
+
+static void scatter_share(void *ctx, unsigned share, unsigned shares)
+{
+	struct sort_run *r = ctx;
+	uint32_t begin, end;
+	pcc_parallel_range(share, shares, r->n, &begin, &end);
+	uint32_t *next = r->count[share];
+	for (uint32_t i = begin; i < end; i++) {
+		uint64_t k = r->src[i];
+		r->dst[next[(k >> r->at) & r->mask]++] = k;
+	}
+}
+
+/* The distinct granules of a[0..n), sorted; *len of them. */
+static uint64_t *distinct_granules(const uint64_t *a, uint32_t n, size_t *len)
+{
+	/* A heap has a few hundred at most; a hostile one, up to n. */
+	struct pcc_u64_map seen = { 0 };
+	struct recent recent;
+	recent_init(&recent);
+	uint64_t *g = NULL, unused;
+	size_t ng = 0, cap = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t x = a[i] >> GRANULE_BITS;
+		unsigned k = (unsigned)(x % RECENT);
+		if (recent.granule[k] == x)
+			continue;
+		recent.granule[k] = x;
+		if (pcc_u64_map_get(&seen, x, &unused))
+			continue;
+		pcc_u64_map_put(&seen, x, 0);
+		if (ng == cap) {
+			cap = cap ? cap * 2 : 64;
+			g = pcc_xreallocarray(g, cap, sizeof(uint64_t));
+		}
+		g[ng++] = x;
+	}
+	pcc_u64_map_free(&seen);
+	pcc_sort(g, ng, sizeof(uint64_t), pcc_u64_cmp);
+	*len = ng;
+	return g;
+}
+
+void pcc_sort_addresses(uint64_t *a, uint32_t n, unsigned threads)
+{
+	if (n < 2)
+		return;
+	unsigned shares = threads < 1 ? 1
+			  : threads > PCC_PARALLEL_MAX ? PCC_PARALLEL_MAX
+						       : threads;
+	if (n < 65536)
+		shares = 1; /* not worth a thread */
+
+	uint64_t any = 0;
+	for (uint32_t i = 0; i < n; i++)
+		any |= a[i] ^ a[0];
+	if (!any)
+		return; /* all equal */
+	unsigned shift = (unsigned)__builtin_ctzll(any);
+	if (shift > GRANULE_BITS)
+		shift = GRANULE_BITS;
+
+	struct sort_run r = { .n = n, .shift = shift,
+			      .low_bits = a[0] & ((UINT64_C(1) << shift) - 1) };
+	uint64_t *granules = distinct_granules(a, n, &r.ngranules);
+	r.granules = granules;
+	r.src = a;
+	pcc_parallel_run(shares, rename_share, &r);
+
+	uint64_t top = (uint64_t)(r.ngranules - 1) << (GRANULE_BITS - shift)
+		       | ((UINT64_C(1) << (GRANULE_BITS - shift)) - 1);
+	unsigned bits = 64 - (unsigned)__builtin_clzll(top | 1);
+	unsigned passes = (bits + MAX_DIGIT_BITS - 1) / MAX_DIGIT_BITS;
+	unsigned width = (bits + passes - 1) / passes;
+	r.buckets = (size_t)1 << width;
+	r.mask = r.buckets - 1;
+	for (unsigned s = 0; s < shares; s++)
+		r.count[s] = pcc_xmalloc(r.buckets * sizeof(uint32_t));
+	uint64_t *tmp = pcc_xmalloc((size_t)n * sizeof(uint64_t));
+	uint64_t *src = a, *dst = tmp;
+	for (unsigned pass = 0; pass < passes; pass++) {
+		r.src = src;
+		r.dst = dst;
+		r.at = pass * width;
+		pcc_parallel_run(shares, count_share, &r);
+		uint32_t sum = 0;
+		for (size_t b = 0; b < r.buckets; b++)
+			for (unsigned s = 0; s < shares; s++) {
+				uint32_t c = r.count[s][b];
+				r.count[s][b] = sum;
+				sum += c;
+			}
+		pcc_parallel_run(shares, scatter_share, &r);
+		uint64_t *t = src;
+		src = dst;
+		dst = t;
+	}
+	r.src = src;
+	r.dst = a;
+	pcc_parallel_run(shares, restore_share, &r);
+	for (unsigned s = 0; s < shares; s++)
+		free(r.count[s]);
+	free(tmp);
+	free(granules);
+}
