@@ -84,7 +84,8 @@ struct pcc_module_search {
 };
 
 /*
- * The first module that defines one of symbols (NULL-ended), with the
+ * The first module whose base name contains named and that defines one of
+ * symbols (NULL-ended), else the first module that defines one; with the
  * modules whose file is missing, the first of those whose base name
  * contains named.  pcc_module_search_deinit frees it.
  */

@@ -368,8 +368,17 @@ void pcc_debuginfo_destroy(struct pcc_debuginfo *di)
 struct find_state {
 	const char *const *symbols;
 	const char *named;
+	bool named_only; /* the first round: modules named so, found or not */
 	struct pcc_module_search *out;
 };
+
+static bool module_named(const char *name, const char *named)
+{
+	if (!name || !named)
+		return false;
+	const char *base = strrchr(name, '/');
+	return strstr(base ? base + 1 : name, named) != NULL;
+}
 
 static bool module_defines(Dwfl_Module *mod, const char *const *names)
 {
@@ -409,6 +418,14 @@ static int find_module(Dwfl_Module *mod, void **userdata, const char *name,
 	(void)start;
 	struct find_state *st = arg;
 	GElf_Addr bias;
+	if (st->named_only) {
+		if (module_named(name, st->named) && dwfl_module_getelf(mod, &bias)
+		    && module_defines(mod, st->symbols)) {
+			st->out->found = mod;
+			return DWARF_CB_ABORT;
+		}
+		return DWARF_CB_OK;
+	}
 	if (!dwfl_module_getelf(mod, &bias)) {
 		if (name && name[0] == '/')
 			note_missing(st->out, st->named, name);
@@ -428,7 +445,13 @@ void pcc_debuginfo_find_module(struct pcc_debuginfo *di,
 			       struct pcc_module_search *out)
 {
 	memset(out, 0, sizeof(*out));
-	struct find_state st = { symbols, named, out };
+	/* The module named so first: reading another's symbols may mean
+	 * finding and reading its debug file (libc's is several MB). */
+	struct find_state st = { symbols, named, true, out };
+	dwfl_getmodules(di->dwfl, find_module, &st, 0);
+	if (out->found)
+		return;
+	st.named_only = false;
 	dwfl_getmodules(di->dwfl, find_module, &st, 0);
 }
 
