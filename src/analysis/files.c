@@ -25,6 +25,7 @@
 #include "../cpython/object_dict.h"
 #include "../cpython/strings.h"
 #include "../cpython/traverse.h"
+#include "../util/parallel.h"
 #include "../util/sort.h"
 
 enum {
@@ -262,29 +263,65 @@ static char *describe_holder(struct pcc_heap *h, uint64_t holder,
 	return out;
 }
 
+struct dict_owner_hit {
+	uint32_t dict; /* index in dicts */
+	uint64_t owner;
+};
+PCC_VEC(dict_owner_hit_vec, struct dict_owner_hit)
+
+struct dict_owner_search {
+	struct pcc_heap *h;
+	const uint64_t *dicts;
+	size_t n;
+	struct dict_owner_hit_vec hits[PCC_PARALLEL_MAX];
+};
+
+static void find_dict_owners_share(void *ctx, unsigned share, unsigned shares)
+{
+	struct dict_owner_search *s = ctx;
+	struct pcc_heap *h = s->h;
+	uint32_t begin, end;
+	pcc_parallel_range(share, shares, h->n, &begin, &end);
+	for (uint32_t i = begin; i < end; i++) {
+		uint64_t d = pcc_python_object_dict_of(h->py, h->addrs[i],
+						       pcc_heap_type(h, i));
+		if (!d || d < s->dicts[0] || d > s->dicts[s->n - 1])
+			continue;
+		const uint64_t *hit = bsearch(&d, s->dicts, s->n, sizeof(uint64_t),
+					      pcc_u64_cmp);
+		if (hit)
+			*dict_owner_hit_vec_push(&s->hits[share]) =
+				(struct dict_owner_hit){ (uint32_t)(hit - s->dicts),
+							 h->addrs[i] };
+	}
+}
+
 /* Owners of the given dicts: whose __dict__ each is (one cheap heap pass,
- * no traversal: only instances and modules have a __dict__ slot). */
+ * no traversal: only instances and modules have a __dict__ slot), the
+ * first MAX_HOLDERS of each in address order, on any number of threads. */
 static uint64_t (*find_dict_owners(struct pcc_heap *h, const uint64_t *dicts,
 				   size_t n))[MAX_HOLDERS]
 {
 	uint64_t (*owners)[MAX_HOLDERS] = pcc_xcalloc(n ? n : 1, sizeof(*owners));
 	if (!n)
 		return owners;
-	for (uint32_t i = 0; i < h->n; i++) {
-		uint64_t d = pcc_python_object_dict_of(h->py, h->addrs[i],
-						       pcc_heap_type(h, i));
-		if (!d || d < dicts[0] || d > dicts[n - 1])
-			continue;
-		const uint64_t *hit = bsearch(&d, dicts, n, sizeof(uint64_t), pcc_u64_cmp);
-		if (!hit)
-			continue;
-		uint64_t *slots = owners[hit - dicts];
-		for (int k = 0; k < MAX_HOLDERS; k++) {
-			if (!slots[k]) {
-				slots[k] = h->addrs[i];
-				break;
+	struct dict_owner_search s = { .h = h, .dicts = dicts, .n = n };
+	unsigned shares = pcc_python_referents_parallel(h->py) && h->threads > 1
+				  ? h->threads : 1;
+	if (shares > PCC_PARALLEL_MAX)
+		shares = PCC_PARALLEL_MAX;
+	pcc_parallel_run(shares, find_dict_owners_share, &s);
+	for (unsigned t = 0; t < shares; t++) {
+		for (size_t k = 0; k < s.hits[t].len; k++) {
+			uint64_t *slots = owners[s.hits[t].data[k].dict];
+			for (int j = 0; j < MAX_HOLDERS; j++) {
+				if (!slots[j]) {
+					slots[j] = s.hits[t].data[k].owner;
+					break;
+				}
 			}
 		}
+		dict_owner_hit_vec_free(&s.hits[t]);
 	}
 	return owners;
 }
