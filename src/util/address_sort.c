@@ -10,9 +10,17 @@
  * or so.  The count and scatter of each pass run on several threads, each
  * thread's share of a bucket placed after the shares before it, so the
  * sort stays stable and its result the same for any number of threads.
+ *
+ * A real heap is dense in its granules: an object every few slots.  Its
+ * renamed keys then fit a bitmap smaller than the radix sort's second
+ * array, and setting one bit per key and reading the bits back in order
+ * sorts in one pass over the keys and one over the bitmap.  A bitmap
+ * cannot hold a key twice: at the first duplicate (a corrupt heap) the
+ * radix sort takes over.
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +136,93 @@ static void scatter_share(void *ctx, unsigned share, unsigned shares)
 	}
 }
 
+/* The bitmap sort: bits[k / 64] has bit k % 64 for each key k. */
+struct bitmap_run {
+	uint64_t *keys;
+	uint32_t n;
+	uint64_t *bits;
+	size_t words;
+	bool duplicate; /* a key was set already */
+	uint32_t first[PCC_PARALLEL_MAX]; /* where each share's keys go */
+	const struct sort_run *r;
+};
+
+static void set_bits(struct bitmap_run *b)
+{
+	for (uint32_t i = 0; i < b->n; i++) {
+		uint64_t k = b->keys[i], bit = UINT64_C(1) << (k % 64);
+		uint64_t old = b->bits[k / 64];
+		b->bits[k / 64] = old | bit;
+		if (old & bit) {
+			b->duplicate = true;
+			return;
+		}
+	}
+}
+
+static void word_range(const struct bitmap_run *b, unsigned share,
+		       unsigned shares, size_t *begin, size_t *end)
+{
+	*begin = b->words / shares * share;
+	*end = share + 1 == shares ? b->words : b->words / shares * (share + 1);
+}
+
+static void count_bits_share(void *ctx, unsigned share, unsigned shares)
+{
+	struct bitmap_run *b = ctx;
+	size_t begin, end;
+	word_range(b, share, shares, &begin, &end);
+	uint32_t count = 0;
+	for (size_t w = begin; w < end; w++)
+		count += (uint32_t)__builtin_popcountll(b->bits[w]);
+	b->first[share] = count;
+}
+
+/* Each set bit, in order, as the address it stands for. */
+static void emit_bits_share(void *ctx, unsigned share, unsigned shares)
+{
+	struct bitmap_run *b = ctx;
+	const struct sort_run *r = b->r;
+	unsigned in_granule = GRANULE_BITS - r->shift;
+	uint64_t offset_mask = (UINT64_C(1) << in_granule) - 1;
+	size_t begin, end;
+	word_range(b, share, shares, &begin, &end);
+	uint64_t *out = b->keys + b->first[share];
+	for (size_t w = begin; w < end; w++)
+		for (uint64_t x = b->bits[w]; x; x &= x - 1) {
+			uint64_t k = w * 64 + (unsigned)__builtin_ctzll(x);
+			*out++ = r->granules[k >> in_granule] << GRANULE_BITS
+				 | (k & offset_mask) << r->shift | r->low_bits;
+		}
+}
+
+/* Sort the renamed keys r->src[0..n) through a bitmap of keyspace bits,
+ * back into addresses; false (the keys untouched) if one is there twice. */
+static bool bitmap_sort(const struct sort_run *r, uint64_t keyspace,
+			unsigned shares)
+{
+	struct bitmap_run b = { .keys = r->src, .n = r->n, .r = r,
+				.words = (size_t)((keyspace + 63) / 64) };
+	b.bits = pcc_xcalloc(b.words, sizeof(uint64_t));
+	/* On one thread: setting bits atomically on two costs more than it
+	 * gains. */
+	set_bits(&b);
+	if (b.duplicate) {
+		free(b.bits);
+		return false;
+	}
+	pcc_parallel_run(shares, count_bits_share, &b);
+	uint32_t sum = 0;
+	for (unsigned s = 0; s < shares; s++) {
+		uint32_t c = b.first[s];
+		b.first[s] = sum;
+		sum += c;
+	}
+	pcc_parallel_run(shares, emit_bits_share, &b);
+	free(b.bits);
+	return true;
+}
+
 /* The distinct granules of a[0..n), sorted; *len of them. */
 static uint64_t *distinct_granules(const uint64_t *a, uint32_t n, size_t *len)
 {
@@ -186,6 +281,12 @@ void pcc_sort_addresses(uint64_t *a, uint32_t n, unsigned threads)
 
 	uint64_t top = (uint64_t)(r.ngranules - 1) << (GRANULE_BITS - shift)
 		       | ((UINT64_C(1) << (GRANULE_BITS - shift)) - 1);
+	/* Never more memory than the radix sort's second array. */
+	if (top / 8 < (uint64_t)n * sizeof(uint64_t)
+	    && bitmap_sort(&r, top + 1, shares)) {
+		free(granules);
+		return;
+	}
 	unsigned bits = 64 - (unsigned)__builtin_clzll(top | 1);
 	unsigned passes = (bits + MAX_DIGIT_BITS - 1) / MAX_DIGIT_BITS;
 	unsigned width = (bits + passes - 1) / passes;

@@ -140,10 +140,22 @@ static int u64_order(const void *a, const void *b)
 /* Addresses as heaps have them: kind 0, 16-byte aligned in one region;
  * 1, in the brk region and in arenas 2^47 away, with duplicates; 2, any
  * 8-byte aligned value (a hostile heap: one granule per address); 3, two
- * values only, far apart. */
-static uint64_t sample_address(int kind, uint32_t i)
+ * values only, far apart; 4, distinct and dense in two regions, as real
+ * heaps are (the bitmap sort); 5, the same with one duplicate late (the
+ * bitmap sort gives up half-way). */
+static uint64_t sample_address(int kind, uint32_t i, uint32_t n)
 {
+	uint64_t slots = 4;
+	while (slots < 4 * (uint64_t)n)
+		slots *= 2;
+	if (kind == 5 && n > 2 && i == n - 2)
+		i = 1;
 	switch (kind) {
+	case 4:
+	case 5:
+		/* An odd multiplier permutes the slots: distinct for i < slots. */
+		return (i & 1 ? 0x55d000000000ull : 0x7f3000000000ull)
+		       + ((uint64_t)i * 2654435761u % slots) * 16;
 	case 0:
 		return 0x7f0000000000ull + (rng() % (1ull << 28)) * 16;
 	case 1:
@@ -162,7 +174,7 @@ START_TEST(test_sort_addresses)
 {
 	static const uint32_t sizes[] = { 2, 3, 1000, 70000, 300001 };
 	static const unsigned threads[] = { 1, 2, 3, 8 };
-	for (int kind = 0; kind < 4; kind++)
+	for (int kind = 0; kind < 6; kind++)
 		for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
 			uint32_t n = sizes[z];
 			uint64_t *in = malloc(n * sizeof(uint64_t));
@@ -170,7 +182,7 @@ START_TEST(test_sort_addresses)
 			uint64_t *got = malloc(n * sizeof(uint64_t));
 			ck_assert(in && want && got);
 			for (uint32_t i = 0; i < n; i++)
-				in[i] = sample_address(kind, i);
+				in[i] = sample_address(kind, i, n);
 			memcpy(want, in, n * sizeof(uint64_t));
 			qsort(want, n, sizeof(uint64_t), u64_order);
 			for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
