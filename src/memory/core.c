@@ -809,7 +809,12 @@ static struct pcc_error *read_program_headers(struct pcc_target *t,
 	if (err)
 		return err;
 
-	if (t->auxv_execfn)
+	/* The mapping's path, as the kernel resolved it, is what
+	 * /proc/PID/exe says of a live process: AT_EXECFN is the name exec was
+	 * given (a symbolic link, or relative to the target's directory). */
+	if (t->files.exe_mapping)
+		t->exe_path = pcc_xstrdup(t->files.exe_mapping);
+	else if (t->auxv_execfn)
 		t->exe_path = pcc_target_read_cstr(t, t->auxv_execfn, 4096);
 	return NULL;
 }

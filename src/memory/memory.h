@@ -52,7 +52,7 @@ struct pcc_target {
 	int pid;
 	int signal;
 	char *core_path;
-	char *exe_path;    /* AT_EXECFN / NT_FILE guess; may be NULL */
+	char *exe_path;    /* its NT_FILE mapping, else AT_EXECFN; may be NULL */
 	char prog_name[17]; /* pr_fname */
 	char *cmdline;     /* pr_psargs */
 	uint64_t auxv_phdr, auxv_phnum, auxv_entry, auxv_execfn;

@@ -2,18 +2,32 @@
 """Oracle test: pycorecheck's answer against CPython's own.
 
 For every interpreter x fixture (fixtures/*.py that call oracle.run):
-run the fixture, wait for its oracle JSON and for the parent to stop itself,
-take a core with gcore, kill the parent, run
-    pycorecheck --json --dump-referents REFS CORE
-and compare
+run the fixture once, wait for its oracle JSON and for the parent to stop
+itself, and read the stopped parent in each mode (--modes, default all):
+  live:     pycorecheck --json --dump-referents REFS --pid PARENT
+  core:     gcore, then the same on the core (--threads 3)
+  no-dwarf: the same core again with --no-dwarf (interpreters with DWARF:
+            the layouts from the built-in tables, the traversals from
+            exported symbols and imported modules)
+Each mode is a case of its own ("LABEL FIXTURE", "... live", "... no-dwarf"),
+and each is compared with the oracle:
   a. the unreachable set with the oracle's (exactly),
   b. the referents of every object pycorecheck could traverse with
      gc.get_referents() (as multisets),
   c. the exit status (1 when the oracle found garbage, else 0),
   d. the Python version pycorecheck read,
+  e. the open files, f. the collector's state,
   g. with --check-traversals, every object pycorecheck traverses with its
      own code against its type's tp_traverse run in the CPU emulator (no
      object may differ).
+Then each mode's own checks:
+  core:     with --threads 1, the same report as with three;
+  live:     the target still stopped afterwards, every thread in state T,
+            no tracer left; once the core is taken too, SIGCONT lets it run
+            to a clean exit (status 0); the JSON says live, with the pid
+            and a pause;
+  live, no-dwarf: the same report as the core's, but for the fields that
+            say how the heap was read (HOW_READ).
 Before any of that, in every mode (--oracle-only too), the oracle itself:
 its recomputed unreachable set must agree with what gc.collect() did
 (fixtures/oracle.py, _collect), and the fixture must make garbage (none in
@@ -25,9 +39,10 @@ Prints one line per case (PASS:/FAIL:/SKIP:) and a closing
 "N passed, N failed, N skipped" line.  Exit 1 if anything failed, 77 if
 everything was skipped, else 0.
 
-With --stripped, a copy of each 2.7 and 3.6 interpreter whose libpython has
-no symbol table runs too: the GC fields pycorecheck cannot find there must
-be null, with one warning, and everything else as exact.
+With --stripped-only, instead of each 2.7 and 3.6 interpreter, a copy whose
+libpython has no symbol table, read from its core with --pcc-arg=--no-dwarf:
+the GC fields pycorecheck cannot find there must be null, with one warning,
+and everything else as exact.
 
 Environment: PYCORECHECK (the binary), TOP_SRCDIR, PCC_PYTHONS (colon list
 of interpreters, replaces discovery; the token "sid" stands for the
@@ -43,6 +58,7 @@ import atexit
 import collections
 import concurrent.futures
 import glob
+import hashlib
 import json
 import os
 import re
@@ -55,6 +71,8 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "live"))
+import target_state  # noqa: E402
 TOP = os.environ.get("TOP_SRCDIR") or os.path.normpath(os.path.join(HERE, "..", ".."))
 FIXTURES = os.path.join(TOP, "fixtures")
 
@@ -66,6 +84,20 @@ CHILD_ALARM = 120       # signal.alarm() in the oracle child (fixtures/oracle.py
 GCORE_TIMEOUT = 300
 PCC_TIMEOUT = 600
 MAX_EXAMPLES = 3
+EXIT_TIMEOUT = 60       # SIGCONT to the live target's exit
+
+# How each stopped fixture is read, in this order: live (pycorecheck --pid
+# on the stopped parent, while nothing else has touched it), then its core
+# (gcore) with DWARF, then the same core with --no-dwarf.  One fixture run
+# serves all three.
+MODES = ("live", "core", "no-dwarf")
+# The fields of "target" that say how the heap was read, not what it holds:
+# the live, core and no-DWARF reports of one stopped process differ there.
+# python_module too: the sid interpreters, started by their ld.so, are read
+# from the file live but from their image in memory in a core (libdwfl
+# names the first module of the link map after the executable, ld.so).
+HOW_READ = ("core", "compression", "live", "pid", "pause_seconds", "threads", "layout_source",
+            "python_module")
 
 # Known limitations: the only reasons a case may end in SKIP once its
 # fixture ran.  Any other self-check disagreement or time-out is a FAIL,
@@ -231,6 +263,8 @@ class Python(object):
         self.version = None   # (major, minor, micro)
         self.skip = None      # reason
         self.stripped = False  # a copy whose libpython has no symbol table
+        self.dwarf = True      # False: known to have no DWARF (then no no-dwarf mode)
+        self.lib = None        # the stripped copy's libpython
 
 
 def probe(py, pcc_args=()):
@@ -271,7 +305,9 @@ def sid_pythons():
         with open(w, "w") as f:
             f.write('#!/bin/sh\nexec %s --library-path %s %s "$@"\n' % (ld, libs, exe))
         os.chmod(w, 0o755)
-        out.append(Python(w, "sid-" + os.path.basename(exe)))
+        py = Python(w, "sid-" + os.path.basename(exe))
+        py.dwarf = False
+        out.append(py)
     return out
 
 
@@ -583,9 +619,117 @@ def fmt_addrs(addrs, types, limit=6):
     return ", ".join(items) + more
 
 
-def compare(oracle, report, refs_path, rc, stderr, stripped=None):
+def file_digest(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.digest()
+
+
+def compare_referents(oracle, refs_path, cache=None):
+    """Part b of compare: (reasons, details, note).  cache, a dict, holds
+    the answers for the dumps already compared, by content: the live, core
+    and no-DWARF dumps of one stopped process are normally the same bytes,
+    and the same bytes get the same answer."""
+    if cache is None:
+        return _compare_referents(oracle, refs_path)
+    try:
+        key = file_digest(refs_path)
+    except (IOError, OSError) as e:
+        return ["no referents dump: %s" % e], [], ""
+    if key not in cache:
+        cache[key] = _compare_referents(oracle, refs_path)
+    reasons, details, note = cache[key]
+    return list(reasons), list(details), note
+
+
+def _compare_referents(oracle, refs_path):
+    reasons = []
+    details = []
+    otypes = oracle.get("types", {})
+    orefs = oracle.get("referents", {})
+    volatile = set(oracle.get("volatile", []))
+    compared = unknown = partial = 0
+    bad = collections.OrderedDict()
+    typediff = []
+    kinds = collections.Counter()
+    dumped = set()
+    try:
+        fh = open(refs_path)
+    except (IOError, OSError) as e:
+        return ["no referents dump: %s" % e], [], ""
+    with fh:
+        for n, line in enumerate(fh):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                d = json.loads(line)
+                addr = hex(int(d["addr"], 16))
+            except (ValueError, KeyError, TypeError):
+                reasons.append("bad referents dump line %d" % (n + 1))
+                break
+            dumped.add(addr)
+            kind = d.get("kind")
+            kinds[kind] += 1
+            if kind == "unknown":
+                unknown += 1
+                continue
+            o = orefs.get(addr)
+            if o is None or addr in volatile:
+                continue
+            otype, olist = o
+            if short_type(d.get("type")) != otype:
+                typediff.append((addr, otype, d.get("type")))
+                continue
+            compared += 1
+            mine = sorted(int(x, 16) for x in d.get("referents", []))
+            theirs = sorted(int(x, 16) for x in olist)
+            if mine != theirs:
+                mc = collections.Counter(mine)
+                tc = collections.Counter(theirs)
+                ex = sorted((mc - tc).elements())
+                mi = sorted((tc - mc).elements())
+                # A partial traversal (an extension's own traverse, a
+                # module's m_traverse) may miss references -- that only
+                # hides garbage -- but must never invent one.
+                if d.get("partial") and not ex:
+                    partial += 1
+                    continue
+                bad.setdefault(otype, []).append((addr, kind, ex, mi))
+    absent = [a for a in orefs if a not in dumped and a not in volatile]
+    if absent:
+        reasons.append("%d tracked objects missing from the referents dump" % len(absent))
+        c = collections.Counter(orefs[a][0] for a in absent)
+        details.append("    not in the dump: %s" % ", ".join("%s x%d" % kv for kv in c.most_common(10)))
+        details.append("      e.g. %s" % fmt_addrs(absent, otypes))
+    if bad:
+        total = sum(len(v) for v in bad.values())
+        reasons.append("referents differ for %d objects (%s)" % (
+            total, ", ".join("%s x%d" % (t, len(v)) for t, v in bad.items())))
+        for t, lst in bad.items():
+            details.append("    referents of %s (%d objects):" % (t, len(lst)))
+            for addr, kind, ex, mi in lst[:MAX_EXAMPLES]:
+                exh = ["0x%x" % x for x in ex]
+                mih = ["0x%x" % x for x in mi]
+                details.append("      %s(%s) kind=%s extra=[%s] missing=[%s]" % (
+                    addr, otypes.get(addr, "?"), kind, fmt_addrs(exh, otypes), fmt_addrs(mih, otypes)))
+    if typediff:
+        reasons.append("type names differ for %d objects" % len(typediff))
+        c = collections.Counter((o, p) for _, o, p in typediff)
+        details.append("    type names (oracle -> pycorecheck): %s" % ", ".join(
+            "%s->%s x%d" % (o, p, k) for (o, p), k in c.most_common(8)))
+
+    note = "    referents compared for %d objects (%d partial: a subset), %d unknown, kinds: %s" % (
+        compared, partial, unknown, ", ".join("%s=%d" % kv for kv in kinds.most_common(12)))
+    return reasons, details, note
+
+
+def compare(oracle, report, refs_path, rc, stderr, stripped=None, referents_cache=None):
     """List of failure reasons (short) and detail lines.  stripped: the
-    stripped libpython the report must have read (see stripped_copy)."""
+    stripped libpython the report must have read (see stripped_copy).
+    referents_cache: see compare_referents."""
     reasons = []
     details = []
     otypes = oracle.get("types", {})
@@ -624,82 +768,9 @@ def compare(oracle, report, refs_path, rc, stderr, stripped=None):
                 break
 
     # b. referents
-    orefs = oracle.get("referents", {})
-    volatile = set(oracle.get("volatile", []))
-    compared = unknown = partial = 0
-    bad = collections.OrderedDict()
-    typediff = []
-    kinds = collections.Counter()
-    dumped = set()
-    try:
-        fh = open(refs_path)
-    except (IOError, OSError) as e:
-        reasons.append("no referents dump: %s" % e)
-        fh = None
-    if fh is not None:
-        with fh:
-            for n, line in enumerate(fh):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    d = json.loads(line)
-                    addr = hex(int(d["addr"], 16))
-                except (ValueError, KeyError, TypeError):
-                    reasons.append("bad referents dump line %d" % (n + 1))
-                    break
-                dumped.add(addr)
-                kind = d.get("kind")
-                kinds[kind] += 1
-                if kind == "unknown":
-                    unknown += 1
-                    continue
-                o = orefs.get(addr)
-                if o is None or addr in volatile:
-                    continue
-                otype, olist = o
-                if short_type(d.get("type")) != otype:
-                    typediff.append((addr, otype, d.get("type")))
-                    continue
-                compared += 1
-                mine = sorted(int(x, 16) for x in d.get("referents", []))
-                theirs = sorted(int(x, 16) for x in olist)
-                if mine != theirs:
-                    mc = collections.Counter(mine)
-                    tc = collections.Counter(theirs)
-                    ex = sorted((mc - tc).elements())
-                    mi = sorted((tc - mc).elements())
-                    # A partial traversal (an extension's own traverse, a
-                    # module's m_traverse) may miss references -- that only
-                    # hides garbage -- but must never invent one.
-                    if d.get("partial") and not ex:
-                        partial += 1
-                        continue
-                    bad.setdefault(otype, []).append((addr, kind, ex, mi))
-    seen_in_dump = dumped if fh is not None else None
-    if seen_in_dump is not None:
-        absent = [a for a in orefs if a not in seen_in_dump and a not in volatile]
-        if absent:
-            reasons.append("%d tracked objects missing from the referents dump" % len(absent))
-            c = collections.Counter(orefs[a][0] for a in absent)
-            details.append("    not in the dump: %s" % ", ".join("%s x%d" % kv for kv in c.most_common(10)))
-            details.append("      e.g. %s" % fmt_addrs(absent, otypes))
-    if bad:
-        total = sum(len(v) for v in bad.values())
-        reasons.append("referents differ for %d objects (%s)" % (
-            total, ", ".join("%s x%d" % (t, len(v)) for t, v in bad.items())))
-        for t, lst in bad.items():
-            details.append("    referents of %s (%d objects):" % (t, len(lst)))
-            for addr, kind, ex, mi in lst[:MAX_EXAMPLES]:
-                exh = ["0x%x" % x for x in ex]
-                mih = ["0x%x" % x for x in mi]
-                details.append("      %s(%s) kind=%s extra=[%s] missing=[%s]" % (
-                    addr, otypes.get(addr, "?"), kind, fmt_addrs(exh, otypes), fmt_addrs(mih, otypes)))
-    if typediff:
-        reasons.append("type names differ for %d objects" % len(typediff))
-        c = collections.Counter((o, p) for _, o, p in typediff)
-        details.append("    type names (oracle -> pycorecheck): %s" % ", ".join(
-            "%s->%s x%d" % (o, p, k) for (o, p), k in c.most_common(8)))
+    r, d, referents_note = compare_referents(oracle, refs_path, referents_cache)
+    reasons += r
+    details += d
 
     # e. open files: the same descriptor owners, each reachable or not as
     # the interpreter saw it; names and modes of FileIO (binary) and of
@@ -787,9 +858,7 @@ def compare(oracle, report, refs_path, rc, stderr, stripped=None):
     if check.get("ran") and not check.get("compared"):
         reasons.append("--check-traversals compared no objects")
 
-    notes = "    referents compared for %d objects (%d partial: a subset), %d unknown, kinds: %s" % (
-        compared, partial, unknown, ", ".join("%s=%d" % kv for kv in kinds.most_common(12)))
-    return reasons, details, notes, report
+    return reasons, details, referents_note, report
 
 
 def same_for_any_threads(pcc, pcc_args, core, report):
@@ -814,8 +883,182 @@ def same_for_any_threads(pcc, pcc_args, core, report):
     return []
 
 
+def case_modes(py, opts):
+    """The modes of opts.modes that apply to py.  A stripped copy is read
+    from its core only (with --pcc-arg=--no-dwarf); an interpreter without
+    DWARF has no no-dwarf mode: its core mode is one."""
+    if py.stripped:
+        return ["core"]
+    out = []
+    for m in opts.modes:
+        if m == "no-dwarf":
+            if not py.dwarf or "--no-dwarf" in opts.pcc_args:
+                continue
+            if py.version is not None and not any(
+                    lo <= py.version[:2] < hi for lo, hi in NODWARF_SUPPORTED):
+                continue
+        out.append(m)
+    return out
+
+
+def case_name(py, fixture, mode):
+    return "%s %s%s" % (py.label, fixture, "" if mode == "core" else " " + mode)
+
+
+class Analysis(object):
+    """One pycorecheck run on a stopped fixture: its report, or the
+    result that says why there is none."""
+
+    def __init__(self, refs):
+        self.refs = refs        # its --dump-referents file
+        self.report = None
+        self.rc = None
+        self.stderr = ""
+        self.took = 0.0
+        self.failure = None     # a Result when there is no report
+
+
+def analyse(pcc, args, tmp, tag):
+    """pycorecheck --json --check-traversals --dump-referents REFS ARGS,
+    where ARGS end with the target; its output is kept in tmp as TAG.*."""
+    a = Analysis(os.path.join(tmp, tag + ".refs.jsonl"))
+    t0 = time.time()
+    rc, out, err = run_cmd([pcc, "--json", "--check-traversals", "--dump-referents", a.refs]
+                           + args, PCC_TIMEOUT)
+    a.took = time.time() - t0
+    a.rc = rc
+    a.stderr = (err or b"").decode("utf-8", "replace")
+    with open(os.path.join(tmp, tag + ".json"), "wb") as fh:
+        fh.write(out or b"")
+    with open(os.path.join(tmp, tag + ".stderr"), "w") as fh:
+        fh.write(a.stderr)
+    if rc is None:
+        a.failure = Result("FAIL", "pycorecheck timed out after %ds" % PCC_TIMEOUT)
+    elif rc < 0:
+        a.failure = Result("FAIL", "pycorecheck killed by signal %d" % -rc, a.stderr[-2000:])
+    elif rc == 3:
+        a.failure = Result("FAIL", "pycorecheck could not analyse (exit 3): %s"
+                           % a.stderr.strip()[:300])
+    elif rc not in (0, 1):
+        a.failure = Result("FAIL", "pycorecheck exit %d: %s" % (rc, a.stderr.strip()[:300]))
+    else:
+        try:
+            a.report = json.loads((out or b"").decode("utf-8"))
+        except ValueError as e:
+            a.failure = Result("FAIL", "pycorecheck printed no valid JSON: %s" % e)
+    return a
+
+
+def judge(py, fixture, oracle, a, referents_cache, own_reasons, note, verbose):
+    """The result of one analysis: compare's checks against the oracle,
+    and the reasons its mode found itself (own_reasons)."""
+    if a.failure is not None:
+        return Result(a.failure.status, "; ".join([a.failure.reason] + own_reasons),
+                      a.failure.details)
+    emulation = (a.report.get("heap") or {}).get("emulation") or {}
+    if fixture in NEEDS_EMULATOR and not emulation.get("built"):
+        return Result("SKIP", "pycorecheck was built without the CPU emulator "
+                      "(libunicorn-dev), which this fixture's C types need")
+    reasons, details, notes, report = compare(oracle, a.report, a.refs, a.rc, a.stderr,
+                                              py.lib if py.stripped else None, referents_cache)
+    reasons += own_reasons
+    extra = []
+    if report.get("complete") is False:
+        extra.append("    incomplete analysis; warnings: %s" % "; ".join(
+            (report.get("warnings") or [])[:5]))
+    extra.append(notes + ", %.1fs" % a.took + note)
+    extra.append(oracle_note(oracle))
+    if reasons:
+        return Result("FAIL", "; ".join(reasons), "\n".join(details + extra))
+    return Result("PASS", "", "\n".join(extra) if verbose else "")
+
+
+# An edge into a C type's field is named by DWARF; without it, by offset.
+OFFSET_EDGE = re.compile(r"^\+0x[0-9a-f]+$")
+
+
+def report_differences(mine, core, mode, path="", out=None):
+    """Where two reports of one stopped process differ (paths, at most a
+    few), but for the fields that say how it was read (HOW_READ) and, read
+    without DWARF, the edges it can only name by offset."""
+    if out is None:
+        out = []
+    if len(out) >= MAX_EXAMPLES:
+        return out
+    if isinstance(mine, dict) and isinstance(core, dict):
+        for k in sorted(set(mine) | set(core)):
+            if path == ".target" and k in HOW_READ:
+                continue
+            if k == "edge" and mode == "no-dwarf" and isinstance(mine.get(k), str) \
+                    and OFFSET_EDGE.match(mine[k]):
+                continue
+            if k not in mine or k not in core:
+                out.append("%s.%s only in the %s report" % (path, k, mode if k in mine else "core"))
+            else:
+                report_differences(mine[k], core[k], mode, "%s.%s" % (path, k), out)
+    elif isinstance(mine, list) and isinstance(core, list) and len(mine) == len(core):
+        for i, (x, y) in enumerate(zip(mine, core)):
+            report_differences(x, y, mode, "%s[%d]" % (path, i), out)
+    elif mine != core:
+        out.append("%s: %s, the core's %s" % (path or "report", json.dumps(mine)[:80],
+                                             json.dumps(core)[:80]))
+    return out
+
+
+def same_report(report, core_report, mode):
+    """Read live or without DWARF, the stopped process must give the report
+    its core gives (report_differences)."""
+    where = report_differences(report, core_report, mode)
+    if not where:
+        return []
+    return ["the %s report differs from the core's: %s" % (mode, "; ".join(where))]
+
+
+def live_fields(report, pid):
+    tgt = report.get("target") or {}
+    if tgt.get("live") is not True or tgt.get("pid") != pid \
+            or not isinstance(tgt.get("pause_seconds"), (int, float)):
+        return ["target.live/pid/pause_seconds wrong: %r" % (
+            dict((k, tgt.get(k)) for k in ("live", "pid", "pause_seconds")),)]
+    return []
+
+
+def take_core(p, tmp):
+    """gcore of the stopped parent: (path, None) or (None, failing Result).
+    gcore leaves a stopped process stopped, untraced."""
+    corebase = os.path.join(tmp, "core")
+    rc, gout, gerr = run_cmd(["gcore", "-o", corebase, str(p.pid)], GCORE_TIMEOUT)
+    with open(os.path.join(tmp, "gcore.log"), "wb") as fh:
+        fh.write(gout or b"")
+        fh.write(gerr or b"")
+    core = "%s.%d" % (corebase, p.pid)
+    if not os.path.exists(core):
+        return None, Result("FAIL", "gcore made no core (status %s)" % rc,
+                            tail(os.path.join(tmp, "gcore.log")))
+    return core, None
+
+
+def resume(p):
+    """h. SIGCONT: the target runs to a clean exit.  [] or what is wrong."""
+    os.kill(p.pid, signal.SIGCONT)
+    try:
+        status = p.wait(timeout=EXIT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        status = None
+    if status == 0:
+        return []
+    return ["after SIGCONT the target %s" % (
+        "did not exit within %ds" % EXIT_TIMEOUT if status is None
+        else "exited with status %d" % status)]
+
+
 def run_case(py, fixture, fpath, pcc, opts):
-    name = "%s %s" % (py.label, fixture)
+    """Runs the fixture once and reads its stopped parent in each of its
+    modes (case_modes), in the order of MODES: live first, while nothing
+    else has touched it, then its core with DWARF, then without.
+    Returns [(case name, Result)]."""
+    modes = case_modes(py, opts)
+    names = dict((m, case_name(py, fixture, m)) for m in modes)
     tmp = tempfile.mkdtemp(prefix="pcc-oracle-%s-" % fixture, dir=opts.keep)
     keep = bool(opts.keep)
     p = None
@@ -828,73 +1071,78 @@ def run_case(py, fixture, fpath, pcc, opts):
                       stdin=subprocess.DEVNULL, cwd=tmp, env=env)
         why = wait_for_oracle(p, out, time.time() + FIXTURE_TIMEOUT)
         if why is not None:
-            return name, wait_verdict(py, fixture, name, why, log)
+            return [(names[m], wait_verdict(py, fixture, names[m], why, log)) for m in modes]
         with open(out) as fh:
             oracle = json.load(fh)
-        verdict = oracle_verdict(py, fixture, name, oracle)
-        if verdict is not None:
-            return name, verdict
+        verdicts = [(names[m], oracle_verdict(py, fixture, names[m], oracle)) for m in modes]
+        if any(v is not None for _, v in verdicts):
+            return verdicts
         if oracle.get("threading_imported"):
-            say("NOTE: %s: threading was imported (the oracle made its at-fork hook a no-op)" % name)
+            say("NOTE: %s %s: threading was imported (the oracle made its at-fork hook a no-op)"
+                % (py.label, fixture))
 
         if opts.oracle_only:
-            return name, Result("PASS", "oracle: %d tracked, %d unreachable, %d files" % (
-                oracle.get("tracked", 0), len(oracle["unreachable"]), len(oracle.get("files", []))),
-                oracle_note(oracle) if opts.verbose else "")
+            return [(case_name(py, fixture, "core"), Result(
+                "PASS", "oracle: %d tracked, %d unreachable, %d files" % (
+                    oracle.get("tracked", 0), len(oracle["unreachable"]),
+                    len(oracle.get("files", []))),
+                oracle_note(oracle) if opts.verbose else ""))]
 
-        corebase = os.path.join(tmp, "core")
-        rc, gout, gerr = run_cmd(["gcore", "-o", corebase, str(p.pid)], GCORE_TIMEOUT)
-        with open(os.path.join(tmp, "gcore.log"), "wb") as fh:
-            fh.write(gout or b"")
-            fh.write(gerr or b"")
-        core = "%s.%d" % (corebase, p.pid)
-        reap(p)
-        if not os.path.exists(core):
-            return name, Result("FAIL", "gcore made no core (status %s)" % rc,
-                                tail(os.path.join(tmp, "gcore.log")))
-        refs = os.path.join(tmp, "refs.jsonl")
-        t0 = time.time()
-        rc, pout, perr = run_cmd([pcc, "--json", "--threads", "3", "--check-traversals",
-                                  "--dump-referents", refs]
-                                 + opts.pcc_args + [core], PCC_TIMEOUT)
-        took = time.time() - t0
-        perr = (perr or b"").decode("utf-8", "replace")
-        with open(os.path.join(tmp, "pycorecheck.json"), "wb") as fh:
-            fh.write(pout or b"")
-        with open(os.path.join(tmp, "pycorecheck.stderr"), "w") as fh:
-            fh.write(perr)
-        if rc is None:
-            return name, Result("FAIL", "pycorecheck timed out after %ds" % PCC_TIMEOUT)
-        if rc < 0:
-            return name, Result("FAIL", "pycorecheck killed by signal %d" % -rc, perr[-2000:])
-        if rc == 3:
-            return name, Result("FAIL", "pycorecheck could not analyse (exit 3): %s" % perr.strip()[:300])
-        if rc not in (0, 1):
-            return name, Result("FAIL", "pycorecheck exit %d: %s" % (rc, perr.strip()[:300]))
-        try:
-            report = json.loads((pout or b"").decode("utf-8"))
-        except ValueError as e:
-            return name, Result("FAIL", "pycorecheck printed no valid JSON: %s" % e)
-        emulation = (report.get("heap") or {}).get("emulation") or {}
-        if fixture in NEEDS_EMULATOR and not emulation.get("built"):
-            return name, Result("SKIP", "pycorecheck was built without the CPU emulator "
-                                "(libunicorn-dev), which this fixture's C types need")
-        reasons, details, notes, report = compare(oracle, report, refs, rc, perr,
-                                                  py.lib if py.stripped else None)
-        reasons += same_for_any_threads(pcc, opts.pcc_args, core,
-                                        json.loads((pout or b"").decode("utf-8")))
-        extra = []
-        if report.get("complete") is False:
-            extra.append("    incomplete analysis; warnings: %s" % "; ".join(
-                (report.get("warnings") or [])[:5]))
-        extra.append(notes + ", %.1fs" % took)
-        extra.append(oracle_note(oracle))
-        if reasons:
-            return name, Result("FAIL", "; ".join(reasons), "\n".join(details + extra))
-        return name, Result("PASS", "", "\n".join(extra) if opts.verbose else "")
+        results = {}
+        analyses = {}
+        own = dict((m, []) for m in modes)
+        if "live" in modes:
+            if opts.live_skip:
+                results["live"] = Result("SKIP", opts.live_skip)
+            else:
+                analyses["live"] = analyse(pcc, opts.pcc_args + ["--pid", str(p.pid)], tmp, "live")
+                # g. still stopped, nobody tracing it.
+                why = target_state.settle(p.pid, True, timeout=1.0)
+                if why is not None:
+                    own["live"].append("the target is not stopped, or still traced, after "
+                                       "pycorecheck (%s)" % why)
+        from_core = [m for m in modes if m in ("core", "no-dwarf")]
+        core = None
+        if from_core and opts.core_skip:
+            for m in from_core:
+                results[m] = Result("SKIP", opts.core_skip)
+        elif from_core:
+            core, failure = take_core(p, tmp)
+            for m in from_core:
+                if failure is not None:
+                    results[m] = failure
+                else:
+                    extra = ["--no-dwarf"] if m == "no-dwarf" else []
+                    analyses[m] = analyse(pcc, ["--threads", "3"] + opts.pcc_args + extra + [core],
+                                          tmp, m)
+        if "live" in analyses:
+            own["live"] += resume(p)
+        else:
+            reap(p)
+
+        referents_cache = {}
+        core_report = analyses["core"].report if "core" in analyses else None
+        for m in modes:
+            if m in results:
+                continue
+            a = analyses[m]
+            note = ""
+            if a.report is not None:
+                if m == "core":
+                    own[m] += same_for_any_threads(pcc, opts.pcc_args, core, a.report)
+                elif core_report is not None:
+                    own[m] += same_report(a.report, core_report, m)
+                if m == "live":
+                    own[m] += live_fields(a.report, p.pid)
+                    note = ", stopped %.1f ms" % (
+                        1e3 * ((a.report.get("target") or {}).get("pause_seconds") or 0))
+            results[m] = judge(py, fixture, oracle, a, referents_cache, own[m], note,
+                               opts.verbose)
+        return [(names[m], results[m]) for m in modes]
     except Exception as e:  # a harness bug must not leave processes behind
         import traceback
-        return name, Result("FAIL", "harness error: %s" % e, traceback.format_exc())
+        return [(names[m], Result("FAIL", "harness error: %s" % e, traceback.format_exc()))
+                for m in modes]
     finally:
         if p is not None:
             reap(p)
@@ -910,17 +1158,25 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--python", action="append", metavar="PATH", help="interpreter (repeatable)")
     ap.add_argument("--fixture", action="append", metavar="NAME", help="fixture name (repeatable)")
+    ap.add_argument("--modes", default=",".join(MODES), metavar="LIST",
+                    help="how each stopped fixture is read, of %s (default: all)" % ",".join(MODES))
     ap.add_argument("--pcc-arg", dest="pcc_args", action="append", default=[],
                     metavar="ARG", help="extra pycorecheck argument (repeatable), e.g. --no-dwarf")
     ap.add_argument("--keep", metavar="DIR", help="keep every case's files (cores too) under DIR")
     ap.add_argument("-j", type=int, default=2, metavar="N", help="cases in parallel (default 2)")
     ap.add_argument("-v", "--verbose", action="store_true", help="details for passing cases too")
-    ap.add_argument("--stripped", action="store_true",
-                    help="also run a copy of each 2.7 and 3.6 interpreter whose libpython has "
-                    "no symbol table (strip --strip-all; use with --pcc-arg=--no-dwarf)")
+    ap.add_argument("--stripped-only", action="store_true",
+                    help="instead of each 2.7 and 3.6 interpreter, a copy whose libpython has no "
+                    "symbol table (strip --strip-all), from its core only; use with "
+                    "--pcc-arg=--no-dwarf")
     ap.add_argument("--oracle-only", action="store_true",
                     help="only check that the fixtures produce a sane oracle (no gcore, no pycorecheck)")
     opts = ap.parse_args(argv)
+    opts.modes = [m for m in opts.modes.split(",") if m]
+    unknown = [m for m in opts.modes if m not in MODES]
+    if unknown or not opts.modes:
+        ap.error("--modes: %s (have: %s)" % (", ".join(unknown) or "none", ",".join(MODES)))
+    opts.modes = [m for m in MODES if m in opts.modes]
     if opts.keep:
         opts.keep = os.path.abspath(opts.keep)
         if not os.path.isdir(opts.keep):
@@ -934,51 +1190,60 @@ def main(argv=None):
     fixtures = discover_fixtures(opts.fixture)
     pys = discover(opts.python)
     global_skip = None
+    opts.core_skip = opts.live_skip = None
     pcc = find_pycorecheck()
     if not opts.oracle_only:
-        for tool in ("gdb", "gcore"):
-            if not shutil.which(tool):
-                global_skip = "%s not found (install gdb)" % tool
-        if global_skip is None and not os.access(pcc, os.X_OK):
+        if not os.access(pcc, os.X_OK):
             global_skip = "pycorecheck not built: %s" % pcc
-    say("pycorecheck: %s" % pcc)
+        else:
+            for tool in ("gdb", "gcore"):
+                if not shutil.which(tool):
+                    opts.core_skip = "%s not found (install gdb)" % tool
+            if "live" in opts.modes:
+                opts.live_skip = target_state.ptrace_skip_reason(pcc)
+    say("pycorecheck: %s (%s)" % (pcc, ", ".join(opts.modes)))
     cases = []
     passed = failed = skipped = 0
-    todo = list(pys)
-    while todo:
-        py = todo.pop(0)
+    for py in pys:
         if py.skip is None and global_skip is None:
             probe(py, opts.pcc_args)
-        if opts.stripped and not py.stripped and py.skip is None and global_skip is None \
-                and any(lo <= py.version[:2] < hi for lo, hi in STATIC_GC):
-            todo.insert(0, stripped_copy(py))
+        if opts.stripped_only:
+            if py.version is None or not any(lo <= py.version[:2] < hi for lo, hi in STATIC_GC):
+                continue
+            py = stripped_copy(py)
+            if py.skip is None:
+                probe(py, opts.pcc_args)
         say("python %s: %s%s" % (py.label, py.path, "" if py.version is None else
                                  " (%s)" % ".".join(map(str, py.version))))
         for name, path in fixtures:
             reason = global_skip or py.skip
             if reason:
-                say("SKIP: %s %s (%s)" % (py.label, name, reason))
-                skipped += 1
+                for m in case_modes(py, opts):
+                    say("SKIP: %s (%s)" % (case_name(py, name, m), reason))
+                    skipped += 1
             else:
                 cases.append((py, name, path))
+    if opts.stripped_only and not cases and not skipped:
+        say("SKIP: stripped (no 2.7 or 3.6 interpreter with a shared libpython to strip)")
+        skipped += 1
 
     ex = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.j))
     futs = [ex.submit(run_case, py, name, path, pcc, opts) for py, name, path in cases]
     try:
         for fut in concurrent.futures.as_completed(futs):
-            name, res = fut.result()
-            line = "%s: %s" % (res.status, name)
-            if res.reason:
-                line += " (%s)" % res.reason
-            if res.details:
-                line += "\n" + res.details
-            say(line)
-            if res.status == "PASS":
-                passed += 1
-            elif res.status == "FAIL":
-                failed += 1
-            else:
-                skipped += 1
+            for name, res in fut.result():
+                line = "%s: %s" % (res.status, name)
+                if res.reason:
+                    line += " (%s)" % res.reason
+                if res.details:
+                    line += "\n" + res.details
+                say(line)
+                if res.status == "PASS":
+                    passed += 1
+                elif res.status == "FAIL":
+                    failed += 1
+                else:
+                    skipped += 1
     except BaseException:
         _stopping.set()
         for f in futs:
