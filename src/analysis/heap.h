@@ -34,6 +34,10 @@ enum pcc_obj_flag {
 	PCC_OBJ_HELD = 16,
 	/* Its referrers are written down (pcc_heap_watch). */
 	PCC_OBJ_WATCHED = 32,
+	/* Refers to a tracked object, or may: the reference pass found one
+	 * among its referents, or left one out (pcc_referents.omitted).  The
+	 * marking pass traverses only these: the others reach nothing. */
+	PCC_OBJ_REFERS = 64,
 };
 
 struct pcc_count {

@@ -9,7 +9,8 @@
  *  3. an object with gc_refs > 0 is referenced from outside the tracked
  *     set (a C global, a running frame, an untracked container): a root;
  *  4. whatever a root reaches is alive; the rest is what a full collection
- *     would find unreachable.
+ *     would find unreachable.  An object that step 2 found referring to no
+ *     tracked object is marked without being traversed again.
  *
  * An object whose traversal we do not know subtracts nothing, so what it
  * refers to looks referenced from outside: it can hide garbage but never
@@ -44,9 +45,11 @@ static inline uint8_t flags_get(const struct pcc_heap *h, uint32_t i)
 	return __atomic_load_n(&h->flags[i], __ATOMIC_RELAXED);
 }
 
-static inline void flags_set(struct pcc_heap *h, uint32_t i, uint8_t f)
+/* In the reference pass only the thread of i's range writes i's flags
+ * (others read them): no atomic read-modify-write is needed. */
+static inline void flags_set_own(struct pcc_heap *h, uint32_t i, uint8_t f)
 {
-	__atomic_fetch_or(&h->flags[i], f, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->flags[i], flags_get(h, i) | f, __ATOMIC_RELAXED);
 }
 
 static unsigned pass_threads(const struct pcc_heap *h)
@@ -70,6 +73,7 @@ struct decref_share {
 	struct pcc_type_counts unknown, undecided;
 	uint64_t partial_objects;
 	struct referrer_note_vec notes; /* owners of watched referents */
+	uint32_t last_refers; /* the last owner flagged PCC_OBJ_REFERS */
 };
 
 /* Subtract each reference in the buffer from its target's gc_refs. */
@@ -83,6 +87,10 @@ static void flush_decref(struct pcc_referents *r)
 		uint32_t j = idx[k];
 		if (j == UINT32_MAX)
 			continue;
+		if (r->owners[k] != d->last_refers) {
+			d->last_refers = r->owners[k];
+			flags_set_own(h, d->last_refers, PCC_OBJ_REFERS);
+		}
 		if (d->atomic)
 			__atomic_fetch_sub(&h->gc_refs[j], 1, __ATOMIC_RELAXED);
 		else
@@ -117,6 +125,10 @@ static void decref_run(void *ctx, unsigned share, unsigned shares)
 			f |= PCC_OBJ_HELD;
 		if (is_gc == PCC_IS_GC_UNDECIDED)
 			pcc_type_counts_add(&d->undecided, pcc_heap_type_addr(h, i), 1);
+		if (refs->omitted) {
+			f |= PCC_OBJ_REFERS;
+			refs->omitted = false;
+		}
 		if (kind == PCC_KIND_UNKNOWN) {
 			f |= PCC_OBJ_UNKNOWN;
 			pcc_type_counts_add(&d->unknown, pcc_heap_type_addr(h, i), 1);
@@ -125,7 +137,7 @@ static void decref_run(void *ctx, unsigned share, unsigned shares)
 			d->partial_objects++;
 		}
 		if (f)
-			flags_set(h, i, f);
+			flags_set_own(h, i, f);
 	}
 	flush_decref(refs);
 }
@@ -139,7 +151,8 @@ static void subtract_references(struct pcc_heap *h)
 	pcc_python_budget_share(h->py, budget, shares);
 	for (unsigned s = 0; s < shares; s++) {
 		d[s] = (struct decref_share){ .h = h, .atomic = shares > 1,
-					      .budget = budget[s] };
+					      .budget = budget[s],
+					      .last_refers = UINT32_MAX };
 		d[s].refs = pcc_xmalloc(sizeof(*d[s].refs));
 		*d[s].refs = (struct pcc_referents){
 			.flush = flush_decref, .ctx = &d[s], .budget = &d[s].budget
@@ -184,7 +197,7 @@ struct mark_share {
 	struct pcc_item_budget budget;
 	uint32_t *stack;
 	size_t len, cap;
-	uint64_t marked, negative_refs;
+	uint64_t marked, leaves, negative_refs; /* leaves: marked, not followed */
 };
 
 static void mark_push(struct mark_share *m, uint32_t j)
@@ -210,6 +223,16 @@ static bool mark_claim(struct mark_share *m, uint32_t i)
 				   __ATOMIC_RELAXED) & PCC_OBJ_REACHABLE);
 }
 
+/* Newly marked i is to be followed when it refers to anything; the
+ * others are only counted. */
+static void mark_follow(struct mark_share *m, uint32_t i)
+{
+	if (flags_get(m->h, i) & PCC_OBJ_REFERS)
+		mark_push(m, i);
+	else
+		m->leaves++;
+}
+
 /* Mark what the buffer's references reach, and stack it to be followed. */
 static void flush_mark(struct pcc_referents *r)
 {
@@ -218,7 +241,7 @@ static void flush_mark(struct pcc_referents *r)
 	pcc_heap_find_many(m->h, r->addrs, r->len, idx);
 	for (uint32_t k = 0; k < r->len; k++)
 		if (idx[k] != UINT32_MAX && mark_claim(m, idx[k]))
-			mark_push(m, idx[k]);
+			mark_follow(m, idx[k]);
 	r->len = 0;
 }
 
@@ -282,7 +305,8 @@ static void mark_run(void *ctx, unsigned share, unsigned shares)
 		while (m->len || m->refs->len) {
 			while (m->len) {
 				uint32_t x = m->stack[--m->len];
-				pcc_progress_update(progress, ++m->marked * shares);
+				pcc_progress_update(progress,
+						    (++m->marked + m->leaves) * shares);
 				pcc_python_referents(h->py, h->addrs[x],
 						     pcc_heap_type(h, x), false,
 						     m->refs, NULL, NULL);
@@ -297,8 +321,11 @@ static void mark_run(void *ctx, unsigned share, unsigned shares)
 			if (h->gc_refs[i] < 0 && !held)
 				m->negative_refs++;
 			if ((h->gc_refs[i] > 0 || held) && mark_claim(m, i)) {
-				mark_push(m, i++);
-				break;
+				mark_follow(m, i);
+				if (m->len) {
+					i++;
+					break;
+				}
 			}
 		}
 		if (!m->len && !mark_take(m))

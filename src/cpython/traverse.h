@@ -37,6 +37,9 @@ struct pcc_referents {
 	uint32_t owners[PCC_REFERENTS_CAP];
 	uint32_t len;
 	uint32_t owner; /* written beside each reference appended */
+	/* Set when owned_only left a reference out (the caller clears it):
+	 * the object may refer to more than was appended. */
+	bool omitted;
 	void (*flush)(struct pcc_referents *r);
 	void *ctx;
 	/* NULL: the interpreter's own budget; else a share of it, taken

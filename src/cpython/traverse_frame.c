@@ -90,8 +90,11 @@ static void visit_stackref(struct walk *w, uint64_t bits, enum pcc_edge_label la
 {
 	if ((bits & 3) == 3 || (bits & ~(uint64_t)3) == 0)
 		return; /* a tagged int, or NULL */
-	if ((bits & 1) && w->owned_only)
+	if ((bits & 1) && w->owned_only) {
+		if (w->out)
+			w->out->omitted = true;
 		return;
+	}
 	emit(w, bits & ~(uint64_t)3, label, name, key, index);
 }
 

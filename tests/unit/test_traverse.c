@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/run.h"
 #include "cpython/traverse.h"
 #include "mock_heap.h"
 #include "run_suite.h"
@@ -309,14 +310,15 @@ START_TEST(test_io_objects_visit_their_members)
 END_TEST
 
 /* A 3.11 frame object whose interpreter frame follows it, with owner,
- * three fast locals and stacktop. */
+ * three fast locals and stacktop, and a word after them (3.14's stack
+ * pointer: mock_frame_314). */
 static uint64_t mock_frame(uint8_t owner, const uint64_t *slots, uint32_t stacktop,
 			   uint64_t *back, uint64_t *func, uint64_t *locals)
 {
 	const struct pcc_layout *l = &m.py->l;
 	uint64_t frame_type = mock_type(&m, "frame", PCC_TPFLAGS_HAVE_GC,
 					MOCK_FN_FRAME);
-	uint64_t f = mock_object(&m, frame_type, 1, 64 + 72 + 3 * 8);
+	uint64_t f = mock_object(&m, frame_type, 1, 64 + 72 + 4 * 8);
 	uint64_t iframe = f + 64;
 	*back = mock_list(&m, 1, NULL, 0);
 	*func = mock_list(&m, 1, NULL, 0);
@@ -374,6 +376,77 @@ START_TEST(test_frame_of_a_running_call_visits_its_members_only)
 	ck_assert_int_eq(s.n, 1);
 	ck_assert_uint_eq(s.ref[0], back);
 	ck_assert_str_eq(s.edge[0].name, "f_back");
+}
+END_TEST
+
+/* 3.14's frames: a stack pointer instead of stacktop, and tagged stack
+ * references (_PyStackRef) in f_func, f_code and localsplus.  The mock
+ * frame's three slots end where the stack pointer is kept. */
+static uint64_t mock_frame_314(const uint64_t *slots, uint32_t nslots)
+{
+	struct pcc_layout *l = &m.py->l;
+	l->off[PCC_L_IFRAME_STACKPOINTER] = l->off[PCC_L_IFRAME_LOCALSPLUS] + 3 * 8;
+	uint64_t back, func, locals;
+	uint64_t f = mock_frame(FRAME_OWNED_BY_FRAME_OBJECT, slots, 0, &back, &func, &locals);
+	uint64_t iframe = f + 64;
+	mock_put(&m, iframe + l->off[PCC_L_IFRAME_STACKPOINTER],
+		 iframe + l->off[PCC_L_IFRAME_LOCALSPLUS] + 8 * nslots);
+	/* Nothing else tracked: f_back, f_func, f_locals, frame_obj. */
+	mock_put(&m, f + l->lists[PCC_LL_FRAME_NEW].offset[0], 0);
+	mock_put(&m, iframe + l->off[PCC_L_IFRAME_FUNC], 0);
+	mock_put(&m, iframe + l->off[PCC_L_IFRAME_LOCALS], 0);
+	mock_put(&m, iframe + l->off[PCC_L_IFRAME_FRAME_OBJ], 0);
+	return f;
+}
+
+static void drop_flush(struct pcc_referents *r)
+{
+	r->len = 0;
+}
+
+START_TEST(test_borrowed_stack_reference_is_left_out_and_said)
+{
+	/* The refcount pass counts owned stack references only, as
+	 * _PyGC_VisitStackRef does; that it left one out is said, so that the
+	 * marking pass, which follows them all, traverses the frame. */
+	uint64_t a = mock_list(&m, 1, NULL, 0), b = mock_list(&m, 1, NULL, 0);
+	uint64_t f = mock_frame_314((const uint64_t[]){ a, b | 1, 0 }, 3);
+	struct pcc_referents *r = calloc(1, sizeof(*r));
+	ck_assert_ptr_nonnull(r);
+	r->flush = drop_flush;
+	for (int owned_only = 0; owned_only < 2; owned_only++) {
+		r->len = 0;
+		r->omitted = false;
+		pcc_python_referents(m.py, f, pcc_python_type_of(m.py, f), owned_only, r,
+				     NULL, NULL);
+		ck_assert_uint_eq(r->len, owned_only ? 1 : 2);
+		ck_assert_uint_eq(r->addrs[0], a);
+		if (!owned_only)
+			ck_assert_uint_eq(r->addrs[1], b);
+		ck_assert(r->omitted == (owned_only == 1));
+	}
+	free(r);
+}
+END_TEST
+
+START_TEST(test_borrowed_stack_reference_keeps_its_referent_alive)
+{
+	/* A frame held from outside whose one tracked referent is borrowed:
+	 * x, in a cycle with y, is kept by the cycle's references only, so
+	 * both have no references left from outside; marking follows the
+	 * borrowed reference, as CPython's does, and finds them alive. */
+	uint64_t x = mock_list(&m, 1, (uint64_t[]){ 0 }, 1);
+	uint64_t y = mock_list(&m, 1, (uint64_t[]){ x }, 1);
+	mock_list_set(&m, x, 0, y);
+	mock_frame_314((const uint64_t[]){ x | 1, 0, 0 }, 1);
+	struct pcc_analysis_options o = {
+		.max_objects = 1000, .same_path_threshold = 10, .threads = 1 + (unsigned)_i,
+	};
+	struct pcc_analysis an;
+	pcc_analysis_run(&an, m.py, &o, NULL, NULL);
+	ck_assert_uint_eq(an.result.nunreachable, 0);
+	ck_assert(an.result.complete);
+	pcc_analysis_deinit(&an);
 }
 END_TEST
 
@@ -441,6 +514,8 @@ int main(void)
 	tcase_add_test(tc, test_io_objects_visit_their_members);
 	tcase_add_test(tc, test_frame_owned_by_its_object_visits_the_frame);
 	tcase_add_test(tc, test_frame_of_a_running_call_visits_its_members_only);
+	tcase_add_test(tc, test_borrowed_stack_reference_is_left_out_and_said);
+	tcase_add_loop_test(tc, test_borrowed_stack_reference_keeps_its_referent_alive, 0, 3);
 	tcase_add_test(tc, test_referents_buffer_matches_the_visitor);
 	suite_add_tcase(s, tc);
 	return pcc_run_suite(s);
