@@ -19,6 +19,7 @@
 #include "../cpython/strings.h"
 #include "../cpython/traverse.h"
 #include "../util/sort.h"
+#include "../util/u64_map.h"
 
 struct graph {
 	uint32_t n;
@@ -147,21 +148,40 @@ static uint32_t tarjan(const struct graph *g, uint32_t *comp)
 	return ncomp;
 }
 
+enum { MAX_LOOP = 64 };
+
+/* The edge of a loop, as the traversal labelled it: what its text is
+ * made of. */
+struct raw_edge {
+	bool found;
+	struct pcc_edge e;
+};
+
+/*
+ * An example loop before any text is made of it: its length, its
+ * component's size, each node's type (or the node itself, where it is
+ * named by itself: a class, a classic instance) and each edge.  Equal
+ * shapes give equal signatures and displays, so a leak repeated ten
+ * thousand times is named once.
+ */
+struct loop_shape {
+	uint32_t len, size;
+	uint64_t node[MAX_LOOP];
+	struct raw_edge edge[MAX_LOOP];
+};
+
 struct find_label {
-	struct pcc_python *py;
 	uint64_t target;
-	char *text, *key; /* for the report, for the signature */
-	enum pcc_edge_label label;
+	struct raw_edge *out;
 };
 
 static bool visit_find_label(void *ctx, uint64_t ref, const struct pcc_edge *e)
 {
 	struct find_label *f = ctx;
-	if (f->text || ref != f->target || !e)
+	if (f->out->found || ref != f->target || !e)
 		return false;
-	f->text = pcc_python_edge_text(f->py, e, false);
-	f->key = pcc_python_edge_text(f->py, e, true);
-	f->label = e->label;
+	f->out->found = true;
+	f->out->e = *e;
 	return true;
 }
 
@@ -372,6 +392,160 @@ static void order_groups(struct pcc_heap *h)
 	free(new_id);
 }
 
+static void read_shape(struct pcc_heap *h, const uint32_t *loop,
+		       uint32_t len, uint32_t size, struct loop_shape *shape)
+{
+	shape->len = len;
+	shape->size = size;
+	for (uint32_t i = 0; i < len; i++) {
+		uint32_t obj = h->unreachable[loop[i]];
+		shape->edge[i].found = false;
+		shape->node[i] = pcc_python_named_by_itself(pcc_heap_type(h, obj))
+					 ? h->addrs[obj] | UINT64_C(1) << 63
+					 : h->type_ids[obj];
+		struct find_label f = {
+			h->addrs[h->unreachable[loop[(i + 1) % len]]],
+			&shape->edge[i]
+		};
+		pcc_python_traverse(h->py, h->addrs[obj], visit_find_label, &f,
+				    true, NULL);
+	}
+}
+
+static bool same_edge(const struct raw_edge *a, const struct raw_edge *b)
+{
+	if (a->found != b->found)
+		return false;
+	if (!a->found)
+		return true;
+	if (a->e.label != b->e.label || a->e.key != b->e.key
+	    || a->e.index != b->e.index || !a->e.name != !b->e.name)
+		return false;
+	return !a->e.name || strcmp(a->e.name, b->e.name) == 0;
+}
+
+static bool same_shape(const struct loop_shape *a, const struct loop_shape *b)
+{
+	if (a->len != b->len || a->size != b->size)
+		return false;
+	for (uint32_t i = 0; i < a->len; i++)
+		if (a->node[i] != b->node[i] || !same_edge(&a->edge[i], &b->edge[i]))
+			return false;
+	return true;
+}
+
+static uint64_t mix(uint64_t h, uint64_t x)
+{
+	return (h ^ x) * 0x100000001b3ull;
+}
+
+static uint64_t shape_hash(const struct loop_shape *s)
+{
+	uint64_t h = mix(mix(0xcbf29ce484222325ull, s->len), s->size);
+	for (uint32_t i = 0; i < s->len; i++) {
+		const struct raw_edge *r = &s->edge[i];
+		h = mix(mix(h, s->node[i]), r->found);
+		if (!r->found)
+			continue;
+		h = mix(mix(mix(h, (uint64_t)r->e.label), r->e.key),
+			(uint64_t)r->e.index);
+		if (r->e.name)
+			h = mix(h, fnv1a(r->e.name));
+	}
+	return h ? h : 1; /* 0: the map's empty key */
+}
+
+/* Shapes seen, each with its group; the map holds, per hash, the first
+ * entry with it (a collision finds no group, and the loop is named
+ * again). */
+struct shape_entry {
+	struct loop_shape shape;
+	uint32_t group;
+};
+PCC_VEC(shape_entry_vec, struct shape_entry)
+
+struct shape_memo {
+	struct pcc_u64_map by_hash;
+	struct shape_entry_vec entries;
+};
+
+/* The group of an equal shape seen before, or 0. */
+static uint32_t shape_memo_find(const struct shape_memo *m,
+				const struct loop_shape *s)
+{
+	uint64_t at;
+	if (!pcc_u64_map_get(&m->by_hash, shape_hash(s), &at))
+		return 0;
+	const struct shape_entry *e = &m->entries.data[at];
+	return same_shape(&e->shape, s) ? e->group : 0;
+}
+
+static void shape_memo_add(struct shape_memo *m, const struct loop_shape *s,
+			   uint32_t group)
+{
+	uint64_t hash = shape_hash(s), at;
+	if (pcc_u64_map_get(&m->by_hash, hash, &at))
+		return;
+	pcc_u64_map_put(&m->by_hash, hash, m->entries.len);
+	struct shape_entry *e = shape_entry_vec_push(&m->entries);
+	e->shape.len = s->len;
+	e->shape.size = s->size;
+	memcpy(e->shape.node, s->node, s->len * sizeof(s->node[0]));
+	memcpy(e->shape.edge, s->edge, s->len * sizeof(s->edge[0]));
+	e->group = group;
+}
+
+static void shape_memo_free(struct shape_memo *m)
+{
+	pcc_u64_map_free(&m->by_hash);
+	shape_entry_vec_free(&m->entries);
+}
+
+/* Name the loop of a shape not seen before: its signature finds its
+ * group, or makes a new one.  Returns the group's id. */
+static uint32_t group_of_shape(struct pcc_heap *h, const struct loop_shape *shape,
+			       const uint32_t *loop)
+{
+	uint32_t len = shape->len;
+	char **labels = pcc_xcalloc(len, sizeof(char *));
+	char **keys = pcc_xcalloc(len, sizeof(char *));
+	for (uint32_t i = 0; i < len; i++) {
+		const struct raw_edge *r = &shape->edge[i];
+		labels[i] = r->found ? pcc_python_edge_text(h->py, &r->e, false)
+				     : pcc_xstrdup(" ?");
+		keys[i] = r->found ? pcc_python_edge_text(h->py, &r->e, true)
+				   : pcc_xstrdup(" ?");
+	}
+	char *sig = loop_text(h, loop, len, keys, shape->size);
+	char *display = loop_text(h, loop, len, labels, shape->size);
+	for (uint32_t i = 0; i < len; i++)
+		free(keys[i]);
+	free(keys);
+
+	for (size_t i = 0; i < h->groups.len; i++)
+		if (strcmp(h->groups.data[i].signature, sig) == 0) {
+			free(sig);
+			free(display);
+			for (uint32_t j = 0; j < len; j++)
+				free(labels[j]);
+			free(labels);
+			return h->groups.data[i].id;
+		}
+	struct pcc_group *grp = pcc_group_vec_push(&h->groups);
+	memset(grp, 0, sizeof(*grp));
+	grp->id = (uint32_t)h->groups.len;
+	grp->signature = sig;
+	grp->display = display;
+	snprintf(grp->fingerprint, sizeof(grp->fingerprint), "%016llx",
+		 (unsigned long long)fnv1a(sig));
+	grp->loop = pcc_xmalloc(len * sizeof(uint32_t));
+	memcpy(grp->loop, loop, len * sizeof(uint32_t));
+	grp->loop_labels = labels;
+	grp->loop_len = len;
+	grp->objects_per_cycle = shape->size;
+	return grp->id;
+}
+
 void pcc_heap_group_cycles(struct pcc_heap *h)
 {
 	uint32_t n = h->nunreachable;
@@ -408,8 +582,9 @@ void pcc_heap_group_cycles(struct pcc_heap *h)
 	uint32_t *queue = pcc_xmalloc((size_t)n * sizeof(uint32_t));
 	for (uint32_t i = 0; i < n; i++)
 		parent[i] = UINT32_MAX;
-	enum { MAX_LOOP = 64 };
 	uint32_t loop[MAX_LOOP];
+	struct loop_shape shape;
+	struct shape_memo memo = { 0 };
 
 	/* Components in order of first appearance, for stable group ids. */
 	for (uint32_t v = 0; v < n; v++) {
@@ -421,49 +596,13 @@ void pcc_heap_group_cycles(struct pcc_heap *h)
 					     MAX_LOOP);
 		if (len == 0)
 			len = 1, loop[0] = v;
-		char **labels = pcc_xcalloc(len, sizeof(char *));
-		char **keys = pcc_xcalloc(len, sizeof(char *));
-		for (uint32_t i = 0; i < len; i++) {
-			struct find_label f = {
-				h->py, h->addrs[h->unreachable[loop[(i + 1) % len]]],
-				NULL, NULL, PCC_EDGE_MEMBER
-			};
-			pcc_python_traverse(h->py, h->addrs[h->unreachable[loop[i]]],
-					    visit_find_label, &f, true, NULL);
-			labels[i] = f.text ? f.text : pcc_xstrdup(" ?");
-			keys[i] = f.key ? f.key : pcc_xstrdup(" ?");
+		read_shape(h, loop, len, c->size & 0x7fffffffu, &shape);
+		uint32_t id = shape_memo_find(&memo, &shape);
+		if (!id) {
+			id = group_of_shape(h, &shape, loop);
+			shape_memo_add(&memo, &shape, id);
 		}
-		uint32_t size = c->size & 0x7fffffffu;
-		char *sig = loop_text(h, loop, len, keys, size);
-		char *display = loop_text(h, loop, len, labels, size);
-		for (uint32_t i = 0; i < len; i++)
-			free(keys[i]);
-		free(keys);
-
-		struct pcc_group *grp = NULL;
-		for (size_t i = 0; i < h->groups.len; i++)
-			if (strcmp(h->groups.data[i].signature, sig) == 0)
-				grp = &h->groups.data[i];
-		if (grp) {
-			free(sig);
-			free(display);
-			for (uint32_t i = 0; i < len; i++)
-				free(labels[i]);
-			free(labels);
-		} else {
-			grp = pcc_group_vec_push(&h->groups);
-			memset(grp, 0, sizeof(*grp));
-			grp->id = (uint32_t)h->groups.len;
-			grp->signature = sig;
-			grp->display = display;
-			snprintf(grp->fingerprint, sizeof(grp->fingerprint),
-				 "%016llx", (unsigned long long)fnv1a(sig));
-			grp->loop = pcc_xmalloc(len * sizeof(uint32_t));
-			memcpy(grp->loop, loop, len * sizeof(uint32_t));
-			grp->loop_labels = labels;
-			grp->loop_len = len;
-			grp->objects_per_cycle = size;
-		}
+		struct pcc_group *grp = &h->groups.data[id - 1];
 		grp->cycles++;
 		c->group = grp->id;
 	}
@@ -499,6 +638,7 @@ void pcc_heap_group_cycles(struct pcc_heap *h)
 			*pcc_count_vec_push(&grp->types) = (struct pcc_count){ type, 0 };
 		grp->types.data[i].count++;
 	}
+	shape_memo_free(&memo);
 	free(parent);
 	free(queue);
 	free(cs);

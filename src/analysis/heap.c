@@ -102,11 +102,15 @@ void pcc_heap_index(struct pcc_heap *h)
 	pcc_sort_addresses(h->addrs, h->n, h->threads);
 	drop_impossible(h);
 	index_blocks(h);
-	h->type_ids = pcc_xmalloc((h->n ? h->n : 1) * sizeof(uint32_t));
+	size_t n = h->n ? h->n : 1;
+	h->type_ids = pcc_xmalloc(n * sizeof(uint32_t));
+	pcc_advise_huge(h->type_ids, n * sizeof(uint32_t));
 	for (uint32_t i = 0; i < h->n; i++)
 		h->type_ids[i] = PCC_NO_TYPE;
-	h->gc_refs = pcc_xcalloc(h->n ? h->n : 1, sizeof(int32_t));
-	h->flags = pcc_xcalloc(h->n ? h->n : 1, 1);
+	h->gc_refs = pcc_xcalloc(n, sizeof(int32_t));
+	pcc_advise_huge(h->gc_refs, n * sizeof(int32_t));
+	h->flags = pcc_xcalloc(n, 1);
+	pcc_advise_huge(h->flags, n);
 }
 
 enum {
@@ -282,8 +286,10 @@ static void index_blocks(struct pcc_heap *h)
 		h->block_hash_shift--;
 	}
 	h->blocks = pcc_xcalloc(cap, sizeof(*h->blocks));
+	pcc_advise_huge(h->blocks, cap * sizeof(*h->blocks));
 	h->block_mask = cap - 1;
 	h->block_bits = pcc_xcalloc(nblocks ? nblocks : 1, sizeof(*h->block_bits));
+	pcc_advise_huge(h->block_bits, nblocks * sizeof(*h->block_bits));
 	struct pcc_heap_block *b = NULL;
 	uint32_t used = 0;
 	for (uint32_t i = 0; i < h->n; i++) {

@@ -483,6 +483,7 @@ int main(int argc, char **argv)
 	/* A report piped into head must not kill us mid-write with SIGPIPE;
 	 * the failed write is reported instead. */
 	signal(SIGPIPE, SIG_IGN);
+	pcc_alloc_tune();
 	struct options o = { 0 };
 	int status = parse_options(argc, argv, &o);
 	if (status >= 0)

@@ -81,7 +81,7 @@ enum pcc_edge_label {
 
 struct pcc_edge {
 	enum pcc_edge_label label;
-	const char *name;
+	const char *name; /* static, or the debug info's: lives as long as py */
 	uint64_t key;   /* dict key / attribute name object / C string address */
 	int64_t index;
 };

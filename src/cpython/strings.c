@@ -158,6 +158,14 @@ char *pcc_python_key_repr(struct pcc_python *py, uint64_t obj)
 			     pcc_python_type_name(py, pcc_python_type(py, type)));
 }
 
+bool pcc_python_named_by_itself(const struct pcc_type_info *ti)
+{
+	return ti && (ti->kind == PCC_KIND_TYPE
+		      || (ti->kind == PCC_KIND_MEMBERS
+			  && (ti->member_list == PCC_LL_OLDINSTANCE
+			      || ti->member_list == PCC_LL_CLASSOBJ)));
+}
+
 char *pcc_python_classic_name(struct pcc_python *py, uint64_t obj,
 			      bool *is_class)
 {

@@ -14,6 +14,9 @@ char *pcc_python_str(struct pcc_python *py, uint64_t obj, size_t max);
 char *pcc_python_str_text(struct pcc_python *py, uint64_t obj, size_t max);
 /* Short repr-like text for a dict key: 'name', 3, <Foo object>. */
 char *pcc_python_key_repr(struct pcc_python *py, uint64_t obj);
+/* Is an object of type ti named by something of its own rather than by
+ * its type's name: a class (by itself), a 2.7 classic instance or class? */
+bool pcc_python_named_by_itself(const struct pcc_type_info *ti);
 /* 2.7 classic classes: the name of an old-style class, or of the class of
  * an old-style instance (*is_class says which); NULL for anything else. */
 char *pcc_python_classic_name(struct pcc_python *py, uint64_t obj,

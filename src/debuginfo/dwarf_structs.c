@@ -55,6 +55,41 @@ static bool is_complete_aggregate(Dwarf_Die *die)
 	       && dwarf_hasattr_integrate(die, DW_AT_byte_size);
 }
 
+/* What tells two definitions of a name apart: the line that declares it,
+ * its size and its member count.  The same header included by every unit
+ * gives thousands of copies of one definition; they are kept once, so
+ * that a lookup (of a member that this version lacks, often) tries each
+ * distinct definition once. */
+static void definition_key(Dwarf_Die *die, struct pcc_named_die *nd)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word v;
+	nd->line = dwarf_attr_integrate(die, DW_AT_decl_line, &attr)
+			   && dwarf_formudata(&attr, &v) == 0
+		   ? v : UINT64_MAX;
+	nd->size = dwarf_attr_integrate(die, DW_AT_byte_size, &attr)
+			   && dwarf_formudata(&attr, &v) == 0
+		   ? v : UINT64_MAX;
+	nd->members = 0;
+	Dwarf_Die child;
+	if (dwarf_child(die, &child) == 0)
+		do
+			nd->members++;
+		while (dwarf_siblingof(&child, &child) == 0);
+}
+
+static bool known_definition(const struct pcc_dwarf_structs *c,
+			     const struct pcc_named_die *nd)
+{
+	for (size_t i = 0; i < c->found.len; i++) {
+		const struct pcc_named_die *o = &c->found.data[i];
+		if (o->name == nd->name && o->line == nd->line
+		    && o->size == nd->size && o->members == nd->members)
+			return true;
+	}
+	return false;
+}
+
 static void scan_unit_dies(struct pcc_dwarf_structs *c, Dwarf_Die *cu)
 {
 	Dwarf_Die child;
@@ -75,9 +110,10 @@ static void scan_unit_dies(struct pcc_dwarf_structs *c, Dwarf_Die *cu)
 		Dwarf_Die die = child;
 		if (!peel_type(&die) || !is_complete_aggregate(&die))
 			continue;
-		struct pcc_named_die *nd = pcc_named_die_vec_push(&c->found);
-		nd->name = *hit;
-		nd->die = die;
+		struct pcc_named_die nd = { .name = *hit, .die = die };
+		definition_key(&die, &nd);
+		if (!known_definition(c, &nd))
+			*pcc_named_die_vec_push(&c->found) = nd;
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 

@@ -5,7 +5,7 @@
  * holds the types shared between units) collects the structs asked for;
  * members are then resolved by path.  A name can be defined in several
  * units, sometimes differently (a typedef "block" in two modules), so every
- * definition is kept and the first one that has the member wins.
+ * distinct definition is kept and the first one that has the member wins.
  */
 #ifndef PCC_DWARF_STRUCTS_H
 #define PCC_DWARF_STRUCTS_H
@@ -20,6 +20,9 @@
 struct pcc_named_die {
 	const char *name; /* one of wanted */
 	Dwarf_Die die;    /* the struct or union, typedefs resolved */
+	/* Tells definitions apart (dwarf_structs.c). */
+	uint64_t line, size;
+	uint32_t members;
 };
 PCC_VEC(pcc_named_die_vec, struct pcc_named_die)
 PCC_VEC(pcc_name_vec, char *)

@@ -2,9 +2,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "error.h"
 
@@ -142,6 +146,34 @@ static void die_enomem(void)
 {
 	fputs("pycorecheck: out of memory\n", stderr);
 	exit(3);
+}
+
+enum { BIG_ARRAY = 4 << 20 };
+
+void pcc_alloc_tune(void)
+{
+	/* A fixed threshold: glibc would otherwise raise it each time a
+	 * mapped block is freed, and serve the next big array from memory
+	 * already touched in small pages, which calloc must clear. */
+	mallopt(M_MMAP_THRESHOLD, BIG_ARRAY / 4);
+}
+
+void pcc_advise_huge(void *p, size_t size)
+{
+#ifdef MADV_HUGEPAGE
+	if (size < BIG_ARRAY)
+		return;
+	/* The whole mapping, not its 2 MiB-aligned middle: a mapping split
+	 * in three can no longer grow in place (mremap fails, and realloc
+	 * copies). */
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t)p & ~(page - 1);
+	uintptr_t end = ((uintptr_t)p + size + page - 1) & ~(page - 1);
+	(void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)size;
+#endif
 }
 
 void *pcc_xmalloc(size_t size)

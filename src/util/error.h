@@ -67,6 +67,16 @@ const char *pcc_error_library_text(const char *raw);
 /* Allocation helpers that never return NULL: the tool has no way to go on
  * without memory, so they print one line and exit(3). */
 void *pcc_xmalloc(size_t size);
+/* Once, before the first big allocation: big arrays get mappings of
+ * their own (and calloc gives them untouched). */
+void pcc_alloc_tune(void);
+/*
+ * Ask for huge pages under a big array that is read at random (the
+ * snapshot's per-object arrays): in 4 KiB pages most lookups miss the TLB
+ * and every 4 KiB costs a fault on first touch.  Only advice, for memory
+ * from the helpers below not yet touched; small arrays are left alone.
+ */
+void pcc_advise_huge(void *p, size_t size);
 void *pcc_xcalloc(size_t n, size_t size);
 void *pcc_xrealloc(void *p, size_t size);
 void *pcc_xreallocarray(void *p, size_t n, size_t size);

@@ -26,6 +26,7 @@
 			cap *= 2;                                             \
 		v->data = pcc_xreallocarray(v->data, cap, sizeof(type));      \
 		v->cap = cap;                                                 \
+		pcc_advise_huge(v->data, cap * sizeof(type));                 \
 	}                                                                     \
 	static inline type *name##_push(struct name *v)                       \
 	{                                                                     \
