@@ -60,7 +60,7 @@ wait_stopped() {
 	done
 }
 
-echo "| N | tracked | gc.collect() s | pycorecheck s | ratio | peak RSS MiB | bytes/object | emulated objects | µs/emulated |"
+echo "| N | tracked | gc.collect() s | pycorecheck s | ratio | peak RSS MiB | own bytes/object | emulated objects | µs/emulated |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for n in "$@"; do
 	"$PYTHON" bench/gc_bench.py "$n" >"$work/bench.json" &
@@ -75,6 +75,7 @@ for n in "$@"; do
 
 	: >"$work/times"
 	: >"$work/emulated"
+	: >"$work/own"
 	for _ in $(seq "$RUNS"); do
 		rc=0
 		/usr/bin/time -f '%e %M' -o "$work/time1" \
@@ -88,12 +89,16 @@ for n in "$@"; do
 		# The emulation's own time, from --stats: "emulated N objects ... in S s".
 		sed -n 's/^pycorecheck: emulated \([0-9]*\) objects .* in \([0-9.]*\) s.*/\1 \2/p' \
 			"$work/stderr" >>"$work/emulated"
+		# Its own memory, from --stats: anonymous pages, the core left out.
+		sed -n 's/^pycorecheck: anonymous memory \([0-9.]*\) MiB.*/\1/p' \
+			"$work/stderr" >>"$work/own"
 	done
 	rm -f "$core"
 
-	python3 - "$work/bench.json" "$work/times" "$work/emulated" <<'PY'
+	python3 - "$work/bench.json" "$work/times" "$work/emulated" "$work/own" <<'PY'
 import json, sys
 b = json.load(open(sys.argv[1]))
+own = [float(l) for l in open(sys.argv[4]) if l.strip()]
 emu_runs = [tuple(map(float, l.split())) for l in open(sys.argv[3]) if l.strip()]
 runs = [tuple(map(float, l.split())) for l in open(sys.argv[2]) if l.strip()]
 secs = min(r[0] for r in runs)
@@ -102,8 +107,9 @@ collect = b["collect_seconds"]
 ratio = secs / collect if collect > 0 else float("nan")
 emulated = int(emu_runs[0][0]) if emu_runs else 0
 per = min(r[1] for r in emu_runs) * 1e6 / emulated if emulated else 0.0
-print("| %d | %d | %.3f | %.2f | %.1f× | %.0f | %.1f | %d | %.2f |" % (
+own_bytes = max(own) * 1048576 / b["tracked"] if own else float("nan")
+print("| %d | %d | %.3f | %.2f | %.2f× | %.0f | %.1f | %d | %.2f |" % (
     b["n"], b["tracked"], collect, secs, ratio, rss_kib / 1024,
-    rss_kib * 1024 / b["tracked"], emulated, per))
+    own_bytes, emulated, per))
 PY
 done

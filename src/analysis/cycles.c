@@ -402,7 +402,7 @@ static void read_shape(struct pcc_heap *h, const uint32_t *loop,
 		shape->edge[i].found = false;
 		shape->node[i] = pcc_python_named_by_itself(pcc_heap_type(h, obj))
 					 ? h->addrs[obj] | UINT64_C(1) << 63
-					 : h->type_ids[obj];
+					 : pcc_heap_type_id(h, obj);
 		struct find_label f = {
 			h->addrs[h->unreachable[loop[(i + 1) % len]]],
 			&shape->edge[i]

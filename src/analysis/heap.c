@@ -21,8 +21,9 @@ void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void drop_impossible(struct pcc_heap *h);
-static void index_blocks(struct pcc_heap *h);
+static uint64_t drop_impossible(struct pcc_heap *h);
+static void index_blocks(struct pcc_heap *h, uint64_t all);
+static void narrow_type_ids(struct pcc_heap *h);
 
 static void walk_list(struct pcc_heap *h, struct pcc_u64_vec *objs,
 		      uint64_t head, int64_t interp_id, const char *what,
@@ -95,13 +96,31 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 	pcc_heap_read_headers(h);
 	if (emulate)
 		pcc_python_emulate_traversals(py, h->addrs, h->type_ids, h->n);
+	narrow_type_ids(h);
+}
+
+/* The type ids in 16 bits, when the heap has fewer types than that:
+ * after the emulation, the last to want them as an array of 32. */
+static void narrow_type_ids(struct pcc_heap *h)
+{
+	if (pcc_python_type_count(h->py) >= PCC_HEAP_NARROW_NO_TYPE)
+		return;
+	h->narrow_type_ids = pcc_xmalloc((h->n ? h->n : 1) * sizeof(uint16_t));
+	pcc_advise_huge(h->narrow_type_ids, h->n * sizeof(uint16_t));
+	for (uint32_t i = 0; i < h->n; i++) {
+		uint32_t id = h->type_ids[i];
+		h->narrow_type_ids[i] = id < PCC_HEAP_NARROW_NO_TYPE
+						? (uint16_t)id
+						: PCC_HEAP_NARROW_NO_TYPE;
+	}
+	free(h->type_ids);
+	h->type_ids = NULL;
 }
 
 void pcc_heap_index(struct pcc_heap *h)
 {
 	pcc_sort_addresses(h->addrs, h->n, h->threads);
-	drop_impossible(h);
-	index_blocks(h);
+	index_blocks(h, drop_impossible(h));
 	size_t n = h->n ? h->n : 1;
 	h->type_ids = pcc_xmalloc(n * sizeof(uint32_t));
 	pcc_advise_huge(h->type_ids, n * sizeof(uint32_t));
@@ -234,21 +253,24 @@ void pcc_heap_find_many(const struct pcc_heap *h, const uint64_t *addrs,
 }
 
 /* No CPython object sits in the first page, beyond 48 bits or on two
- * lists at once: such entries are corruption,
- * reported and left out. */
-static void drop_impossible(struct pcc_heap *h)
+ * lists at once: such entries are corruption, reported and left out.
+ * Returns the bits set in any address kept. */
+static uint64_t drop_impossible(struct pcc_heap *h)
 {
 	/* Also keeps the lookup's block 0 (its empty entries) empty. */
 	enum { NULL_PAGE_END = 4096 };
 	uint32_t kept = 0, bad = 0, dups = 0;
+	uint64_t all = 0;
 	for (uint32_t i = 0; i < h->n; i++) {
 		uint64_t addr = h->addrs[i];
-		if (addr >> 48 || addr < NULL_PAGE_END)
+		if (addr >> 48 || addr < NULL_PAGE_END) {
 			bad++;
-		else if (kept && h->addrs[kept - 1] == addr)
+		} else if (kept && h->addrs[kept - 1] == addr) {
 			dups++;
-		else
+		} else {
 			h->addrs[kept++] = addr;
+			all |= addr;
+		}
 	}
 	h->n = kept;
 	if (bad) {
@@ -261,24 +283,98 @@ static void drop_impossible(struct pcc_heap *h)
 			      "lists are corrupt", dups);
 		h->complete = false;
 	}
+	return all;
 }
 
-static void index_blocks(struct pcc_heap *h)
+static bool starts_block(const struct pcc_heap *h, uint32_t i)
 {
-	uint64_t all = 0;
-	for (uint32_t i = 0; i < h->n; i++)
-		all |= h->addrs[i];
+	return i == 0 || h->addrs[i] >> h->block_shift
+				 != h->addrs[i - 1] >> h->block_shift;
+}
+
+/*
+ * The table of blocks is filled on the heap's threads.  Each share of the
+ * objects starts at a block's first object, so that no two threads write
+ * one block's bitmap, and claims its blocks' entries with a compare-and-
+ * swap.  Which entry a block gets may differ from run to run; what a
+ * lookup finds does not.
+ */
+struct block_fill {
+	struct pcc_heap *h;
+	uint32_t begin[PCC_PARALLEL_MAX + 1];
+	uint32_t first_bits[PCC_PARALLEL_MAX]; /* blocks before the share */
+};
+
+static void count_blocks_share(void *ctx, unsigned share, unsigned shares)
+{
+	(void)shares;
+	struct block_fill *f = ctx;
+	uint32_t count = 0;
+	for (uint32_t i = f->begin[share]; i < f->begin[share + 1]; i++)
+		count += starts_block(f->h, i);
+	f->first_bits[share] = count;
+}
+
+static void fill_blocks_share(void *ctx, unsigned share, unsigned shares)
+{
+	(void)shares;
+	struct block_fill *f = ctx;
+	struct pcc_heap *h = f->h;
+	uint32_t bits = f->first_bits[share];
+	struct pcc_heap_block *b = NULL;
+	for (uint32_t i = f->begin[share]; i < f->begin[share + 1]; i++) {
+		uint64_t addr = h->addrs[i];
+		if (starts_block(h, i)) {
+			uint64_t block = addr >> h->block_shift;
+			uint64_t slot = pcc_heap_block_slot(h, block), empty = 0;
+			while (!__atomic_compare_exchange_n(&h->blocks[slot].block,
+							    &empty, block, false,
+							    __ATOMIC_RELAXED,
+							    __ATOMIC_RELAXED)) {
+				slot = (slot + 1) & h->block_mask;
+				empty = 0;
+			}
+			b = &h->blocks[slot];
+			b->first = i;
+			b->bits = bits++;
+		}
+		unsigned s = (unsigned)(addr >> h->align_shift) % PCC_HEAP_BLOCK_SLOTS;
+		h->block_bits[b->bits][s / 64] |= 1ull << (s % 64);
+	}
+}
+
+/* all: the bits set in any address. */
+static void index_blocks(struct pcc_heap *h, uint64_t all)
+{
 	h->align_shift = 0;
 	while (h->align_shift < PCC_HEAP_MAX_ALIGN_SHIFT
 	       && !(all & (1ull << h->align_shift)))
 		h->align_shift++;
 	h->block_shift = h->align_shift + 8; /* log2 PCC_HEAP_BLOCK_SLOTS */
 
+	unsigned shares = h->threads < 1 ? 1
+			  : h->threads > PCC_PARALLEL_MAX ? PCC_PARALLEL_MAX
+							  : h->threads;
+	if (h->n < 65536)
+		shares = 1; /* not worth a thread */
+	struct block_fill f = { .h = h };
+	for (unsigned s = 1; s < shares; s++) {
+		uint32_t i = (uint32_t)((uint64_t)h->n * s / shares);
+		if (i < f.begin[s - 1])
+			i = f.begin[s - 1];
+		while (i < h->n && !starts_block(h, i))
+			i++;
+		f.begin[s] = i;
+	}
+	f.begin[shares] = h->n;
+	pcc_parallel_run(shares, count_blocks_share, &f);
 	uint32_t nblocks = 0;
-	for (uint32_t i = 0; i < h->n; i++)
-		if (!i || h->addrs[i] >> h->block_shift
-				  != h->addrs[i - 1] >> h->block_shift)
-			nblocks++;
+	for (unsigned s = 0; s < shares; s++) {
+		uint32_t c = f.first_bits[s];
+		f.first_bits[s] = nblocks;
+		nblocks += c;
+	}
+
 	uint64_t cap = 64;
 	h->block_hash_shift = 64 - 6;
 	while (cap < 2 * (uint64_t)nblocks) {
@@ -290,21 +386,7 @@ static void index_blocks(struct pcc_heap *h)
 	h->block_mask = cap - 1;
 	h->block_bits = pcc_xcalloc(nblocks ? nblocks : 1, sizeof(*h->block_bits));
 	pcc_advise_huge(h->block_bits, nblocks * sizeof(*h->block_bits));
-	struct pcc_heap_block *b = NULL;
-	uint32_t used = 0;
-	for (uint32_t i = 0; i < h->n; i++) {
-		uint64_t block = h->addrs[i] >> h->block_shift;
-		if (!b || b->block != block) {
-			uint64_t slot = pcc_heap_block_slot(h, block);
-			while (h->blocks[slot].block)
-				slot = (slot + 1) & h->block_mask;
-			b = &h->blocks[slot];
-			*b = (struct pcc_heap_block){ block, i, used++ };
-		}
-		unsigned s = (unsigned)(h->addrs[i] >> h->align_shift)
-			     % PCC_HEAP_BLOCK_SLOTS;
-		h->block_bits[b->bits][s / 64] |= 1ull << (s % 64);
-	}
+	pcc_parallel_run(shares, fill_blocks_share, &f);
 	h->min_addr = h->n ? h->addrs[0] : 1;
 	h->addr_span = h->n ? h->addrs[h->n - 1] - h->addrs[0] : 0;
 }
@@ -360,6 +442,7 @@ const uint64_t *pcc_heap_referrers(const struct pcc_heap *h, uint64_t obj)
 
 void pcc_heap_deinit(struct pcc_heap *h)
 {
+	pcc_heap_drop_edges(h);
 	free(h->watched);
 	free(h->referrers);
 	free(h->addrs);
@@ -367,6 +450,7 @@ void pcc_heap_deinit(struct pcc_heap *h)
 	free(h->blocks);
 	free(h->block_bits);
 	free(h->type_ids);
+	free(h->narrow_type_ids);
 	free(h->gc_refs);
 	free(h->flags);
 	free(h->unreachable);

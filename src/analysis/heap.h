@@ -5,15 +5,17 @@
  * Memory per tracked object and cache misses are the budgets that matter
  * (millions of objects, a reference lookup for every edge in every pass).
  * The objects are kept sorted by address (8 bytes each) with their type id
- * (4), gc_refs (4) and flags (1) beside them.  An address is found through
+ * (2, or 4 in a heap of 65,535 types or more), gc_refs (4) and flags (1)
+ * beside them.  An address is found through
  * the block of 256 aligned slots it lies in: a hash table of blocks gives
  * the index of the block's first object and a bitmap of its occupied
  * slots, and the bits set below the address's own slot give its index --
  * two cache lines, no search.  The hot passes put the references of many
  * objects in a buffer first and then look them all up, so that the
- * lookups' cache misses overlap.  Edges are not stored: like CPython, the
- * traversal is run again when needed.  Only the unreachable part, usually
- * small, gets an explicit graph.
+ * lookups' cache misses overlap.  The reachability passes keep the edges
+ * between tracked objects, compactly and within a bound, only while they
+ * run (edge_cache.h); later phases run the traversal again when needed.
+ * Only the unreachable part, usually small, gets an explicit graph.
  */
 #ifndef PCC_HEAP_H
 #define PCC_HEAP_H
@@ -22,6 +24,8 @@
 #include "../cpython/python.h"
 #include "../cpython/types.h"
 #include "../util/progress.h"
+
+struct pcc_edge_cache;
 
 enum pcc_obj_flag {
 	PCC_OBJ_REACHABLE = 1,
@@ -38,6 +42,9 @@ enum pcc_obj_flag {
 	 * among its referents, or left one out (pcc_referents.omitted).  The
 	 * marking pass traverses only these: the others reach nothing. */
 	PCC_OBJ_REFERS = 64,
+	/* Its reference pass left borrowed references out: what that pass
+	 * found of its references is not all of them. */
+	PCC_OBJ_OMITTED = 128,
 };
 
 struct pcc_count {
@@ -101,6 +108,7 @@ enum {
 	PCC_HEAP_MAX_ALIGN_SHIFT = 4,
 	/* Referrers written down per watched object. */
 	PCC_HEAP_MAX_REFERRERS = 4,
+	PCC_HEAP_NARROW_NO_TYPE = UINT16_MAX,
 };
 
 struct pcc_heap {
@@ -126,10 +134,17 @@ struct pcc_heap {
 	size_t nwatched;
 	uint64_t (*referrers)[PCC_HEAP_MAX_REFERRERS];
 	/* Per object, read once by the walk: its type (pcc_python_type_id_of),
-	 * so that no later pass reads an object's header again. */
+	 * so that no later pass reads an object's header again.  In 16 bits
+	 * when every id fits (PCC_HEAP_NARROW_NO_TYPE for none): 2 bytes per
+	 * object where type_ids would take 4, which is then NULL. */
 	uint32_t *type_ids;
+	uint16_t *narrow_type_ids;
 	int32_t *gc_refs;
 	uint8_t *flags;
+	/* From pcc_heap_find_unreachable to pcc_heap_drop_edges: the
+	 * references the reference pass found, for the marking pass
+	 * (edge_cache.h). */
+	struct pcc_edge_cache *edges;
 
 	/* Results. */
 	uint32_t *unreachable; /* object indexes */
@@ -191,11 +206,21 @@ pcc_heap_popcount(uint64_t x)
 #endif
 }
 
+/* The type id of the i-th object (pcc_python_type_id_of). */
+static inline uint32_t pcc_heap_type_id(const struct pcc_heap *h, uint32_t i)
+{
+	if (h->narrow_type_ids) {
+		uint16_t id = h->narrow_type_ids[i];
+		return id == PCC_HEAP_NARROW_NO_TYPE ? PCC_NO_TYPE : id;
+	}
+	return h->type_ids[i];
+}
+
 /* The type of the i-th object; NULL if its ob_type is unreadable. */
 static inline struct pcc_type_info *pcc_heap_type(const struct pcc_heap *h,
 						  uint32_t i)
 {
-	return pcc_python_type_by_id(h->py, h->type_ids[i]);
+	return pcc_python_type_by_id(h->py, pcc_heap_type_id(h, i));
 }
 
 /* Its type object's address, 0 if unreadable. */
@@ -286,6 +311,8 @@ const uint64_t *pcc_heap_referrers(const struct pcc_heap *h, uint64_t obj);
 void pcc_heap_watch_files(struct pcc_heap *h);
 /* CPython's collection, offline: gc_refs, roots, the unreachable set. */
 void pcc_heap_find_unreachable(struct pcc_heap *h);
+/* The edge cache that pass made, no longer needed. */
+void pcc_heap_drop_edges(struct pcc_heap *h);
 /* Cycles of the unreachable set, grouped by signature. */
 void pcc_heap_group_cycles(struct pcc_heap *h);
 /* Open files and sockets. */

@@ -13,7 +13,7 @@ void pcc_heap_count_types(struct pcc_heap *h)
 	size_t ntypes = pcc_python_type_count(h->py);
 	uint64_t *per_id = pcc_xcalloc(ntypes + 1, sizeof(uint64_t));
 	for (uint32_t i = 0; i < h->n; i++) {
-		uint32_t id = h->type_ids[i];
+		uint32_t id = pcc_heap_type_id(h, i);
 		per_id[id < ntypes ? id : ntypes]++;
 	}
 	struct pcc_type_counts c = { 0 };

@@ -65,6 +65,8 @@ void pcc_analysis_run(struct pcc_analysis *a, struct pcc_python *py,
 	pcc_heap_watch_files(h);
 	pcc_heap_find_unreachable(h);
 	phase_done(done, ctx, PCC_PHASE_REACHABILITY, h);
+	/* The references the marking pass followed: for no later phase. */
+	pcc_heap_drop_edges(h);
 
 	pcc_heap_group_cycles(h);
 	phase_done(done, ctx, PCC_PHASE_CYCLES, h);

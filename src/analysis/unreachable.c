@@ -10,7 +10,8 @@
  *     set (a C global, a running frame, an untracked container): a root;
  *  4. whatever a root reaches is alive; the rest is what a full collection
  *     would find unreachable.  An object that step 2 found referring to no
- *     tracked object is marked without being traversed again.
+ *     tracked object is marked without being traversed again, and the
+ *     others mostly through what step 2 wrote down (edge_cache.h).
  *
  * An object whose traversal we do not know subtracts nothing, so what it
  * refers to looks referenced from outside: it can hide garbage but never
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edge_cache.h"
 #include "heap.h"
 #include "type_counts.h"
 #include "../cpython/refcount.h"
@@ -52,6 +54,12 @@ static inline void flags_set_own(struct pcc_heap *h, uint32_t i, uint8_t f)
 	__atomic_store_n(&h->flags[i], flags_get(h, i) | f, __ATOMIC_RELAXED);
 }
 
+enum {
+	/* What the edge cache may take, on average per object: within the
+	 * budget of the snapshot's memory. */
+	EDGE_CACHE_BYTES_PER_OBJECT = 4,
+};
+
 static unsigned pass_threads(const struct pcc_heap *h)
 {
 	if (h->threads <= 1 || !pcc_python_referents_parallel(h->py))
@@ -74,6 +82,7 @@ struct decref_share {
 	uint64_t partial_objects;
 	struct referrer_note_vec notes; /* owners of watched referents */
 	uint32_t last_refers; /* the last owner flagged PCC_OBJ_REFERS */
+	struct pcc_edge_cache_writer cache;
 };
 
 /* Subtract each reference in the buffer from its target's gc_refs. */
@@ -91,6 +100,7 @@ static void flush_decref(struct pcc_referents *r)
 			d->last_refers = r->owners[k];
 			flags_set_own(h, d->last_refers, PCC_OBJ_REFERS);
 		}
+		pcc_edge_cache_add(&d->cache, r->owners[k], j);
 		if (d->atomic)
 			__atomic_fetch_sub(&h->gc_refs[j], 1, __ATOMIC_RELAXED);
 		else
@@ -109,7 +119,8 @@ static void decref_run(void *ctx, unsigned share, unsigned shares)
 	struct pcc_heap *h = d->h;
 	struct pcc_referents *refs = d->refs;
 	uint32_t begin, end;
-	pcc_parallel_range(share, shares, h->n, &begin, &end);
+	pcc_edge_cache_range(share, shares, h->n, &begin, &end);
+	pcc_edge_cache_writer_init(&d->cache, h->edges, share, shares, begin);
 	struct pcc_progress *progress = share == 0 ? h->progress : NULL;
 	for (uint32_t i = begin; i < end; i++) {
 		pcc_progress_update(progress, (uint64_t)(i - begin) * shares);
@@ -126,7 +137,7 @@ static void decref_run(void *ctx, unsigned share, unsigned shares)
 		if (is_gc == PCC_IS_GC_UNDECIDED)
 			pcc_type_counts_add(&d->undecided, pcc_heap_type_addr(h, i), 1);
 		if (refs->omitted) {
-			f |= PCC_OBJ_REFERS;
+			f |= PCC_OBJ_REFERS | PCC_OBJ_OMITTED;
 			refs->omitted = false;
 		}
 		if (kind == PCC_KIND_UNKNOWN) {
@@ -140,6 +151,7 @@ static void decref_run(void *ctx, unsigned share, unsigned shares)
 			flags_set_own(h, i, f);
 	}
 	flush_decref(refs);
+	pcc_edge_cache_writer_finish(&d->cache, end);
 }
 
 /* Steps 2 and 3: gc_refs less the references from tracked objects. */
@@ -160,6 +172,8 @@ static void subtract_references(struct pcc_heap *h)
 	}
 	pcc_progress_begin(h->progress, "reachability: references", "objects", h->n);
 	pcc_parallel_run(shares, decref_run, d);
+	for (unsigned s = 0; s < shares; s++)
+		pcc_edge_cache_writer_count(h->edges, &d[s].cache);
 
 	struct pcc_type_counts unknown = { 0 }, undecided = { 0 };
 	for (unsigned s = 0; s < shares; s++) {
@@ -245,6 +259,18 @@ static void flush_mark(struct pcc_referents *r)
 	r->len = 0;
 }
 
+/* Mark what x refers to, from the references the reference pass kept. */
+static void mark_cached(struct mark_share *m, uint32_t x, const uint8_t *p,
+			const uint8_t *end)
+{
+	uint32_t n = m->h->n;
+	while (p < end) {
+		uint32_t j = pcc_edge_cache_next(&p, x);
+		if (j < n && mark_claim(m, j))
+			mark_follow(m, j);
+	}
+}
+
 /* Half of the stack to the pool, when a thread waits for work. */
 static void mark_give(struct mark_share *m)
 {
@@ -307,9 +333,16 @@ static void mark_run(void *ctx, unsigned share, unsigned shares)
 				uint32_t x = m->stack[--m->len];
 				pcc_progress_update(progress,
 						    (++m->marked + m->leaves) * shares);
-				pcc_python_referents(h->py, h->addrs[x],
-						     pcc_heap_type(h, x), false,
-						     m->refs, NULL, NULL);
+				const uint8_t *edges, *edges_end;
+				if (!(flags_get(h, x) & PCC_OBJ_OMITTED)
+				    && pcc_edge_cache_find(h->edges, x, &edges,
+							   &edges_end))
+					mark_cached(m, x, edges, edges_end);
+				else
+					pcc_python_referents(h->py, h->addrs[x],
+							     pcc_heap_type(h, x),
+							     false, m->refs, NULL,
+							     NULL);
 				if ((m->marked & 255) == 0)
 					mark_give(m);
 			}
@@ -372,6 +405,8 @@ static void mark_reachable(struct pcc_heap *h)
 
 void pcc_heap_find_unreachable(struct pcc_heap *h)
 {
+	h->edges = pcc_xmalloc(sizeof(*h->edges));
+	pcc_edge_cache_init(h->edges, h->n, EDGE_CACHE_BYTES_PER_OBJECT);
 	subtract_references(h);
 	if (h->unreadable_objects)
 		pcc_heap_warn(h,
@@ -392,4 +427,13 @@ void pcc_heap_find_unreachable(struct pcc_heap *h)
 	for (uint32_t i = 0; i < h->n; i++)
 		if (!(h->flags[i] & PCC_OBJ_REACHABLE))
 			h->unreachable[h->nunreachable++] = i;
+}
+
+void pcc_heap_drop_edges(struct pcc_heap *h)
+{
+	if (!h->edges)
+		return;
+	pcc_edge_cache_free(h->edges);
+	free(h->edges);
+	h->edges = NULL;
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../analysis/edge_cache.h"
 #include "../analysis/run.h"
 #include "../cpython/emulated.h"
 #include "../cpython/locate.h"
@@ -272,23 +273,40 @@ static int parse_options(int argc, char **argv, struct options *o)
 }
 
 /* --stats: where the time goes, and pycorecheck's own memory (anonymous
- * pages, so not the mmapped core) per tracked object. */
+ * pages, so not the mmapped core) per tracked object: the most of it at
+ * the end of a phase, when a phase's arrays are all there. */
 struct stats {
 	bool on;
 	struct timespec last;
 	struct pcc_python *py;
+	long peak_anon_kb; /* -1: unknown */
+	enum pcc_phase peak_phase;
 };
+
+static long anon_kb_now(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	char line[256];
+	long anon_kb = -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &anon_kb) == 1)
+			break;
+	fclose(f);
+	return anon_kb;
+}
 
 static void stats_start(struct stats *st, bool on)
 {
 	st->on = on;
+	st->peak_anon_kb = -1;
 	clock_gettime(CLOCK_MONOTONIC, &st->last);
 }
 
 static void stats_phase(void *ctx, enum pcc_phase phase,
 			const struct pcc_heap *h)
 {
-	(void)h;
 	struct stats *st = ctx;
 	if (!st->on)
 		return;
@@ -297,7 +315,17 @@ static void stats_phase(void *ctx, enum pcc_phase phase,
 	double s = (double)(now.tv_sec - st->last.tv_sec)
 		   + (double)(now.tv_nsec - st->last.tv_nsec) / 1e9;
 	fprintf(stderr, "pycorecheck: %-20s %8.3f s\n", pcc_phase_name(phase), s);
-	st->last = now;
+	long anon_kb = anon_kb_now();
+	if (anon_kb > st->peak_anon_kb) {
+		st->peak_anon_kb = anon_kb;
+		st->peak_phase = phase;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &st->last); /* not the reading's time */
+	if (phase == PCC_PHASE_REACHABILITY && h->edges)
+		fprintf(stderr, "pycorecheck: edge cache %.1f of %.1f MiB, %llu "
+			"objects left out of it\n",
+			h->edges->used / 1048576.0, h->edges->cap / 1048576.0,
+			(unsigned long long)h->edges->left_out);
 	const struct pcc_emulation_summary *emu = pcc_python_emulation(st->py);
 	if (phase == PCC_PHASE_WALK && emu)
 		fprintf(stderr, "pycorecheck: emulated %llu objects of %llu types "
@@ -308,23 +336,13 @@ static void stats_phase(void *ctx, enum pcc_phase phase,
 
 static void stats_memory(struct stats *st, uint32_t tracked)
 {
-	if (!st->on)
+	if (!st->on || st->peak_anon_kb < 0)
 		return;
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		return;
-	char line[256];
-	long anon_kb = -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %ld kB", &anon_kb) == 1)
-			break;
-	fclose(f);
-	if (anon_kb >= 0)
-		fprintf(stderr,
-			"pycorecheck: anonymous memory %.1f MiB, %.1f bytes per "
-			"tracked object\n",
-			anon_kb / 1024.0,
-			tracked ? anon_kb * 1024.0 / tracked : 0.0);
+	fprintf(stderr,
+		"pycorecheck: anonymous memory %.1f MiB at most (after %s), "
+		"%.1f bytes per tracked object\n",
+		st->peak_anon_kb / 1024.0, pcc_phase_name(st->peak_phase),
+		tracked ? st->peak_anon_kb * 1024.0 / tracked : 0.0);
 }
 
 /* The core being analysed, for fail(): its errors name it (several cores

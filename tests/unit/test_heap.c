@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/edge_cache.h"
 #include "analysis/heap.h"
 #include "util/address_sort.h"
 #include "run_suite.h"
@@ -90,6 +91,37 @@ START_TEST(test_find_random_heap)
 	ck_assert_uint_eq(pcc_heap_find(&h, UINT64_MAX), UINT32_MAX);
 	heap_free(&h);
 	free(sorted);
+	free(addrs);
+}
+END_TEST
+
+/* The table filled on several threads: the same lookups as on one. */
+START_TEST(test_find_index_threads)
+{
+	enum { N = 400000 };
+	uint64_t *addrs = malloc(N * sizeof(uint64_t));
+	ck_assert_ptr_nonnull(addrs);
+	for (uint32_t i = 0; i < N; i++) /* every third slot, two regions */
+		addrs[i] = (i % 2 ? 0x7f0000000000ull : 0x555555554000ull)
+			   + (uint64_t)(i / 2) * 48;
+	for (unsigned threads = 1; threads <= 3; threads++) {
+		struct pcc_heap h;
+		memset(&h, 0, sizeof(h));
+		h.threads = threads;
+		h.addrs = malloc(N * sizeof(uint64_t));
+		ck_assert_ptr_nonnull(h.addrs);
+		memcpy(h.addrs, addrs, N * sizeof(uint64_t));
+		h.n = N;
+		pcc_heap_index(&h);
+		ck_assert_uint_eq(h.n, N);
+		/* One assertion for all: check writes down every one. */
+		uint32_t wrong = 0;
+		for (uint32_t i = 0; i < N; i++)
+			wrong += pcc_heap_find(&h, h.addrs[i]) != i
+				 || pcc_heap_find(&h, h.addrs[i] + 16) != UINT32_MAX;
+		ck_assert_uint_eq(wrong, 0);
+		pcc_heap_deinit(&h);
+	}
 	free(addrs);
 }
 END_TEST
@@ -216,15 +248,110 @@ START_TEST(test_empty)
 }
 END_TEST
 
+/* Owner i's references in the edge-cache tests: a few, anywhere, with
+ * one owner whose references take more than an owner may keep. */
+enum { EC_N = 3000, EC_BIG = 1234 };
+
+static uint32_t ec_refs(uint32_t i, uint32_t *out)
+{
+	if (i == EC_BIG) {
+		for (uint32_t k = 0; k < 300; k++)
+			out[k] = (i * 7 + k * 977) % EC_N;
+		return 300;
+	}
+	uint32_t n = (uint32_t)((i * 2654435761u) >> 29); /* 0..7 */
+	for (uint32_t k = 0; k < n; k++)
+		out[k] = k % 2 ? (i + k) % EC_N /* near */
+			       : (uint32_t)((i * 40503u + k * 7919u) % EC_N);
+	return n;
+}
+
+static void ec_fill(struct pcc_edge_cache *c, unsigned shares)
+{
+	for (unsigned s = 0; s < shares; s++) {
+		uint32_t begin, end, refs[300];
+		pcc_edge_cache_range(s, shares, EC_N, &begin, &end);
+		struct pcc_edge_cache_writer w;
+		pcc_edge_cache_writer_init(&w, c, s, shares, begin);
+		for (uint32_t i = begin; i < end; i++) {
+			uint32_t n = ec_refs(i, refs);
+			for (uint32_t k = 0; k < n; k++)
+				pcc_edge_cache_add(&w, i, refs[k]);
+		}
+		pcc_edge_cache_writer_finish(&w, end);
+		pcc_edge_cache_writer_count(c, &w);
+	}
+}
+
+/* How many owners' references read back wrong: each kept one exactly,
+ * in order; *kept counts those kept. */
+static uint32_t ec_wrong(const struct pcc_edge_cache *c, uint32_t *kept)
+{
+	uint32_t wrong = 0, refs[300];
+	*kept = 0;
+	for (uint32_t i = 0; i < EC_N; i++) {
+		uint32_t n = ec_refs(i, refs);
+		const uint8_t *p, *end;
+		if (!pcc_edge_cache_find(c, i, &p, &end))
+			continue;
+		++*kept;
+		uint32_t k = 0;
+		while (p < end && k < n)
+			wrong += pcc_edge_cache_next(&p, i) != refs[k++];
+		wrong += p != end || k != n;
+	}
+	return wrong;
+}
+
+START_TEST(test_edge_cache_round_trip)
+{
+	unsigned shares = (unsigned)_i + 1;
+	struct pcc_edge_cache c;
+	pcc_edge_cache_init(&c, EC_N, 8);
+	ec_fill(&c, shares);
+	uint32_t kept, with_refs = 0, refs[300];
+	ck_assert_uint_eq(ec_wrong(&c, &kept), 0);
+	for (uint32_t i = 0; i < EC_N; i++)
+		with_refs += i != EC_BIG && ec_refs(i, refs) > 0;
+	/* All kept but the big one, which is left out, and said. */
+	ck_assert_uint_eq(kept, with_refs);
+	ck_assert_uint_eq(c.left_out, 1);
+	const uint8_t *p, *end;
+	ck_assert(!pcc_edge_cache_find(&c, EC_BIG, &p, &end));
+	pcc_edge_cache_free(&c);
+}
+END_TEST
+
+START_TEST(test_edge_cache_full)
+{
+	/* A byte per object for seven references at most: once full, the
+	 * owners are left out, and those kept still read back exactly. */
+	struct pcc_edge_cache c;
+	pcc_edge_cache_init(&c, EC_N, 1);
+	ec_fill(&c, 2);
+	uint32_t kept;
+	ck_assert_uint_eq(ec_wrong(&c, &kept), 0);
+	ck_assert_uint_gt(kept, 100);
+	ck_assert_uint_gt(c.left_out, 100);
+	ck_assert_uint_le(c.used, c.cap);
+	pcc_edge_cache_free(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("heap");
 	TCase *tc = tcase_create("index");
 	tcase_add_test(tc, test_find_random_heap);
+	tcase_add_test(tc, test_find_index_threads);
 	tcase_add_test(tc, test_page_edges);
 	tcase_add_test(tc, test_corruption_dropped);
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_sort_addresses);
 	suite_add_tcase(s, tc);
+	TCase *cache = tcase_create("edge cache");
+	tcase_add_loop_test(cache, test_edge_cache_round_trip, 0, 3);
+	tcase_add_test(cache, test_edge_cache_full);
+	suite_add_tcase(s, cache);
 	return pcc_run_suite(s);
 }

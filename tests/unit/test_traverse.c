@@ -431,14 +431,17 @@ END_TEST
 
 START_TEST(test_borrowed_stack_reference_keeps_its_referent_alive)
 {
-	/* A frame held from outside whose one tracked referent is borrowed:
+	/* A frame held from outside whose one other tracked referent is borrowed:
 	 * x, in a cycle with y, is kept by the cycle's references only, so
 	 * both have no references left from outside; marking follows the
 	 * borrowed reference, as CPython's does, and finds them alive. */
 	uint64_t x = mock_list(&m, 1, (uint64_t[]){ 0 }, 1);
 	uint64_t y = mock_list(&m, 1, (uint64_t[]){ x }, 1);
 	mock_list_set(&m, x, 0, y);
-	mock_frame_314((const uint64_t[]){ x | 1, 0, 0 }, 1);
+	/* And one reference it owns, which the reference pass finds: the
+	 * marking pass must not take that for all the frame refers to. */
+	uint64_t z = mock_list(&m, 1, NULL, 0);
+	mock_frame_314((const uint64_t[]){ x | 1, z, 0 }, 2);
 	struct pcc_analysis_options o = {
 		.max_objects = 1000, .same_path_threshold = 10, .threads = 1 + (unsigned)_i,
 	};
