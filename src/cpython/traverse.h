@@ -32,6 +32,16 @@ struct pcc_item_budget {
 	bool spent;
 };
 
+/* A dict's keys table as the traversals read it (traverse_dict.c). */
+struct pcc_dict_keys {
+	uint64_t nentries;
+	uint64_t entries;
+	uint64_t esize, key_off, value_off;
+	bool general; /* keys may be any object: the traversal visits them */
+	/* 3.6–3.10 without the lookdict symbol: decided by the keys. */
+	bool general_unknown;
+};
+
 struct pcc_referents {
 	uint64_t addrs[PCC_REFERENTS_CAP];
 	uint32_t owners[PCC_REFERENTS_CAP];
@@ -45,6 +55,11 @@ struct pcc_referents {
 	/* NULL: the interpreter's own budget; else a share of it, taken
 	 * with pcc_python_budget_share, for a thread of parallel work. */
 	struct pcc_item_budget *budget;
+	/* The class keys table last read (traverse_instance.c): a class's
+	 * instances share one, and come one after another. */
+	uint64_t class_keys; /* 0: none yet */
+	bool class_keys_ok, class_keys_partial;
+	struct pcc_dict_keys class_keys_read;
 };
 
 /*

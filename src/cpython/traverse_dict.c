@@ -15,7 +15,7 @@ enum {
 };
 
 bool pcc_traverse_read_dict_keys(struct walk *w, uint64_t keys,
-				 struct dict_keys *dk)
+				 struct pcc_dict_keys *dk)
 {
 	const struct pcc_layout *l = &w->py->l;
 	struct pcc_target *t = w->py->t;
@@ -77,7 +77,7 @@ bad:
 }
 
 /* Key of entry i (for labels): the attribute or item name. */
-static uint64_t entry_key(struct walk *w, const struct dict_keys *dk,
+static uint64_t entry_key(struct walk *w, const struct pcc_dict_keys *dk,
 			  uint64_t i)
 {
 	uint64_t key = 0;
@@ -95,7 +95,7 @@ static int64_t dv_values_off(const struct pcc_python *py)
 }
 
 void pcc_traverse_visit_values(struct walk *w, uint64_t values, uint64_t n,
-			       const struct dict_keys *dk,
+			       const struct pcc_dict_keys *dk,
 			       enum pcc_edge_label label)
 {
 	const uint8_t *p = rdn(w, values + dv_values_off(w->py), n, 8);
@@ -141,7 +141,7 @@ void pcc_traverse_dict(struct walk *w, uint64_t obj)
 	struct pcc_python *py = w->py;
 	const struct pcc_layout *l = &py->l;
 	uint64_t keys, values = 0;
-	struct dict_keys dk;
+	struct pcc_dict_keys dk;
 	if (pcc_layout_has(l, PCC_L_DICT_TABLE)) {
 		traverse_dict_table(w, obj);
 		return;
@@ -201,7 +201,7 @@ void pcc_traverse_odict(struct walk *w, uint64_t obj)
 	const struct pcc_layout *l = &w->py->l;
 	member(w, obj, PCC_L_ODICT_INST_DICT, "__dict__");
 	uint64_t node, used, keys;
-	struct dict_keys dk;
+	struct pcc_dict_keys dk;
 	if (!rd(w, obj + l->off[PCC_L_ODICT_FIRST], &node)
 	    || !rd(w, obj + l->off[PCC_L_DICT_USED], &used))
 		return;

@@ -15,13 +15,37 @@
  * type's shared keys.  3.11 and 3.12 size it by the cached keys' entry
  * count, 3.13+ by the capacity byte in the values header.
  */
+/* A class's shared keys table: read once on each thread while the class's
+ * instances come one after another, as they do in address order. */
+static bool read_class_keys(struct walk *w, uint64_t keys,
+			    struct pcc_dict_keys *dk)
+{
+	struct pcc_referents *r = w->out;
+	if (r && r->class_keys == keys) {
+		w->partial |= r->class_keys_partial;
+		*dk = r->class_keys_read;
+		return r->class_keys_ok;
+	}
+	bool was_partial = w->partial;
+	w->partial = false;
+	bool ok = pcc_traverse_read_dict_keys(w, keys, dk);
+	if (r) {
+		r->class_keys = keys;
+		r->class_keys_ok = ok;
+		r->class_keys_partial = w->partial;
+		r->class_keys_read = *dk;
+	}
+	w->partial |= was_partial;
+	return ok;
+}
+
 static void visit_inline_values(struct walk *w, uint64_t values,
 				const struct pcc_type_info *ti)
 {
 	struct pcc_python *py = w->py;
-	struct dict_keys dk;
+	struct pcc_dict_keys dk;
 	bool have_keys = ti->cached_keys
-			 && pcc_traverse_read_dict_keys(w, ti->cached_keys, &dk);
+			 && read_class_keys(w, ti->cached_keys, &dk);
 	uint64_t n;
 	if (pcc_layout_has(&py->l, PCC_L_DV_CAPACITY)) {
 		const uint8_t *h = pcc_target_ptr(py->t, values, 8);

@@ -143,21 +143,13 @@ void pcc_traverse_set(struct walk *w, uint64_t obj);
 void pcc_traverse_deque(struct walk *w, uint64_t obj);
 
 /* traverse_dict.c */
-struct dict_keys {
-	uint64_t nentries;
-	uint64_t entries;
-	uint64_t esize, key_off, value_off;
-	bool general; /* keys may be any object: the traversal visits them */
-	/* 3.6–3.10 without the lookdict symbol: decided by the keys. */
-	bool general_unknown;
-};
 bool pcc_traverse_read_dict_keys(struct walk *w, uint64_t keys,
-				 struct dict_keys *dk);
+				 struct pcc_dict_keys *dk);
 /* Values stored apart from the keys: a split dict's, or an instance's.
  * values is their PyDictValues, wherever the version starts its array; dk,
  * if not NULL, the keys that label them. */
 void pcc_traverse_visit_values(struct walk *w, uint64_t values, uint64_t n,
-			       const struct dict_keys *dk,
+			       const struct pcc_dict_keys *dk,
 			       enum pcc_edge_label label);
 void pcc_traverse_dict(struct walk *w, uint64_t obj);
 void pcc_traverse_odict(struct walk *w, uint64_t obj);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #ifdef HAVE_DEBUGINFOD
+#include <dlfcn.h>
 #include <elfutils/debuginfod.h>
 #endif
 
@@ -390,11 +391,24 @@ static int fetch_by_build_id(const struct build_id *id, char **path)
 	const char *urls = getenv("DEBUGINFOD_URLS");
 	if (!urls || !*urls)
 		return -1;
-	debuginfod_client *c = debuginfod_begin();
-	if (!c)
+	/* Opened here, as libdw opens it: linked, its dependencies (curl,
+	 * TLS, Kerberos) would be loaded on every start. */
+	void *lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!lib)
 		return -1;
-	int fd = debuginfod_find_executable(c, id->bytes, (int)id->len, path);
-	debuginfod_end(c);
+	debuginfod_client *(*begin)(void);
+	int (*find)(debuginfod_client *, const unsigned char *, int, char **);
+	void (*end)(debuginfod_client *);
+	*(void **)&begin = dlsym(lib, "debuginfod_begin");
+	*(void **)&find = dlsym(lib, "debuginfod_find_executable");
+	*(void **)&end = dlsym(lib, "debuginfod_end");
+	int fd = -1;
+	debuginfod_client *c = begin && find && end ? begin() : NULL;
+	if (c) {
+		fd = find(c, id->bytes, (int)id->len, path);
+		end(c);
+	}
+	dlclose(lib);
 	return fd;
 #else
 	(void)id;

@@ -269,6 +269,54 @@ START_TEST(test_instance_inline_values_then_its_class)
 }
 END_TEST
 
+/* The references of obj through the hot passes' buffer, r shared from
+ * one object to the next as in a pass; the count, *partial as said. */
+static uint32_t buffered(struct pcc_referents *r, uint64_t obj, bool *partial)
+{
+	r->len = 0;
+	pcc_python_referents(m.py, obj, pcc_python_type_of(m.py, obj), true, r,
+			     partial, NULL);
+	return r->len;
+}
+
+static void drop_flush(struct pcc_referents *r)
+{
+	r->len = 0;
+}
+
+START_TEST(test_class_keys_read_once_and_told_each_time)
+{
+	/* A thread keeps the class keys it read last: instances of two
+	 * classes in turn each get their own class's names and values, and
+	 * a class whose keys cannot be read leaves each instance partial. */
+	uint64_t n1 = mock_list(&m, 1, NULL, 0), n2 = mock_list(&m, 1, NULL, 0);
+	uint64_t two = mock_keys(DICT_KEYS_SPLIT,
+				 (const uint64_t[][2]){ { n1, 0 }, { n2, 0 } }, 2);
+	uint64_t one = mock_keys(DICT_KEYS_SPLIT,
+				 (const uint64_t[][2]){ { n1, 0 } }, 1);
+	uint64_t a = mock_class(two), b = mock_class(one);
+	uint64_t c = mock_class(0x10); /* unreadable */
+	uint64_t values = mock_alloc(&m, 16);
+	mock_put(&m, values, n1);
+	mock_put(&m, values + 8, n2);
+	uint64_t objs[] = { mock_instance(a, values, 0), mock_instance(b, values, 0),
+			    mock_instance(a, values, 0), mock_instance(c, values, 0),
+			    mock_instance(c, values, 0) };
+	/* The values, then the class; none read for c. */
+	const uint32_t want[] = { 3, 2, 3, 1, 1 };
+	const bool want_partial[] = { false, false, false, true, true };
+	struct pcc_referents *r = calloc(1, sizeof(*r));
+	ck_assert_ptr_nonnull(r);
+	r->flush = drop_flush;
+	for (int i = 0; i < 5; i++) {
+		bool partial = !want_partial[i];
+		ck_assert_uint_eq(buffered(r, objs[i], &partial), want[i]);
+		ck_assert_int_eq(partial, want_partial[i]);
+	}
+	free(r);
+}
+END_TEST
+
 START_TEST(test_instance_managed_dict)
 {
 	/* Once the attributes moved to a dict, the dict is visited. */
@@ -399,10 +447,6 @@ static uint64_t mock_frame_314(const uint64_t *slots, uint32_t nslots)
 	return f;
 }
 
-static void drop_flush(struct pcc_referents *r)
-{
-	r->len = 0;
-}
 
 START_TEST(test_borrowed_stack_reference_is_left_out_and_said)
 {
@@ -513,6 +557,7 @@ int main(void)
 	tcase_add_test(tc, test_dict_with_unreadable_keys_is_partial);
 	tcase_add_test(tc, test_set_skips_empty_and_dummy_entries);
 	tcase_add_test(tc, test_instance_inline_values_then_its_class);
+	tcase_add_test(tc, test_class_keys_read_once_and_told_each_time);
 	tcase_add_test(tc, test_instance_managed_dict);
 	tcase_add_test(tc, test_io_objects_visit_their_members);
 	tcase_add_test(tc, test_frame_owned_by_its_object_visits_the_frame);
