@@ -392,7 +392,9 @@ static int fetch_by_build_id(const struct build_id *id, char **path)
 	if (!urls || !*urls)
 		return -1;
 	/* Opened here, as libdw opens it: linked, its dependencies (curl,
-	 * TLS, Kerberos) would be loaded on every start. */
+	 * TLS, Kerberos) would be loaded on every start.  Never closed, as
+	 * libdw does not close it: what its libraries keep in their globals
+	 * would go with them. */
 	void *lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
 	if (!lib)
 		return -1;
@@ -408,7 +410,6 @@ static int fetch_by_build_id(const struct build_id *id, char **path)
 		fd = find(c, id->bytes, (int)id->len, path);
 		end(c);
 	}
-	dlclose(lib);
 	return fd;
 #else
 	(void)id;
