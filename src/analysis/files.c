@@ -263,6 +263,35 @@ static char *describe_holder(struct pcc_heap *h, uint64_t holder,
 	return out;
 }
 
+/*
+ * The heap's types (by id) for which pred holds, and their count: a
+ * question about a type is asked once, and each object is then one look
+ * at its type id.  The entry at the count, for objects of no type, is
+ * false.
+ */
+static bool *types_where(struct pcc_heap *h,
+			 bool (*pred)(struct pcc_python *, struct pcc_type_info *),
+			 size_t *ntypes)
+{
+	*ntypes = pcc_python_type_count(h->py);
+	bool *yes = pcc_xcalloc(*ntypes + 1, sizeof(bool));
+	for (size_t id = 0; id < *ntypes; id++) {
+		struct pcc_type_info *ti = pcc_python_type_by_id(h->py, (uint32_t)id);
+		yes[id] = ti && pred(h->py, ti);
+	}
+	return yes;
+}
+
+static bool may_have_dict(struct pcc_python *py, struct pcc_type_info *ti)
+{
+	return pcc_python_type_may_have_dict(py, ti);
+}
+
+static bool is_file_type(struct pcc_python *py, struct pcc_type_info *ti)
+{
+	return pcc_python_file_role(py, ti) != PCC_FILE_NONE;
+}
+
 struct dict_owner_hit {
 	uint32_t dict; /* index in dicts */
 	uint64_t owner;
@@ -273,6 +302,8 @@ struct dict_owner_search {
 	struct pcc_heap *h;
 	const uint64_t *dicts;
 	size_t n;
+	const bool *may_own; /* per type id, the last for none */
+	size_t ntypes;
 	struct dict_owner_hit_vec hits[PCC_PARALLEL_MAX];
 };
 
@@ -283,6 +314,9 @@ static void find_dict_owners_share(void *ctx, unsigned share, unsigned shares)
 	uint32_t begin, end;
 	pcc_parallel_range(share, shares, h->n, &begin, &end);
 	for (uint32_t i = begin; i < end; i++) {
+		uint32_t id = pcc_heap_type_id(h, i);
+		if (!s->may_own[id < s->ntypes ? id : s->ntypes])
+			continue;
 		uint64_t d = pcc_python_object_dict_of(h->py, h->addrs[i],
 						       pcc_heap_type(h, i));
 		if (!d || d < s->dicts[0] || d > s->dicts[s->n - 1])
@@ -305,7 +339,11 @@ static uint64_t (*find_dict_owners(struct pcc_heap *h, const uint64_t *dicts,
 	uint64_t (*owners)[MAX_HOLDERS] = pcc_xcalloc(n ? n : 1, sizeof(*owners));
 	if (!n)
 		return owners;
-	struct dict_owner_search s = { .h = h, .dicts = dicts, .n = n };
+	/* Only the objects of a type that can have a __dict__ are read. */
+	size_t ntypes;
+	bool *may_own = types_where(h, may_have_dict, &ntypes);
+	struct dict_owner_search s = { .h = h, .dicts = dicts, .n = n,
+				       .may_own = may_own, .ntypes = ntypes };
 	unsigned shares = pcc_python_referents_parallel(h->py) && h->threads > 1
 				  ? h->threads : 1;
 	if (shares > PCC_PARALLEL_MAX)
@@ -323,6 +361,7 @@ static uint64_t (*find_dict_owners(struct pcc_heap *h, const uint64_t *dicts,
 		}
 		dict_owner_hit_vec_free(&s.hits[t]);
 	}
+	free(may_own);
 	return owners;
 }
 
@@ -356,12 +395,15 @@ static int file_cmp(const void *a, const void *b)
  * and pcc_heap_find_files takes its file objects from it (run.c). */
 void pcc_heap_watch_files(struct pcc_heap *h)
 {
+	size_t ntypes;
+	bool *is_file = types_where(h, is_file_type, &ntypes);
 	struct pcc_u64_vec objs = { 0 };
 	for (uint32_t i = 0; i < h->n; i++) {
-		struct pcc_type_info *ti = pcc_heap_type(h, i);
-		if (pcc_python_file_role(h->py, ti) != PCC_FILE_NONE)
+		uint32_t id = pcc_heap_type_id(h, i);
+		if (is_file[id < ntypes ? id : ntypes])
 			*pcc_u64_vec_push(&objs) = h->addrs[i];
 	}
+	free(is_file);
 	pcc_heap_watch(h, objs.data, objs.len);
 	pcc_u64_vec_free(&objs);
 }

@@ -223,18 +223,19 @@ static void mark_push(struct mark_share *m, uint32_t j)
 	m->stack[m->len++] = j;
 }
 
-/* Was i unmarked?  Then it is marked now, by this thread alone. */
+/* Was i unmarked?  Then it is marked now (by this thread alone, but for
+ * the rare race below). */
 static bool mark_claim(struct mark_share *m, uint32_t i)
 {
 	struct pcc_heap *h = m->h;
 	if (flags_get(h, i) & PCC_OBJ_REACHABLE)
 		return false;
-	if (!m->pool) {
-		h->flags[i] |= PCC_OBJ_REACHABLE;
-		return true;
-	}
-	return !(__atomic_fetch_or(&h->flags[i], PCC_OBJ_REACHABLE,
-				   __ATOMIC_RELAXED) & PCC_OBJ_REACHABLE);
+	/* No read-modify-write: only this bit changes while the marking
+	 * runs, so two threads that both claim i store the same byte, and
+	 * both follow i, which marks nothing twice. */
+	__atomic_store_n(&h->flags[i], flags_get(h, i) | PCC_OBJ_REACHABLE,
+			 __ATOMIC_RELAXED);
+	return true;
 }
 
 /* Newly marked i is to be followed when it refers to anything; the

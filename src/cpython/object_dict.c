@@ -43,6 +43,17 @@ bad:
 	return 0;
 }
 
+bool pcc_python_type_may_have_dict(const struct pcc_python *py,
+				   const struct pcc_type_info *ti)
+{
+	if (!ti)
+		return false;
+	if (ti->kind == PCC_KIND_MODULE || ti->kind == PCC_KIND_MEMBERS)
+		return true;
+	return ti->kind == PCC_KIND_INSTANCE
+	       && (pcc_python_has_managed_dict(py, ti) || ti->dictoffset);
+}
+
 uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj)
 {
 	return pcc_python_object_dict_of(py, obj, pcc_python_type_of(py, obj));

@@ -16,6 +16,11 @@ uint64_t pcc_python_object_dict(struct pcc_python *py, uint64_t obj);
 uint64_t pcc_python_object_dict_of(struct pcc_python *py, uint64_t obj,
 				   const struct pcc_type_info *ti);
 
+/* Can an object of this type have a __dict__ that
+ * pcc_python_object_dict_of finds?  False: it always gives 0. */
+bool pcc_python_type_may_have_dict(const struct pcc_python *py,
+				   const struct pcc_type_info *ti);
+
 /* Does the type keep its instances' dict at the managed-dict offset? */
 bool pcc_python_has_managed_dict(const struct pcc_python *py,
 				 const struct pcc_type_info *ti);
