@@ -102,6 +102,14 @@ static inline uint64_t pcc_python_ob_type(struct pcc_python *py, uint64_t obj)
 		       : 0;
 }
 
+/* Does the type keep its instances' dict at the managed-dict offset? */
+static inline bool pcc_python_has_managed_dict(const struct pcc_python *py,
+					       const struct pcc_type_info *ti)
+{
+	return py->traits && py->traits->managed_dict != PCC_MANAGED_DICT_NONE
+	       && (ti->flags & py->traits->managed_dict_flag);
+}
+
 /* Bytes of the target's memory that reads can reach. */
 static inline uint64_t pcc_python_mapped_bytes(const struct pcc_python *py)
 {

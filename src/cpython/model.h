@@ -113,6 +113,24 @@ enum pcc_is_gc {
 	PCC_IS_GC_UNDECIDED,    /* a tp_is_gc of its own (greenlet) */
 };
 
+/*
+ * A type's traversal compiled for the reference and marking passes
+ * (edge_program.c): steps over the object's fixed bytes, which one read
+ * brings in, in the order the type's tp_traverse visits.
+ */
+enum { PCC_EDGE_PROGRAM_STEPS = 16 };
+struct pcc_edge_step {
+	uint8_t op; /* enum pcc_edge_op (edge_program.h) */
+	/* The words the step reads, from the first fixed byte. */
+	int16_t off, off2;
+};
+struct pcc_edge_program {
+	bool ready; /* false: the general traversal */
+	uint8_t len;
+	int16_t lo, hi; /* the fixed bytes: [obj + lo, obj + hi) */
+	struct pcc_edge_step steps[PCC_EDGE_PROGRAM_STEPS];
+};
+
 struct pcc_type_info {
 	uint64_t addr;
 	uint32_t id; /* dense, from 0, in the order types were first seen */
@@ -137,6 +155,7 @@ struct pcc_type_info {
 	char *name; /* tp_name, read on first use for the report */
 	int8_t file_role; /* enum pcc_file_role, once file_role_known */
 	bool file_role_known;
+	struct pcc_edge_program program;
 };
 
 struct pcc_slot {

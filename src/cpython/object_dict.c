@@ -5,13 +5,6 @@
 #include "object_dict.h"
 #include "types.h"
 
-bool pcc_python_has_managed_dict(const struct pcc_python *py,
-				 const struct pcc_type_info *ti)
-{
-	return py->traits && py->traits->managed_dict != PCC_MANAGED_DICT_NONE
-	       && (ti->flags & py->traits->managed_dict_flag);
-}
-
 /* 2.7–3.10 _PyObject_GetDictPtr: a negative tp_dictoffset counts from the
  * end of a variable-sized object.  ob_size and the type's sizes are the
  * target's data: a computation that overflows, or a slot outside the

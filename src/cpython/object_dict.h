@@ -21,10 +21,6 @@ uint64_t pcc_python_object_dict_of(struct pcc_python *py, uint64_t obj,
 bool pcc_python_type_may_have_dict(const struct pcc_python *py,
 				   const struct pcc_type_info *ti);
 
-/* Does the type keep its instances' dict at the managed-dict offset? */
-bool pcc_python_has_managed_dict(const struct pcc_python *py,
-				 const struct pcc_type_info *ti);
-
 /* Where an instance's dict pointer is by tp_dictoffset (negative: from the
  * end of a variable-sized object); 0, with *bad set, when the sizes are
  * unreadable or absurd. */

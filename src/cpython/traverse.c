@@ -16,6 +16,7 @@
  */
 #include "config.h"
 
+#include "edge_program.h"
 #include "emulated.h"
 #include "interpreter.h"
 #include "traverse.h"
@@ -63,16 +64,6 @@ void pcc_python_budget_return(struct pcc_python *py,
 		pcc_traverse_budget_spent(py);
 }
 
-static void traverse_type(struct walk *w, uint64_t obj)
-{
-	member(w, obj, PCC_L_TP_DICT, "__dict__");
-	member(w, obj, PCC_L_TP_CACHE, "tp_cache");
-	member(w, obj, PCC_L_TP_MRO, "__mro__");
-	member(w, obj, PCC_L_TP_BASES, "__bases__");
-	member(w, obj, PCC_L_TP_BASE, "__base__");
-	member(w, obj, PCC_L_HT_MODULE, "ht_module");
-}
-
 static void traverse_module(struct walk *w, uint64_t obj)
 {
 	/* An extension module's m_traverse is its own C code: its state's
@@ -103,6 +94,18 @@ static void traverse_cfunction(struct walk *w, uint64_t obj)
 		member_list(w, obj, PCC_LL_CMETHOD);
 }
 
+/* The kinds whose traversal is struct members (edge_program.c's table). */
+static void traverse_members(struct walk *w, uint64_t obj, enum pcc_kind kind,
+			     int16_t type_list)
+{
+	const struct pcc_kind_members *km = pcc_kind_members(kind);
+	for (unsigned i = 0; i < km->nfields && !w->stop; i++)
+		member(w, obj, km->fields[i].field, km->fields[i].name);
+	int16_t list = km->list == PCC_KIND_LIST_OF_TYPE ? type_list : km->list;
+	if (km->list != -1 && list >= 0 && list < PCC_LL_COUNT)
+		member_list(w, obj, (enum pcc_layout_list)list);
+}
+
 static void traverse_kind(struct walk *w, uint64_t obj, enum pcc_kind kind,
 			  int16_t list, uint64_t type, bool visit_type)
 {
@@ -112,7 +115,6 @@ static void traverse_kind(struct walk *w, uint64_t obj, enum pcc_kind kind,
 	case PCC_KIND_UNKNOWN:
 		w->partial = true;
 		break;
-	case PCC_KIND_NONE:
 	case PCC_KIND_INSTANCE: /* handled by the caller */
 	case PCC_KIND_EMULATED:
 	case PCC_KIND_COUNT:
@@ -129,29 +131,6 @@ static void traverse_kind(struct walk *w, uint64_t obj, enum pcc_kind kind,
 	case PCC_KIND_SET:
 		pcc_traverse_set(w, obj);
 		break;
-	case PCC_KIND_TYPE:
-		traverse_type(w, obj);
-		break;
-	case PCC_KIND_FUNCTION:
-		member_list(w, obj, PCC_LL_FUNC);
-		break;
-	case PCC_KIND_METHOD:
-		member(w, obj, PCC_L_METHOD_FUNC, "__func__");
-		member(w, obj, PCC_L_METHOD_SELF, "__self__");
-		member(w, obj, PCC_L_METHOD_CLASS, "im_class");
-		break;
-	case PCC_KIND_CELL:
-		member(w, obj, PCC_L_CELL_REF, "cell_contents");
-		break;
-	case PCC_KIND_CLASSMETHOD:
-		member_list(w, obj, PCC_LL_CLASSMETHOD);
-		break;
-	case PCC_KIND_STATICMETHOD:
-		member_list(w, obj, PCC_LL_STATICMETHOD);
-		break;
-	case PCC_KIND_PROPERTY:
-		member_list(w, obj, PCC_LL_PROPERTY);
-		break;
 	case PCC_KIND_MODULE:
 		traverse_module(w, obj);
 		break;
@@ -165,57 +144,21 @@ static void traverse_kind(struct walk *w, uint64_t obj, enum pcc_kind kind,
 	case PCC_KIND_GENERATOR:
 		pcc_traverse_generator(w, obj);
 		break;
-	case PCC_KIND_EXCEPTION:
-		member_list(w, obj, PCC_LL_EXCEPTION);
-		break;
-	case PCC_KIND_TRACEBACK:
-		member(w, obj, PCC_L_TRACEBACK_NEXT, "tb_next");
-		member(w, obj, PCC_L_TRACEBACK_FRAME, "tb_frame");
-		break;
-	case PCC_KIND_WEAKREF:
-		member(w, obj, PCC_L_WEAKREF_CALLBACK, "__callback__");
-		break;
 	case PCC_KIND_CFUNCTION:
 		traverse_cfunction(w, obj);
-		break;
-	case PCC_KIND_DESCRIPTOR:
-		member(w, obj, PCC_L_DESCR_TYPE, "__objclass__");
-		break;
-	case PCC_KIND_METHOD_WRAPPER:
-		member(w, obj, PCC_L_WRAPPER_DESCR, "descr");
-		member(w, obj, PCC_L_WRAPPER_SELF, "__self__");
-		break;
-	case PCC_KIND_MAPPINGPROXY:
-		member(w, obj, PCC_L_MAPPINGPROXY_MAPPING, "mapping");
-		break;
-	case PCC_KIND_MEMBERS:
-		member_list(w, obj, (enum pcc_layout_list)list);
 		break;
 	case PCC_KIND_DEQUE:
 		pcc_traverse_deque(w, obj);
 		break;
 	case PCC_KIND_DEFAULTDICT:
-		member(w, obj, PCC_L_DEFDICT_FACTORY, "default_factory");
+		traverse_members(w, obj, kind, list);
 		pcc_traverse_dict(w, obj);
 		break;
 	case PCC_KIND_ORDEREDDICT:
 		pcc_traverse_odict(w, obj);
 		break;
-	case PCC_KIND_PARTIAL:
-		member_list(w, obj, PCC_LL_PARTIAL);
-		break;
-	case PCC_KIND_FILEIO:
-		member(w, obj, PCC_L_FILEIO_DICT, "__dict__");
-		break;
-	case PCC_KIND_BUFFERED:
-		member(w, obj, PCC_L_BUFFERED_RAW, "raw");
-		member(w, obj, PCC_L_BUFFERED_DICT, "__dict__");
-		break;
-	case PCC_KIND_TEXTIO:
-		member_list(w, obj, PCC_LL_TEXTIO);
-		break;
-	case PCC_KIND_RWPAIR:
-		member_list(w, obj, PCC_LL_RWPAIR);
+	default: /* NONE, and the kinds of struct members */
+		traverse_members(w, obj, kind, list);
 		break;
 	}
 }
@@ -267,11 +210,9 @@ enum pcc_kind pcc_python_traverse(struct pcc_python *py, uint64_t obj,
 	return traverse(&w, obj, pcc_python_type_of(py, obj), partial, NULL);
 }
 
-enum pcc_kind pcc_python_referents(struct pcc_python *py, uint64_t obj,
-				   struct pcc_type_info *ti, bool owned_only,
-				   struct pcc_referents *out, bool *partial,
+enum pcc_kind pcc_traverse_general(struct walk *w, uint64_t obj,
+				   struct pcc_type_info *ti, bool *partial,
 				   enum pcc_is_gc *is_gc)
 {
-	struct walk w = { .py = py, .owned_only = owned_only, .out = out };
-	return traverse(&w, obj, ti, partial, is_gc);
+	return traverse(w, obj, ti, partial, is_gc);
 }

@@ -101,6 +101,10 @@ void pcc_traverse_visit_values(struct walk *w, uint64_t values, uint64_t n,
 	const uint8_t *p = rdn(w, values + dv_values_off(w->py), n, 8);
 	if (!p)
 		return;
+	if (w->out) {
+		emit_words(w->out, p, n, 8);
+		return;
+	}
 	for (uint64_t i = 0; i < n && !w->stop; i++) {
 		uint64_t v = word_at(p, i);
 		if (v)
@@ -138,18 +142,24 @@ static void traverse_dict_table(struct walk *w, uint64_t obj)
 
 void pcc_traverse_dict(struct walk *w, uint64_t obj)
 {
-	struct pcc_python *py = w->py;
-	const struct pcc_layout *l = &py->l;
+	const struct pcc_layout *l = &w->py->l;
 	uint64_t keys, values = 0;
-	struct pcc_dict_keys dk;
 	if (pcc_layout_has(l, PCC_L_DICT_TABLE)) {
 		traverse_dict_table(w, obj);
 		return;
 	}
-	if (!rd(w, obj + l->off[PCC_L_DICT_KEYS], &keys)
-	    || (pcc_layout_has(l, PCC_L_DICT_VALUES)
-		&& !rd(w, obj + l->off[PCC_L_DICT_VALUES], &values))
-	    || !pcc_traverse_read_dict_keys(w, keys, &dk))
+	if (rd(w, obj + l->off[PCC_L_DICT_KEYS], &keys)
+	    && (!pcc_layout_has(l, PCC_L_DICT_VALUES)
+		|| rd(w, obj + l->off[PCC_L_DICT_VALUES], &values)))
+		pcc_traverse_dict_tables(w, keys, values);
+}
+
+void pcc_traverse_dict_tables(struct walk *w, uint64_t keys, uint64_t values)
+{
+	struct pcc_python *py = w->py;
+	const struct pcc_layout *l = &py->l;
+	struct pcc_dict_keys dk;
+	if (!pcc_traverse_read_dict_keys(w, keys, &dk))
 		return;
 	if (values) {
 		if (py->inline_values_owner_only
@@ -178,6 +188,12 @@ void pcc_traverse_dict(struct walk *w, uint64_t obj)
 			    && pcc_python_ob_type(py, key) != py->unicode_type)
 				dk.general = true;
 		}
+	}
+	if (w->out && !dk.general) {
+		/* A str-keyed table: its values alone, skipping deleted
+		 * entries (NULL) as the general loop does. */
+		emit_words(w->out, p + dk.value_off, dk.nentries, dk.esize);
+		return;
 	}
 	for (uint64_t i = 0; i < dk.nentries && !w->stop; i++) {
 		uint64_t key, value;

@@ -73,43 +73,54 @@ static bool inline_values_valid(struct walk *w, uint64_t values)
 	return h && h[w->py->l.off[PCC_L_DV_VALID]];
 }
 
+void pcc_traverse_managed_dict(struct walk *w, uint64_t obj,
+			       const struct pcc_type_info *ti, uint64_t slot,
+			       uint64_t before)
+{
+	struct pcc_python *py = w->py;
+	const struct pcc_version_traits *v = py->traits;
+	if (v->managed_dict == PCC_MANAGED_DICT_VALUES_POINTER) {
+		if (before)
+			visit_inline_values(w, before, ti);
+		emit(w, slot, PCC_EDGE_DICT, NULL, 0, 0);
+		return;
+	}
+	if (v->managed_dict == PCC_MANAGED_DICT_TAGGED) {
+		if (slot & 1)
+			visit_inline_values(w, slot + 1, ti);
+		else
+			emit(w, slot, PCC_EDGE_DICT, NULL, 0, 0);
+		return;
+	}
+	uint64_t values = obj + (uint64_t)ti->basicsize;
+	bool inline_ok = (ti->flags & v->inline_values_flag)
+			 && inline_values_valid(w, values);
+	if (py->inline_values_owner_only) {
+		if (inline_ok)
+			visit_inline_values(w, values, ti);
+		else
+			emit(w, slot, PCC_EDGE_DICT, NULL, 0, 0);
+		return;
+	}
+	if (slot)
+		emit(w, slot, PCC_EDGE_DICT, NULL, 0, 0);
+	else if (inline_ok)
+		visit_inline_values(w, values, ti);
+}
+
 static void instance_dict(struct walk *w, uint64_t obj,
 			  const struct pcc_type_info *ti)
 {
 	struct pcc_python *py = w->py;
-	const struct pcc_version_traits *v = py->traits;
 	if (pcc_python_has_managed_dict(py, ti)) {
-		uint64_t slot, at = obj + (uint64_t)v->managed_dict_offset;
+		const struct pcc_version_traits *v = py->traits;
+		uint64_t slot, before = 0, at = obj + (uint64_t)v->managed_dict_offset;
 		if (!rd(w, at, &slot))
 			return;
-		if (v->managed_dict == PCC_MANAGED_DICT_VALUES_POINTER) {
-			uint64_t values;
-			if (rd(w, at - 8, &values) && values)
-				visit_inline_values(w, values, ti);
-			emit(w, slot, PCC_EDGE_DICT, NULL, 0, 0);
-			return;
-		}
-		if (v->managed_dict == PCC_MANAGED_DICT_TAGGED) {
-			if (slot & 1)
-				visit_inline_values(w, slot + 1, ti);
-			else
-				emit(w, slot, PCC_EDGE_DICT, NULL, 0, 0);
-			return;
-		}
-		uint64_t values = obj + (uint64_t)ti->basicsize;
-		bool inline_ok = (ti->flags & v->inline_values_flag)
-				 && inline_values_valid(w, values);
-		if (py->inline_values_owner_only) {
-			if (inline_ok)
-				visit_inline_values(w, values, ti);
-			else
-				emit(w, slot, PCC_EDGE_DICT, NULL, 0, 0);
-			return;
-		}
-		if (slot)
-			emit(w, slot, PCC_EDGE_DICT, NULL, 0, 0);
-		else if (inline_ok)
-			visit_inline_values(w, values, ti);
+		if (v->managed_dict == PCC_MANAGED_DICT_VALUES_POINTER
+		    && !rd(w, at - 8, &before))
+			before = 0;
+		pcc_traverse_managed_dict(w, obj, ti, slot, before);
 		return;
 	}
 	if (ti->visit_dict) {

@@ -34,22 +34,49 @@ struct walk {
 static inline void emit(struct walk *w, uint64_t ref, enum pcc_edge_label label,
 			const char *name, uint64_t key, int64_t index)
 {
-	if (!ref || w->stop)
-		return;
-	if (w->out) {
+	if (w->out) { /* the hot passes: no visitor, which could stop */
 		struct pcc_referents *r = w->out;
+		if (!ref)
+			return;
 		if (r->len == PCC_REFERENTS_CAP)
 			r->flush(r);
 		r->addrs[r->len] = ref;
 		r->owners[r->len++] = r->owner;
 		return;
 	}
+	if (!ref || w->stop)
+		return;
 	if (w->labels) {
 		struct pcc_edge e = { label, name, key, index };
 		w->stop = w->visit(w->ctx, ref, &e);
 	} else {
 		w->stop = w->visit(w->ctx, ref, NULL);
 	}
+}
+
+/*
+ * The hot passes' form of emitting n words that lie stride bytes apart
+ * from p: into the buffer, with its length and owner held in registers
+ * between flushes.
+ */
+static inline void emit_words(struct pcc_referents *r, const uint8_t *p,
+			      uint64_t n, uint64_t stride)
+{
+	uint32_t len = r->len, owner = r->owner;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t ref;
+		memcpy(&ref, p + i * stride, 8);
+		if (!ref)
+			continue;
+		if (len == PCC_REFERENTS_CAP) {
+			r->len = len;
+			r->flush(r);
+			len = r->len;
+		}
+		r->addrs[len] = ref;
+		r->owners[len++] = owner;
+	}
+	r->len = len;
 }
 
 static inline bool rd(struct walk *w, uint64_t addr, uint64_t *v)
@@ -132,6 +159,10 @@ static inline void visit_array(struct walk *w, uint64_t items, uint64_t n,
 	const uint8_t *p = rdn(w, items, n, 8);
 	if (!p)
 		return;
+	if (w->out) {
+		emit_words(w->out, p, n, 8);
+		return;
+	}
 	for (uint64_t i = 0; i < n && !w->stop; i++)
 		emit(w, word_at(p, i), label, NULL, 0, (int64_t)i);
 }
@@ -152,6 +183,8 @@ void pcc_traverse_visit_values(struct walk *w, uint64_t values, uint64_t n,
 			       const struct pcc_dict_keys *dk,
 			       enum pcc_edge_label label);
 void pcc_traverse_dict(struct walk *w, uint64_t obj);
+/* A 3.6+ dict's tables, its ma_keys and ma_values read. */
+void pcc_traverse_dict_tables(struct walk *w, uint64_t keys, uint64_t values);
 void pcc_traverse_odict(struct walk *w, uint64_t obj);
 
 /* traverse_instance.c: an instance's own references, as subtype_traverse
@@ -159,6 +192,19 @@ void pcc_traverse_odict(struct walk *w, uint64_t obj);
  * unknown (the object is then partial), true when the caller must run it. */
 bool pcc_traverse_instance(struct walk *w, uint64_t obj, uint64_t type,
 			   const struct pcc_type_info *ti);
+
+/* The instance's managed dict, or its values kept apart from one: slot
+ * is the word at the version's managed-dict offset, before (3.11) the
+ * values pointer one word before it. */
+void pcc_traverse_managed_dict(struct walk *w, uint64_t obj,
+			       const struct pcc_type_info *ti, uint64_t slot,
+			       uint64_t before);
+
+/* traverse.c: pcc_python_referents without a program (traverse_program.c
+ * runs a type's program where it has one). */
+enum pcc_kind pcc_traverse_general(struct walk *w, uint64_t obj,
+				   struct pcc_type_info *ti, bool *partial,
+				   enum pcc_is_gc *is_gc);
 
 /* traverse_frame.c */
 void pcc_traverse_frame(struct walk *w, uint64_t obj);

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 
+#include "edge_program.h"
 #include "interpreter.h"
 #include "types.h"
 
@@ -179,8 +180,8 @@ static void collect_slots(struct pcc_python *py, uint64_t type)
 	}
 }
 
-static void describe_type(struct pcc_python *py, uint64_t type,
-			  struct pcc_type_info *ti)
+static void describe_fields(struct pcc_python *py, uint64_t type,
+			    struct pcc_type_info *ti)
 {
 	struct type_fields f;
 	ti->addr = type;
@@ -231,6 +232,13 @@ static void describe_type(struct pcc_python *py, uint64_t type,
 	ti->visit_type = ti->heap && !defers;
 	ti->base_visits_type = base_heap
 			       && visits_heap_type(py, ti->base_kind, ti->member_list);
+}
+
+static void describe_type(struct pcc_python *py, uint64_t type,
+			  struct pcc_type_info *ti)
+{
+	describe_fields(py, type, ti);
+	pcc_edge_program_compile(py, ti);
 }
 
 static size_t type_slot(uint64_t addr, size_t cap)
