@@ -58,15 +58,47 @@ static bool collect(void *ctx, uint64_t ref, const struct pcc_edge *e)
 	return false;
 }
 
+static void no_flush(struct pcc_referents *r)
+{
+	(void)r;
+	ck_abort_msg("a mock object has more references than the buffer holds");
+}
+
+/* The hot passes' buffered references (pcc_python_referents: the type's
+ * program when it has one) must be the visit's, in its order, with the
+ * same partial; programs_run counts the objects whose type had one. */
+static int programs_run;
+
+static void check_buffered_agrees(uint64_t obj, const struct seen *s, bool partial)
+{
+	static struct pcc_referents r;
+	r.len = 0;
+	r.flush = no_flush;
+	bool buffered_partial = !partial;
+	struct pcc_type_info *ti = pcc_python_type_of(m.py, obj);
+	pcc_python_referents(m.py, obj, ti, false, &r, &buffered_partial, NULL);
+	if (ti && ti->program.ready)
+		programs_run++;
+	ck_assert_int_eq(buffered_partial, partial);
+	ck_assert_int_eq((int)r.len, s->n);
+	for (int i = 0; i < s->n; i++)
+		ck_assert_uint_eq(r.addrs[i], s->ref[i]);
+}
+
 static struct seen traverse(uint64_t obj, bool *partial)
 {
 	struct seen s = { .n = 0 };
-	pcc_python_traverse(m.py, obj, collect, &s, true, partial);
+	bool p = false;
+	pcc_python_traverse(m.py, obj, collect, &s, true, &p);
+	check_buffered_agrees(obj, &s, p);
+	if (partial)
+		*partial = p;
 	return s;
 }
 
 static void setup(void)
 {
+	programs_run = 0;
 	mock_heap_init(&m);
 	struct pcc_python *py = m.py;
 	py->traverse_fn[PCC_KIND_DICT] = MOCK_FN_DICT;
@@ -136,6 +168,7 @@ START_TEST(test_dict_general_visits_keys_and_values)
 	bool partial = true;
 	struct seen s = traverse(mock_dict(keys, 0), &partial);
 	ck_assert(!partial);
+	ck_assert_int_eq(programs_run, 1); /* dict has a program */
 	ck_assert_int_eq(s.n, 4);
 	uint64_t want[] = { v1, k1, v3, k3 };
 	enum pcc_edge_label labels[] = { PCC_EDGE_DICT_VALUE, PCC_EDGE_DICT_KEY,
@@ -174,6 +207,7 @@ START_TEST(test_dict_split_visits_its_values_array)
 	uint64_t values = mock_alloc(&m, 16);
 	mock_put(&m, values + 8, v2);
 	struct seen s = traverse(mock_dict(keys, values), NULL);
+	ck_assert_int_eq(programs_run, 1);
 	ck_assert_int_eq(s.n, 1);
 	ck_assert_uint_eq(s.ref[0], v2);
 	ck_assert_uint_eq(s.edge[0].key, k2);
@@ -257,6 +291,7 @@ START_TEST(test_instance_inline_values_then_its_class)
 	mock_put(&m, values + 8, b);
 	bool partial = true;
 	struct seen s = traverse(mock_instance(cls, values, 0), &partial);
+	ck_assert_int_eq(programs_run, 1); /* and a class of managed dicts */
 	ck_assert(!partial);
 	ck_assert_int_eq(s.n, 3);
 	ck_assert_uint_eq(s.ref[0], a);
@@ -323,6 +358,7 @@ START_TEST(test_instance_managed_dict)
 	uint64_t cls = mock_class(0);
 	uint64_t d = mock_dict(mock_keys(DICT_KEYS_UNICODE, NULL, 0), 0);
 	struct seen s = traverse(mock_instance(cls, 0, d), NULL);
+	ck_assert_int_eq(programs_run, 1);
 	ck_assert_int_eq(s.n, 2);
 	ck_assert_uint_eq(s.ref[0], d);
 	ck_assert_int_eq(s.edge[0].label, PCC_EDGE_DICT);
