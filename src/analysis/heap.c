@@ -23,7 +23,7 @@ void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
 
 static uint64_t drop_impossible(struct pcc_heap *h);
 static void index_blocks(struct pcc_heap *h, uint64_t all);
-static void narrow_type_ids(struct pcc_heap *h);
+static void emulate_traversals(struct pcc_heap *h);
 
 static void walk_list(struct pcc_heap *h, struct pcc_u64_vec *objs,
 		      uint64_t head, int64_t interp_id, const char *what,
@@ -95,26 +95,28 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 	pcc_heap_index(h);
 	pcc_heap_read_headers(h);
 	if (emulate)
-		pcc_python_emulate_traversals(py, h->addrs, h->type_ids, h->n);
-	narrow_type_ids(h);
+		emulate_traversals(h);
 }
 
-/* The type ids in 16 bits, when the heap has fewer types than that:
- * after the emulation, the last to want them as an array of 32. */
-static void narrow_type_ids(struct pcc_heap *h)
+/* The objects whose types only the CPU emulator can follow, handed to it
+ * in address order. */
+static void emulate_traversals(struct pcc_heap *h)
 {
-	if (pcc_python_type_count(h->py) >= PCC_HEAP_NARROW_NO_TYPE)
-		return;
-	h->narrow_type_ids = pcc_xmalloc((h->n ? h->n : 1) * sizeof(uint16_t));
-	pcc_advise_huge(h->narrow_type_ids, h->n * sizeof(uint16_t));
-	for (uint32_t i = 0; i < h->n; i++) {
-		uint32_t id = h->type_ids[i];
-		h->narrow_type_ids[i] = id < PCC_HEAP_NARROW_NO_TYPE
-						? (uint16_t)id
-						: PCC_HEAP_NARROW_NO_TYPE;
+	uint32_t ntypes = pcc_python_type_count(h->py);
+	uint8_t *needs = pcc_xcalloc(ntypes + 1, 1);
+	bool any = false;
+	for (uint32_t id = 0; id < ntypes; id++)
+		any |= needs[id] = pcc_python_needs_emulation(pcc_python_type_by_id(h->py, id));
+	struct pcc_u64_vec objs = { 0 };
+	for (uint32_t i = 0; i < h->n && any; i++) {
+		uint32_t id = pcc_heap_type_id(h, i);
+		if (id < ntypes && needs[id])
+			*pcc_u64_vec_push(&objs) = h->addrs[i];
 	}
-	free(h->type_ids);
-	h->type_ids = NULL;
+	free(needs);
+	if (objs.len)
+		pcc_python_emulate_traversals(h->py, objs.data, (uint32_t)objs.len);
+	pcc_u64_vec_free(&objs);
 }
 
 void pcc_heap_index(struct pcc_heap *h)
@@ -122,10 +124,6 @@ void pcc_heap_index(struct pcc_heap *h)
 	pcc_sort_addresses(h->addrs, h->n, h->threads);
 	index_blocks(h, drop_impossible(h));
 	size_t n = h->n ? h->n : 1;
-	h->type_ids = pcc_xmalloc(n * sizeof(uint32_t));
-	pcc_advise_huge(h->type_ids, n * sizeof(uint32_t));
-	for (uint32_t i = 0; i < h->n; i++)
-		h->type_ids[i] = PCC_NO_TYPE;
 	h->gc_refs = pcc_xcalloc(n, sizeof(int32_t));
 	pcc_advise_huge(h->gc_refs, n * sizeof(int32_t));
 	h->flags = pcc_xcalloc(n, 1);
@@ -144,6 +142,13 @@ struct headers_work {
 	uint32_t pending[PCC_PARALLEL_MAX];
 };
 
+static inline uint16_t narrow_id(uint32_t id)
+{
+	if (id == PCC_NO_TYPE)
+		return PCC_HEAP_NARROW_NO_TYPE;
+	return id < PCC_HEAP_NARROW_NOT_YET ? (uint16_t)id : PCC_HEAP_NARROW_NOT_YET;
+}
+
 /* One share of the objects: their reference count, and their type id if
  * the type is known already (describing a type is not for threads). */
 static void read_headers_share(void *ctx, unsigned share, unsigned shares)
@@ -157,9 +162,9 @@ static void read_headers_share(void *ctx, unsigned share, unsigned shares)
 	uint32_t pending = 0;
 	for (uint32_t i = begin; i < end; i++) {
 		uint64_t addr = h->addrs[i];
-		uint32_t id = pcc_python_known_type_id_of(h->py, addr, &cache);
-		h->type_ids[i] = id;
-		pending += id == PCC_TYPE_NOT_YET;
+		uint16_t id = narrow_id(pcc_python_known_type_id_of(h->py, addr, &cache));
+		h->narrow_type_ids[i] = id;
+		pending += id == PCC_HEAP_NARROW_NOT_YET;
 		int64_t rc = pcc_python_refcnt(h->py, addr);
 		if (rc == PCC_REFCNT_IMMORTAL) {
 			h->flags[i] |= PCC_OBJ_IMMORTAL;
@@ -175,8 +180,27 @@ static void read_headers_share(void *ctx, unsigned share, unsigned shares)
 	work->pending[share] = pending;
 }
 
+/* More types than 16 bits hold (a heap of generated classes, or a
+ * corrupt one): the ids in 32, those from object "from" on read again. */
+static void widen_type_ids(struct pcc_heap *h, uint32_t from)
+{
+	h->type_ids = pcc_xmalloc((h->n ? h->n : 1) * sizeof(uint32_t));
+	pcc_advise_huge(h->type_ids, h->n * sizeof(uint32_t));
+	for (uint32_t i = 0; i < h->n; i++) {
+		uint16_t id = h->narrow_type_ids[i];
+		if (id == PCC_HEAP_NARROW_NOT_YET && i >= from)
+			h->type_ids[i] = pcc_python_type_id_of(h->py, h->addrs[i]);
+		else
+			h->type_ids[i] = id == PCC_HEAP_NARROW_NO_TYPE ? PCC_NO_TYPE : id;
+	}
+	free(h->narrow_type_ids);
+	h->narrow_type_ids = NULL;
+}
+
 void pcc_heap_read_headers(struct pcc_heap *h)
 {
+	h->narrow_type_ids = pcc_xmalloc((h->n ? h->n : 1) * sizeof(uint16_t));
+	pcc_advise_huge(h->narrow_type_ids, h->n * sizeof(uint16_t));
 	for (uint32_t i = 0; i < h->n; i += TYPE_SAMPLE_STRIDE)
 		pcc_python_type_id_of(h->py, h->addrs[i]);
 	struct headers_work work = { .h = h };
@@ -189,11 +213,17 @@ void pcc_heap_read_headers(struct pcc_heap *h)
 	}
 	/* In address order: consecutive objects mostly share a type, which
 	 * the type cache answers without a probe. */
-	for (uint32_t i = 0; i < h->n && pending; i++)
-		if (h->type_ids[i] == PCC_TYPE_NOT_YET) {
-			h->type_ids[i] = pcc_python_type_id_of(h->py, h->addrs[i]);
-			pending--;
+	for (uint32_t i = 0; i < h->n && pending; i++) {
+		if (h->narrow_type_ids[i] != PCC_HEAP_NARROW_NOT_YET)
+			continue;
+		uint32_t id = pcc_python_type_id_of(h->py, h->addrs[i]);
+		if (id != PCC_NO_TYPE && id >= PCC_HEAP_NARROW_NOT_YET) {
+			widen_type_ids(h, i);
+			return;
 		}
+		h->narrow_type_ids[i] = narrow_id(id);
+		pending--;
+	}
 }
 
 enum { FIND_AHEAD = 16 };

@@ -109,6 +109,9 @@ enum {
 	/* Referrers written down per watched object. */
 	PCC_HEAP_MAX_REFERRERS = 4,
 	PCC_HEAP_NARROW_NO_TYPE = UINT16_MAX,
+	/* While the headers are read: a type not described yet, or an id
+	 * too wide for 16 bits. */
+	PCC_HEAP_NARROW_NOT_YET = UINT16_MAX - 1,
 };
 
 struct pcc_heap {
@@ -135,8 +138,8 @@ struct pcc_heap {
 	uint64_t (*referrers)[PCC_HEAP_MAX_REFERRERS];
 	/* Per object, read once by the walk: its type (pcc_python_type_id_of),
 	 * so that no later pass reads an object's header again.  In 16 bits
-	 * when every id fits (PCC_HEAP_NARROW_NO_TYPE for none): 2 bytes per
-	 * object where type_ids would take 4, which is then NULL. */
+	 * (PCC_HEAP_NARROW_NO_TYPE for none), type_ids then NULL; in 32 only
+	 * when the heap has more types than that, narrow_type_ids then NULL. */
 	uint32_t *type_ids;
 	uint16_t *narrow_type_ids;
 	int32_t *gc_refs;

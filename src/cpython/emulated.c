@@ -193,31 +193,21 @@ static struct pcc_emulated *emulated_state(struct pcc_python *py)
 }
 
 void pcc_python_emulate_traversals(struct pcc_python *py, const uint64_t *objs,
-				   const uint32_t *type_ids, uint32_t n)
+				   uint32_t n)
 {
-	struct pcc_emu_call *calls = NULL;
-	size_t ncalls = 0, cap = 0;
+	struct pcc_emu_call *calls = pcc_xmalloc((n ? n : 1) * sizeof(*calls));
+	size_t ncalls = 0;
 	struct tallies t = { 0 };
-	/* Types are few: whether each needs the emulator is asked once. */
-	uint32_t ntypes = pcc_python_type_count(py);
-	uint8_t *needs = pcc_xcalloc(ntypes + 1, 1);
-	bool any = false;
-	for (uint32_t id = 0; id < ntypes; id++)
-		any |= needs[id] = pcc_python_needs_emulation(pcc_python_type_by_id(py, id));
-	for (uint32_t i = 0; i < n && any; i++) {
-		if (type_ids[i] >= ntypes || !needs[type_ids[i]])
-			continue;
-		struct pcc_type_info *ti = pcc_python_type_by_id(py, type_ids[i]);
-		if (ncalls == cap) {
-			cap = cap ? cap * 2 : 256;
-			calls = pcc_xreallocarray(calls, cap, sizeof(*calls));
-		}
-		calls[ncalls++] = (struct pcc_emu_call){ .fn = ti->traverse,
-							 .obj = objs[i] };
+	for (uint32_t i = 0; i < n; i++) {
+		struct pcc_type_info *ti = pcc_python_type_of(py, objs[i]);
+		if (pcc_python_needs_emulation(ti))
+			calls[ncalls++] = (struct pcc_emu_call){ .fn = ti->traverse,
+								 .obj = objs[i] };
 	}
-	free(needs);
-	if (!ncalls)
+	if (!ncalls) {
+		free(calls);
 		return;
+	}
 	struct pcc_emulated *em = emulated_state(py);
 	em->summary.ran = true;
 	em->summary.engine = pcc_emulator_engine();

@@ -12,14 +12,13 @@ struct pcc_emulator;
 
 /*
  * Run, in the CPU emulator, the type's own tp_traverse of every object of
- * objs (n, ascending; type_ids[i] the type id of objs[i], as
- * pcc_python_type_id_of gives it) that pcc_python_traverse cannot follow
- * itself: from then on their referents are the ones it visited
- * (PCC_KIND_EMULATED).  Objects whose emulation fails stay as they were
- * (unknown, partial).
+ * objs (n, ascending) whose type pcc_python_needs_emulation says
+ * pcc_python_traverse cannot follow itself: from then on their referents
+ * are the ones it visited (PCC_KIND_EMULATED).  Objects whose emulation
+ * fails stay as they were (unknown, partial).
  */
 void pcc_python_emulate_traversals(struct pcc_python *py, const uint64_t *objs,
-				   const uint32_t *type_ids, uint32_t n);
+				   uint32_t n);
 
 /* What the emulation did, for the report. */
 struct pcc_emu_fallback {

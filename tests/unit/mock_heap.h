@@ -20,7 +20,7 @@
 
 enum {
 	MOCK_BASE = 0x10000000,
-	MOCK_SIZE = 16 << 20,
+	MOCK_SIZE = 96 << 20, /* room for 2^16 types: calloc maps it lazily */
 	/* 3.11 on x86-64: PyGC_Head, PyObject, PyVarObject, PyTypeObject. */
 	MOCK_GC_HEAD = 16,
 	MOCK_GC_NEXT = 0,

@@ -150,6 +150,7 @@ START_TEST(test_type_ids_are_dense_and_per_object)
 	run(&an);
 	const struct pcc_heap *h = &an.heap;
 	ck_assert_uint_eq(h->n, 2);
+	ck_assert_ptr_nonnull(h->narrow_type_ids); /* few types: 16 bits */
 	for (uint32_t i = 0; i < h->n; i++) {
 		const struct pcc_type_info *ti = pcc_heap_type(h, i);
 		ck_assert_ptr_nonnull(ti);
@@ -160,6 +161,38 @@ START_TEST(test_type_ids_are_dense_and_per_object)
 	}
 	ck_assert_ptr_null(pcc_python_type_by_id(m.py, PCC_NO_TYPE));
 	pcc_analysis_deinit(&an);
+}
+END_TEST
+
+START_TEST(test_more_types_than_16_bits_hold)
+{
+	/* Type ids are kept in 16 bits until a heap has more types than
+	 * that: each object of 65,600 types, one each, still gets its own,
+	 * whether its type was described before the threads read the headers
+	 * (every 512th object) or after. */
+	enum { NTYPES = 65600 };
+	uint64_t *types = malloc(NTYPES * sizeof(uint64_t));
+	uint64_t *objs = malloc(NTYPES * sizeof(uint64_t));
+	ck_assert(types && objs);
+	for (uint32_t i = 0; i < NTYPES; i++) {
+		types[i] = mock_type(&m, "T", PCC_TPFLAGS_HAVE_GC, MOCK_FN_LIST);
+		objs[i] = mock_object(&m, types[i], 1, 40);
+	}
+	struct pcc_analysis an;
+	run(&an);
+	const struct pcc_heap *h = &an.heap;
+	ck_assert_uint_eq(h->n, NTYPES);
+	ck_assert_ptr_null(h->narrow_type_ids);
+	for (uint32_t i = 0; i < h->n; i++) {
+		/* Objects and their types are allocated in the same order. */
+		const struct pcc_type_info *ti = pcc_heap_type(h, i);
+		ck_assert_ptr_nonnull(ti);
+		ck_assert_uint_eq(h->addrs[i], objs[i]);
+		ck_assert_uint_eq(ti->addr, types[i]);
+	}
+	pcc_analysis_deinit(&an);
+	free(types);
+	free(objs);
 }
 END_TEST
 
@@ -282,6 +315,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_unreadable_referent_keeps_nothing_alive_falsely, 0, 3);
 	tcase_add_loop_test(tc, test_unreadable_type_is_named_and_alive, 0, 3);
 	tcase_add_loop_test(tc, test_type_ids_are_dense_and_per_object, 0, 3);
+	tcase_add_test(tc, test_more_types_than_16_bits_hold);
 	tcase_add_loop_test(tc, test_random_heap_matches_plain_reachability, 0, 3);
 	tcase_add_loop_test(tc, test_lists_of_every_small_length, 0, 6);
 	tcase_add_loop_test(tc, test_broken_list_keeps_objects_before_the_break, 0, 5);
