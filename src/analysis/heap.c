@@ -373,6 +373,10 @@ static void fill_blocks_share(void *ctx, unsigned share, unsigned shares)
 	}
 }
 
+/* Three counts of at most 192 bits, in the bytes above a 40-bit key. */
+_Static_assert(PCC_HEAP_BLOCK_WORDS == 4 && PCC_HEAP_BLOCK_KEY_BITS + 8 <= 48,
+	       "the counts of a block's words fit its key's high bytes");
+
 /* all: the bits set in any address. */
 static void index_blocks(struct pcc_heap *h, uint64_t all)
 {
@@ -417,6 +421,17 @@ static void index_blocks(struct pcc_heap *h, uint64_t all)
 	h->block_bits = pcc_xcalloc(nblocks ? nblocks : 1, sizeof(*h->block_bits));
 	pcc_advise_huge(h->block_bits, nblocks * sizeof(*h->block_bits));
 	pcc_parallel_run(shares, fill_blocks_share, &f);
+	for (uint64_t slot = 0; slot <= h->block_mask; slot++) {
+		struct pcc_heap_block *b = &h->blocks[slot];
+		if (!b->block)
+			continue;
+		const uint64_t *bits = h->block_bits[b->bits];
+		uint64_t before = 0;
+		for (unsigned w = 1; w < PCC_HEAP_BLOCK_WORDS; w++) {
+			before += (uint64_t)__builtin_popcountll(bits[w - 1]);
+			b->block |= before << (32 + 8 * w);
+		}
+	}
 	h->min_addr = h->n ? h->addrs[0] : 1;
 	h->addr_span = h->n ? h->addrs[h->n - 1] - h->addrs[0] : 0;
 }

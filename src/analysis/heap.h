@@ -92,10 +92,15 @@ PCC_VEC(pcc_open_file_vec, struct pcc_open_file)
  * the index of its first object, and where its bitmap of occupied slots
  * is.  An object's index is then first + the bits set below its own: no
  * search, and one cache line of the table and one of the bitmaps per
- * lookup.
+ * lookup.  The bits set in the bitmap's words before each word ride in
+ * the key's unused high bytes, so that a lookup counts the bits of one
+ * word, with no loop whose length the CPU must guess.
  */
 struct pcc_heap_block {
-	uint64_t block; /* address >> block_shift; 0 = empty entry */
+	/* Bits 0-39: address >> block_shift (48-bit addresses, a shift of 8
+	 * at least); 0 = empty entry.  Byte 4 + w, for w = 1..3: the bits
+	 * set in words 0..w-1 of the bitmap. */
+	uint64_t block;
 	uint32_t first; /* index of the block's first object */
 	uint32_t bits;  /* its bitmap: block_bits[bits] */
 };
@@ -108,6 +113,7 @@ enum {
 	PCC_HEAP_MAX_ALIGN_SHIFT = 4,
 	/* Referrers written down per watched object. */
 	PCC_HEAP_MAX_REFERRERS = 4,
+	PCC_HEAP_BLOCK_KEY_BITS = 40,
 	PCC_HEAP_NARROW_NO_TYPE = UINT16_MAX,
 	/* While the headers are read: a type not described yet, or an id
 	 * too wide for 16 bits. */
@@ -248,7 +254,7 @@ static inline const struct pcc_heap_block *pcc_heap_block_of(
 		const struct pcc_heap_block *b = &h->blocks[slot];
 		if (!b->block) /* empty: no object lies in block 0 */
 			return NULL;
-		if (b->block == block)
+		if ((b->block & ((UINT64_C(1) << PCC_HEAP_BLOCK_KEY_BITS) - 1)) == block)
 			return b;
 		slot = (slot + 1) & h->block_mask;
 	}
@@ -271,10 +277,9 @@ pcc_heap_find_counting(const struct pcc_heap *h, uint64_t addr,
 	uint64_t bit = 1ull << (s % 64);
 	if (!(bits[s / 64] & bit))
 		return UINT32_MAX;
-	uint32_t rank = popcount(bits[s / 64] & (bit - 1));
-	for (unsigned w = 0; w < s / 64; w++)
-		rank += popcount(bits[w]);
-	return b->first + rank;
+	unsigned w = s / 64;
+	uint32_t before = w ? (uint32_t)(b->block >> (32 + 8 * w)) & 0xff : 0;
+	return b->first + before + popcount(bits[w] & (bit - 1));
 }
 
 /* Index of a tracked object, or UINT32_MAX. */
