@@ -23,7 +23,7 @@ void pcc_edge_cache_init(struct pcc_edge_cache *c, uint32_t n,
 	/* Only what is written becomes resident. */
 	c->bytes = pcc_xmalloc(c->cap ? c->cap : 1);
 	pcc_advise_huge(c->bytes, c->cap);
-	c->len = pcc_xcalloc(n ? n : 1, 1);
+	c->len = pcc_xcalloc((groups(n) ? groups(n) : 1) * (size_t)GROUP, 1);
 	pcc_advise_huge(c->len, n);
 	c->group_start = pcc_xcalloc(groups(n) ? groups(n) : 1, sizeof(uint64_t));
 }

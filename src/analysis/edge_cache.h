@@ -9,7 +9,9 @@
  * A reference is the zigzag varint of the distance between the two
  * objects' indexes (objects that refer to each other were mostly made
  * together, and lie near each other); an object's references take one
- * byte of length, and every 64 objects one 64-bit start.  An object is
+ * byte of length, and every 16 objects one 64-bit start: finding an
+ * object's bytes adds up at most 15 lengths, two words' worth, with no
+ * loop.  An object is
  * left out, and traversed again, when its references need more than 255
  * bytes (a big container: its traversal is a scan of one array anyway),
  * or once the cache is full.
@@ -21,15 +23,19 @@
 #include <stdint.h>
 
 enum {
-	PCC_EDGE_CACHE_GROUP_SHIFT = 6, /* 64 objects per start */
+	PCC_EDGE_CACHE_GROUP_SHIFT = 4, /* 16 objects per start */
 	PCC_EDGE_CACHE_MAX_LEN = 255,
 };
+_Static_assert(PCC_EDGE_CACHE_GROUP_SHIFT == 4,
+	       "pcc_edge_cache_find reads a group's lengths as two words");
 
 struct pcc_edge_cache {
 	uint32_t n;
 	uint8_t *bytes;
 	uint64_t cap;
-	uint8_t *len;         /* per object: its references' bytes, 0: none */
+	/* Per object: its references' bytes, 0: none; padded to whole
+	 * groups, so that a group's lengths are read as two words. */
+	uint8_t *len;
 	uint64_t *group_start; /* where each group's first object's are */
 	uint64_t used, left_out; /* bytes kept; objects with references left out */
 };
@@ -105,22 +111,25 @@ static inline bool pcc_edge_cache_find(const struct pcc_edge_cache *c,
 	unsigned len = c->len[i];
 	if (!len)
 		return false;
-	uint32_t first = i >> PCC_EDGE_CACHE_GROUP_SHIFT << PCC_EDGE_CACHE_GROUP_SHIFT;
-	uint64_t at = c->group_start[i >> PCC_EDGE_CACHE_GROUP_SHIFT];
-	/* The lengths before i in its group, eight at a time: byte lanes
-	 * added into 16-bit lanes, which cannot overflow (8 * 255). */
-	const uint8_t *l = c->len + first;
-	uint32_t k = 0, before = i - first;
-	uint64_t sum = 0;
-	for (; k + 8 <= before; k += 8) {
-		uint64_t x;
-		__builtin_memcpy(&x, l + k, 8);
-		sum += ((x & 0x00ff00ff00ff00ffull) + (x >> 8 & 0x00ff00ff00ff00ffull))
-		       * 0x0001000100010001ull >> 48;
-	}
-	for (; k < before; k++)
-		sum += l[k];
-	*begin = c->bytes + at + sum;
+	uint32_t group = i >> PCC_EDGE_CACHE_GROUP_SHIFT;
+	uint32_t before = i & ((1u << PCC_EDGE_CACHE_GROUP_SHIFT) - 1);
+	const uint8_t *l = c->len + ((uint64_t)group << PCC_EDGE_CACHE_GROUP_SHIFT);
+	uint64_t lo, hi;
+	__builtin_memcpy(&lo, l, 8);
+	__builtin_memcpy(&hi, l + 8, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	lo = __builtin_bswap64(lo);
+	hi = __builtin_bswap64(hi);
+#endif
+	/* The lengths of the objects before i: whole bytes of the two words,
+	 * added in 16-bit lanes, which cannot overflow (16 * 255). */
+	unsigned in_lo = before < 8 ? before : 8, in_hi = before - in_lo;
+	lo &= in_lo == 8 ? ~0ull : (1ull << (8 * in_lo)) - 1;
+	hi &= (1ull << (8 * in_hi)) - 1;
+	const uint64_t bytes = 0x00ff00ff00ff00ffull;
+	uint64_t lanes = (lo & bytes) + (lo >> 8 & bytes) + (hi & bytes) + (hi >> 8 & bytes);
+	uint64_t sum = lanes * 0x0001000100010001ull >> 48;
+	*begin = c->bytes + c->group_start[group] + sum;
 	*end = *begin + len;
 	return true;
 }

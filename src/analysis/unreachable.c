@@ -214,38 +214,39 @@ struct mark_share {
 	uint64_t marked, leaves, negative_refs; /* leaves: marked, not followed */
 };
 
-static void mark_push(struct mark_share *m, uint32_t j)
+static __attribute__((noinline)) void mark_grow(struct mark_share *m)
 {
-	if (m->len == m->cap) {
-		m->cap = m->cap ? m->cap * 2 : 4096;
-		m->stack = pcc_xreallocarray(m->stack, m->cap, sizeof(uint32_t));
-	}
+	m->cap = m->cap ? m->cap * 2 : 4096;
+	m->stack = pcc_xreallocarray(m->stack, m->cap, sizeof(uint32_t));
+}
+
+static inline void mark_push(struct mark_share *m, uint32_t j)
+{
+	if (m->len == m->cap)
+		mark_grow(m);
 	m->stack[m->len++] = j;
 }
 
-/* Was i unmarked?  Then it is marked now (by this thread alone, but for
- * the rare race below). */
-static bool mark_claim(struct mark_share *m, uint32_t i)
+/*
+ * Mark i, if it is not yet: then it is followed when it refers to
+ * anything, and only counted when not.  No read-modify-write: only the
+ * reachable bit changes while the marking runs, so two threads that both
+ * find i unmarked store the same byte, and both follow i, which marks
+ * nothing twice.
+ */
+static inline __attribute__((always_inline)) void mark(struct mark_share *m,
+						       uint32_t i)
 {
-	struct pcc_heap *h = m->h;
-	if (flags_get(h, i) & PCC_OBJ_REACHABLE)
-		return false;
-	/* No read-modify-write: only this bit changes while the marking
-	 * runs, so two threads that both claim i store the same byte, and
-	 * both follow i, which marks nothing twice. */
-	__atomic_store_n(&h->flags[i], flags_get(h, i) | PCC_OBJ_REACHABLE,
-			 __ATOMIC_RELAXED);
-	return true;
-}
-
-/* Newly marked i is to be followed when it refers to anything; the
- * others are only counted. */
-static void mark_follow(struct mark_share *m, uint32_t i)
-{
-	if (flags_get(m->h, i) & PCC_OBJ_REFERS)
-		mark_push(m, i);
-	else
+	uint8_t *flag = &m->h->flags[i];
+	uint8_t f = __atomic_load_n(flag, __ATOMIC_RELAXED);
+	if (f & PCC_OBJ_REACHABLE)
+		return;
+	__atomic_store_n(flag, f | PCC_OBJ_REACHABLE, __ATOMIC_RELAXED);
+	if (!(f & PCC_OBJ_REFERS)) {
 		m->leaves++;
+		return;
+	}
+	mark_push(m, i);
 }
 
 /* Mark what the buffer's references reach, and stack it to be followed. */
@@ -255,8 +256,8 @@ static void flush_mark(struct pcc_referents *r)
 	uint32_t idx[PCC_REFERENTS_CAP];
 	pcc_heap_find_many(m->h, r->addrs, r->len, idx);
 	for (uint32_t k = 0; k < r->len; k++)
-		if (idx[k] != UINT32_MAX && mark_claim(m, idx[k]))
-			mark_follow(m, idx[k]);
+		if (idx[k] != UINT32_MAX)
+			mark(m, idx[k]);
 	r->len = 0;
 }
 
@@ -267,8 +268,8 @@ static void mark_cached(struct mark_share *m, uint32_t x, const uint8_t *p,
 	uint32_t n = m->h->n;
 	while (p < end) {
 		uint32_t j = pcc_edge_cache_next(&p, x);
-		if (j < n && mark_claim(m, j))
-			mark_follow(m, j);
+		if (j < n)
+			mark(m, j);
 	}
 }
 
@@ -354,8 +355,8 @@ static void mark_run(void *ctx, unsigned share, unsigned shares)
 			bool held = flags_get(h, i) & PCC_OBJ_HELD;
 			if (h->gc_refs[i] < 0 && !held)
 				m->negative_refs++;
-			if ((h->gc_refs[i] > 0 || held) && mark_claim(m, i)) {
-				mark_follow(m, i);
+			if (h->gc_refs[i] > 0 || held) {
+				mark(m, i);
 				if (m->len) {
 					i++;
 					break;
