@@ -379,6 +379,7 @@ static int analyse(const struct options *o, const char *core,
 		.executable = o->executable,
 		.must_match = pcc_python_library_names,
 		.ignore_build_id = o->ignore_build_id,
+		.prefault = o->threads > 1,
 	};
 	fail_core = core && strcmp(core, "-") == 0 ? "<stdin>" : core;
 	fail_target = NULL;

@@ -25,6 +25,7 @@
 
 #include "spool.h"
 #include "memory.h"
+#include "prefault.h"
 #include "../util/sort.h"
 
 enum { BUILD_ID_MAX = 64 };
@@ -1024,6 +1025,8 @@ struct pcc_error *pcc_target_open_core_with(const char *path,
 				       path, pcc_error_library_text(elf_errmsg(-1)));
 		goto out;
 	}
+	if (opts->prefault)
+		pcc_prefault_start(t);
 	*ret = t;
 	return NULL;
 out:

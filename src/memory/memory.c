@@ -10,12 +10,22 @@
 #include <unistd.h>
 
 #include "memory.h"
+#include "prefault.h"
 
 _Thread_local size_t pcc_target_hint;
 /* The hint before the last: a traversal reads an object's memory, the
  * type's or a table's in another segment, and the next object's; with two
  * hints most of those switches need no search. */
 static _Thread_local size_t hint_before;
+
+/* Segment i is being read: the prefault thread is told. */
+static inline void note_read(struct pcc_target *t, size_t i)
+{
+	if (i < t->nsegments_read
+	    && !__atomic_load_n(&t->segments_read[i], __ATOMIC_RELAXED)
+	    && !__atomic_exchange_n(&t->segments_read[i], 1, __ATOMIC_RELAXED))
+		pcc_prefault_wake(t->prefault);
+}
 
 const struct pcc_segment *pcc_target_find_segment(struct pcc_target *t,
 						  uint64_t addr)
@@ -26,6 +36,7 @@ const struct pcc_segment *pcc_target_find_segment(struct pcc_target *t,
 		if (addr >= s->start && addr < s->end) {
 			pcc_target_hint = hint_before;
 			hint_before = last;
+			note_read(t, pcc_target_hint);
 			return s;
 		}
 	}
@@ -40,6 +51,7 @@ const struct pcc_segment *pcc_target_find_segment(struct pcc_target *t,
 		else {
 			hint_before = last;
 			pcc_target_hint = mid;
+			note_read(t, mid);
 			return s;
 		}
 	}
@@ -145,6 +157,7 @@ void pcc_target_destroy(struct pcc_target *t)
 {
 	if (!t)
 		return;
+	pcc_prefault_stop(t); /* before what it reads is unmapped */
 	if (t->core_elf)
 		elf_end(t->core_elf);
 	if (t->core_fd >= 0)

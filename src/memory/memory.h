@@ -74,6 +74,12 @@ struct pcc_target {
 	int core_fd;
 	struct pcc_mmap_vec maps;
 
+	/* Reading ahead into the page tables (prefault.h), or NULL; then,
+	 * per segment of the first nsegments_read, set once it is read. */
+	struct pcc_prefault *prefault;
+	uint8_t *segments_read;
+	size_t nsegments_read;
+
 	/* Non-fatal problems found reading it, for the report. */
 	struct pcc_warnings warnings;
 	uint64_t missing_bytes; /* memory the core claims but does not hold */
@@ -107,6 +113,9 @@ struct pcc_core_options {
 	const char *const *must_match;
 	/* A mismatching build id of those is a warning, not an error. */
 	bool ignore_build_id;
+	/* Map the pages of the segments being read on a second thread,
+	 * ahead of the reads (prefault.h): when a second CPU is there. */
+	bool prefault;
 };
 
 /*

@@ -8,17 +8,20 @@
 
 #include <check.h>
 #include <elf.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/procfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "memory/memory.h"
+#include "memory/prefault.h"
 #include "run_suite.h"
 
 /* ---- a target built by hand ---- */
@@ -386,6 +389,81 @@ END_TEST
 START_TEST(test_destroy_null)
 {
 	pcc_target_destroy(NULL);
+}
+END_TEST
+
+/* ---- prefault.c ---- */
+
+/* Is the page at p in our page tables?  (The present bit of
+ * /proc/self/pagemap, which needs no privilege.) */
+static bool page_mapped(const void *p)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	uint64_t entry = 0;
+	off_t at = (off_t)((uintptr_t)p / (uintptr_t)sysconf(_SC_PAGESIZE) * 8);
+	ck_assert_int_eq(pread(fd, &entry, 8, at), 8);
+	close(fd);
+	return entry >> 63 & 1;
+}
+
+START_TEST(test_prefault_maps_the_segments_read)
+{
+	/* Two segments of a file in the page cache: the one read has all its
+	 * pages mapped by the thread, the other none (fault-around maps 64 KiB
+	 * windows, which do not cross from one to the other); the stop waits for the
+	 * thread, and a second stop does nothing. */
+	enum { SEG = 4 << 20 }; /* whole 2 MiB folios: a fault maps them whole */
+	char path[] = "/tmp/pcc-test-prefault.XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	uint8_t *block = malloc(2 * SEG);
+	ck_assert_ptr_nonnull(block);
+	memset(block, 0x5a, 2 * SEG);
+	ck_assert_int_eq(write(fd, block, 2 * SEG), 2 * SEG);
+	free(block);
+	uint8_t *map = mmap(NULL, 2 * SEG, PROT_READ, MAP_PRIVATE, fd, 0);
+	ck_assert_ptr_ne(map, MAP_FAILED);
+	close(fd);
+
+	struct pcc_target *t = pcc_xcalloc(1, sizeof(*t));
+	t->core_fd = -1;
+	add_segment(t, 0x1000000, map, SEG);
+	add_segment(t, 0x2000000, map + SEG, SEG);
+	pcc_prefault_start(t);
+	ck_assert_ptr_nonnull(t->prefault);
+	usleep(50 * 1000); /* the thread waits by now: the read must wake it */
+	/* The second segment: the first is where a reader's hint starts,
+	 * whose reads are not told (the lookup's fast path stays as it is). */
+	ck_assert_ptr_nonnull(pcc_target_ptr(t, 0x2000000 + 8, 8));
+	const uint8_t *last = map + 2 * SEG - 1;
+	for (int i = 0; i < 2000 && !page_mapped(last); i++)
+		usleep(1000);
+	ck_assert(page_mapped(last));
+	ck_assert(page_mapped(map + SEG + SEG / 2));
+	ck_assert(!page_mapped(map + SEG / 2));
+	ck_assert(!page_mapped(map + SEG / 4));
+	pcc_prefault_stop(t);
+	ck_assert_ptr_null(t->prefault);
+	ck_assert_ptr_null(t->segments_read);
+	pcc_prefault_stop(t);
+	pcc_target_destroy(t);
+	munmap(map, 2 * SEG);
+}
+END_TEST
+
+START_TEST(test_prefault_stops_with_segments_unread)
+{
+	/* The thread waits for a segment to be read; destroying the target
+	 * stops it without one. */
+	static uint8_t data[4096];
+	struct pcc_target *t = pcc_xcalloc(1, sizeof(*t));
+	t->core_fd = -1;
+	add_segment(t, 0x1000, data, sizeof(data));
+	pcc_prefault_start(t);
+	ck_assert_ptr_nonnull(t->prefault);
+	pcc_target_destroy(t);
 }
 END_TEST
 
@@ -987,6 +1065,8 @@ static Suite *target_suite(void)
 	tcase_add_test(tc, test_warn_dedup_many);
 	tcase_add_test(tc, test_warn_truncate);
 	tcase_add_test(tc, test_destroy_null);
+	tcase_add_test(tc, test_prefault_maps_the_segments_read);
+	tcase_add_test(tc, test_prefault_stops_with_segments_unread);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("open_core");
