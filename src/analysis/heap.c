@@ -329,20 +329,97 @@ static bool starts_block(const struct pcc_heap *h, uint32_t i)
  * swap.  Which entry a block gets may differ from run to run; what a
  * lookup finds does not.
  */
+enum { MAX_GAPS = 32 }; /* per share: more, and no run is dense */
+
+/* Where a gap of over PCC_HEAP_DENSE_GAP ends: the object after it, and
+ * the blocks before that object. */
+struct heap_gap {
+	uint32_t at, blocks_before;
+};
+
 struct block_fill {
 	struct pcc_heap *h;
 	uint32_t begin[PCC_PARALLEL_MAX + 1];
 	uint32_t first_bits[PCC_PARALLEL_MAX]; /* blocks before the share */
+	struct heap_gap gaps[PCC_PARALLEL_MAX][MAX_GAPS];
+	unsigned ngaps[PCC_PARALLEL_MAX];
+	bool too_many_gaps;
 };
 
 static void count_blocks_share(void *ctx, unsigned share, unsigned shares)
 {
 	(void)shares;
 	struct block_fill *f = ctx;
+	const uint64_t *addrs = f->h->addrs;
 	uint32_t count = 0;
-	for (uint32_t i = f->begin[share]; i < f->begin[share + 1]; i++)
+	unsigned ngaps = 0;
+	for (uint32_t i = f->begin[share]; i < f->begin[share + 1]; i++) {
+		if (i && addrs[i] - addrs[i - 1] > PCC_HEAP_DENSE_GAP) {
+			if (ngaps == MAX_GAPS)
+				f->too_many_gaps = true; /* the same from any share */
+			else
+				f->gaps[share][ngaps++] = (struct heap_gap){ i, count };
+		}
 		count += starts_block(f->h, i);
+	}
 	f->first_bits[share] = count;
+	f->ngaps[share] = ngaps;
+}
+
+/* The run of the most objects between gaps: it gets a table of its own
+ * when its blocks are a quarter of its span at least.  Returns its
+ * blocks, those that the hash table need not hold. */
+static uint32_t choose_dense_run(struct pcc_heap *h, const struct block_fill *f,
+				 unsigned shares, uint32_t nblocks)
+{
+	h->dense_first = h->dense_blocks = 0;
+	if (!h->n || f->too_many_gaps)
+		return 0;
+	/* Where the runs end: at each gap, and at the heap's end. */
+	struct heap_gap ends[PCC_PARALLEL_MAX * MAX_GAPS + 1];
+	unsigned nends = 0;
+	for (unsigned s = 0; s < shares; s++)
+		for (unsigned k = 0; k < f->ngaps[s]; k++)
+			ends[nends++] = (struct heap_gap){
+				f->gaps[s][k].at,
+				f->first_bits[s] + f->gaps[s][k].blocks_before
+			};
+	ends[nends++] = (struct heap_gap){ h->n, nblocks };
+	struct heap_gap start = { 0, 0 }, best = { 0, 0 }, best_end = { 0, 0 };
+	for (unsigned k = 0; k < nends; k++) {
+		if (ends[k].at - start.at > best_end.at - best.at) {
+			best = start;
+			best_end = ends[k];
+		}
+		start = ends[k];
+	}
+	uint32_t blocks = best_end.blocks_before - best.blocks_before;
+	uint64_t first = h->addrs[best.at] >> h->block_shift;
+	uint64_t span = (h->addrs[best_end.at - 1] >> h->block_shift) - first + 1;
+	if (span > (uint64_t)PCC_HEAP_DENSE_SPREAD * blocks)
+		return 0;
+	h->dense_first = first;
+	h->dense_blocks = span;
+	return blocks;
+}
+
+/* A new block's entry: its own in the dense run's table, else one
+ * claimed in the hash table. */
+static struct pcc_heap_block *claim_entry(struct pcc_heap *h, uint64_t block)
+{
+	if (block - h->dense_first < h->dense_blocks) {
+		struct pcc_heap_block *b = &h->dense[block - h->dense_first];
+		b->block = block;
+		return b;
+	}
+	uint64_t slot = pcc_heap_block_slot(h, block), empty = 0;
+	while (!__atomic_compare_exchange_n(&h->blocks[slot].block, &empty, block,
+					    false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED)) {
+		slot = (slot + 1) & h->block_mask;
+		empty = 0;
+	}
+	return &h->blocks[slot];
 }
 
 static void fill_blocks_share(void *ctx, unsigned share, unsigned shares)
@@ -355,21 +432,29 @@ static void fill_blocks_share(void *ctx, unsigned share, unsigned shares)
 	for (uint32_t i = f->begin[share]; i < f->begin[share + 1]; i++) {
 		uint64_t addr = h->addrs[i];
 		if (starts_block(h, i)) {
-			uint64_t block = addr >> h->block_shift;
-			uint64_t slot = pcc_heap_block_slot(h, block), empty = 0;
-			while (!__atomic_compare_exchange_n(&h->blocks[slot].block,
-							    &empty, block, false,
-							    __ATOMIC_RELAXED,
-							    __ATOMIC_RELAXED)) {
-				slot = (slot + 1) & h->block_mask;
-				empty = 0;
-			}
-			b = &h->blocks[slot];
+			b = claim_entry(h, addr >> h->block_shift);
 			b->first = i;
 			b->bits = bits++;
 		}
 		unsigned s = (unsigned)(addr >> h->align_shift) % PCC_HEAP_BLOCK_SLOTS;
 		h->block_bits[b->bits][s / 64] |= 1ull << (s % 64);
+	}
+}
+
+/* Each entry's counts of the bits before each word of its bitmap. */
+static void count_bits_before(struct pcc_heap *h, struct pcc_heap_block *table,
+			      uint64_t n)
+{
+	for (uint64_t k = 0; k < n; k++) {
+		struct pcc_heap_block *b = &table[k];
+		if (!b->block)
+			continue;
+		const uint64_t *bits = h->block_bits[b->bits];
+		uint64_t before = 0;
+		for (unsigned w = 1; w < PCC_HEAP_BLOCK_WORDS; w++) {
+			before += (uint64_t)__builtin_popcountll(bits[w - 1]);
+			b->block |= before << (32 + 8 * w);
+		}
 	}
 }
 
@@ -409,9 +494,12 @@ static void index_blocks(struct pcc_heap *h, uint64_t all)
 		nblocks += c;
 	}
 
+	uint32_t hashed = nblocks - choose_dense_run(h, &f, shares, nblocks);
+	h->dense = pcc_xcalloc(h->dense_blocks ? h->dense_blocks : 1, sizeof(*h->dense));
+	pcc_advise_huge(h->dense, h->dense_blocks * sizeof(*h->dense));
 	uint64_t cap = 64;
 	h->block_hash_shift = 64 - 6;
-	while (cap < 2 * (uint64_t)nblocks) {
+	while (cap < 2 * (uint64_t)hashed) {
 		cap *= 2;
 		h->block_hash_shift--;
 	}
@@ -421,17 +509,8 @@ static void index_blocks(struct pcc_heap *h, uint64_t all)
 	h->block_bits = pcc_xcalloc(nblocks ? nblocks : 1, sizeof(*h->block_bits));
 	pcc_advise_huge(h->block_bits, nblocks * sizeof(*h->block_bits));
 	pcc_parallel_run(shares, fill_blocks_share, &f);
-	for (uint64_t slot = 0; slot <= h->block_mask; slot++) {
-		struct pcc_heap_block *b = &h->blocks[slot];
-		if (!b->block)
-			continue;
-		const uint64_t *bits = h->block_bits[b->bits];
-		uint64_t before = 0;
-		for (unsigned w = 1; w < PCC_HEAP_BLOCK_WORDS; w++) {
-			before += (uint64_t)__builtin_popcountll(bits[w - 1]);
-			b->block |= before << (32 + 8 * w);
-		}
-	}
+	count_bits_before(h, h->dense, h->dense_blocks);
+	count_bits_before(h, h->blocks, cap);
 	h->min_addr = h->n ? h->addrs[0] : 1;
 	h->addr_span = h->n ? h->addrs[h->n - 1] - h->addrs[0] : 0;
 }
@@ -492,6 +571,7 @@ void pcc_heap_deinit(struct pcc_heap *h)
 	free(h->referrers);
 	free(h->addrs);
 	free(h->frozen);
+	free(h->dense);
 	free(h->blocks);
 	free(h->block_bits);
 	free(h->type_ids);

@@ -114,6 +114,10 @@ enum {
 	/* Referrers written down per watched object. */
 	PCC_HEAP_MAX_REFERRERS = 4,
 	PCC_HEAP_BLOCK_KEY_BITS = 40,
+	/* A gap this long ends a dense run; and a run's table holds at most
+	 * four entries per block that has objects. */
+	PCC_HEAP_DENSE_GAP = 64 << 20,
+	PCC_HEAP_DENSE_SPREAD = 4,
 	PCC_HEAP_NARROW_NO_TYPE = UINT16_MAX,
 	/* While the headers are read: a type not described yet, or an id
 	 * too wide for 16 bits. */
@@ -128,8 +132,16 @@ struct pcc_heap {
 	unsigned threads; /* for the passes over all objects; 0 = 1 */
 	uint64_t *addrs; /* ascending */
 	uint32_t n;
-	/* The lookup: a hash table of blocks, open addressing, load <= 1/2,
-	 * and one bitmap per block. */
+	/*
+	 * The lookup: an entry and a bitmap per block.  The blocks of the
+	 * heap's densest run (its most objects with no gap of over
+	 * PCC_HEAP_DENSE_GAP) have theirs in a table of their own, one per
+	 * block of the run, in address order, where the lookups of
+	 * neighbouring objects share cache lines; the others, if any, in a
+	 * hash table, open addressing, load <= 1/2.
+	 */
+	struct pcc_heap_block *dense;
+	uint64_t dense_first, dense_blocks; /* the run's first block; 0: none */
 	struct pcc_heap_block *blocks;
 	uint64_t block_mask;
 	unsigned block_hash_shift; /* 64 - log2 of the table's size */
@@ -243,18 +255,24 @@ static inline uint64_t pcc_heap_type_addr(const struct pcc_heap *h, uint32_t i)
 static inline const struct pcc_heap_block *pcc_heap_block_of(
 	const struct pcc_heap *h, uint64_t addr)
 {
-	/* Most referents that are not tracked (types, interned strings,
-	 * small ints) live outside the heap's address range: no probe. */
-	if (addr - h->min_addr > h->addr_span
-	    || (addr & ((1u << h->align_shift) - 1)))
+	if (addr & ((1u << h->align_shift) - 1))
 		return NULL;
 	uint64_t block = addr >> h->block_shift;
+	const uint64_t key_mask = (UINT64_C(1) << PCC_HEAP_BLOCK_KEY_BITS) - 1;
+	if (block - h->dense_first < h->dense_blocks) {
+		const struct pcc_heap_block *b = &h->dense[block - h->dense_first];
+		return (b->block & key_mask) == block ? b : NULL;
+	}
+	/* Most referents that are not tracked (types, interned strings,
+	 * small ints) live outside the heap's address range: no probe. */
+	if (addr - h->min_addr > h->addr_span)
+		return NULL;
 	uint64_t slot = pcc_heap_block_slot(h, block);
 	for (;;) {
 		const struct pcc_heap_block *b = &h->blocks[slot];
 		if (!b->block) /* empty: no object lies in block 0 */
 			return NULL;
-		if ((b->block & ((UINT64_C(1) << PCC_HEAP_BLOCK_KEY_BITS) - 1)) == block)
+		if ((b->block & key_mask) == block)
 			return b;
 		slot = (slot + 1) & h->block_mask;
 	}
@@ -291,9 +309,11 @@ static inline uint32_t pcc_heap_find(const struct pcc_heap *h, uint64_t addr)
 /* Bring the lookup's first memory for addr into the cache, ahead of use. */
 static inline void pcc_heap_prefetch(const struct pcc_heap *h, uint64_t addr)
 {
-	if (addr - h->min_addr <= h->addr_span)
-		__builtin_prefetch(&h->blocks[pcc_heap_block_slot(
-			h, addr >> h->block_shift)]);
+	uint64_t block = addr >> h->block_shift;
+	if (block - h->dense_first < h->dense_blocks)
+		__builtin_prefetch(&h->dense[block - h->dense_first]);
+	else if (addr - h->min_addr <= h->addr_span)
+		__builtin_prefetch(&h->blocks[pcc_heap_block_slot(h, block)]);
 }
 
 /* pcc_heap_find for n addresses at once, into idx: the lookups' cache

@@ -95,6 +95,58 @@ START_TEST(test_find_random_heap)
 }
 END_TEST
 
+/* Every object found at its index, and the address after each not. */
+static void check_lookups(const struct pcc_heap *h)
+{
+	uint32_t wrong = 0;
+	for (uint32_t i = 0; i < h->n; i++)
+		wrong += pcc_heap_find(h, h->addrs[i]) != i
+			 || (pcc_heap_find(h, h->addrs[i] + 8) != UINT32_MAX
+			     && (i + 1 == h->n || h->addrs[i + 1] != h->addrs[i] + 8));
+	ck_assert_uint_eq(wrong, 0);
+}
+
+START_TEST(test_dense_run_and_the_rest)
+{
+	/* Three runs far apart: the one of the most objects gets the table of
+	 * its own, the others the hash table; an object every fifth block
+	 * spreads too thin for one; a gap in every run of a heap of many
+	 * runs leaves them all to the hash table. */
+	enum { N = 30000 };
+	uint64_t *addrs = malloc(N * sizeof(uint64_t));
+	ck_assert_ptr_nonnull(addrs);
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < 5000; i++)
+		addrs[n++] = 0x555555554000ull + 48 * (uint64_t)i;
+	for (uint32_t i = 0; i < 20000; i++)
+		addrs[n++] = 0x7f0000000000ull + 32 * (uint64_t)i;
+	for (uint32_t i = 0; i < 5000; i++)
+		addrs[n++] = 0x7ffff0000000ull + 64 * (uint64_t)i;
+	struct pcc_heap h;
+	index_copy(&h, addrs, n);
+	ck_assert_uint_eq(h.dense_first, 0x7f0000000000ull >> h.block_shift);
+	ck_assert_uint_eq(h.dense_blocks, (20000 * 32 + 4095) / 4096);
+	check_lookups(&h);
+	heap_free(&h);
+
+	for (uint32_t i = 0; i < 1000; i++) /* a 4 KiB block of every five */
+		addrs[i] = 0x7f0000000000ull + 5 * 4096 * (uint64_t)i;
+	index_copy(&h, addrs, 1000);
+	ck_assert_uint_eq(h.dense_blocks, 0);
+	check_lookups(&h);
+	heap_free(&h);
+
+	for (uint32_t i = 0; i < 1000; i++) /* 100 runs of 10, 128 MiB apart */
+		addrs[i] = 0x7f0000000000ull + (uint64_t)(i / 10) * (128 << 20)
+			   + 16 * (uint64_t)(i % 10);
+	index_copy(&h, addrs, 1000);
+	ck_assert_uint_eq(h.dense_blocks, 0);
+	check_lookups(&h);
+	heap_free(&h);
+	free(addrs);
+}
+END_TEST
+
 /* The table filled on several threads: the same lookups as on one. */
 START_TEST(test_find_index_threads)
 {
@@ -344,6 +396,7 @@ int main(void)
 	TCase *tc = tcase_create("index");
 	tcase_add_test(tc, test_find_random_heap);
 	tcase_add_test(tc, test_find_index_threads);
+	tcase_add_test(tc, test_dense_run_and_the_rest);
 	tcase_add_test(tc, test_page_edges);
 	tcase_add_test(tc, test_corruption_dropped);
 	tcase_add_test(tc, test_empty);
