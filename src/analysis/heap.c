@@ -157,7 +157,7 @@ static void read_headers_share(void *ctx, unsigned share, unsigned shares)
 	struct pcc_heap *h = work->h;
 	uint32_t begin, end;
 	pcc_parallel_range(share, shares, h->n, &begin, &end);
-	struct pcc_type_id_cache cache = { 0, PCC_NO_TYPE };
+	struct pcc_type_id_cache cache = { { 0 }, { 0 } };
 	uint64_t unreadable = 0;
 	uint32_t pending = 0;
 	for (uint32_t i = begin; i < end; i++) {

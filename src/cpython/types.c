@@ -293,12 +293,14 @@ uint32_t pcc_python_known_type_id_of(const struct pcc_python *py, uint64_t obj,
 	if (!pcc_target_read_u64(py->t, obj + (uint64_t)py->off_type, &type)
 	    || !type)
 		return PCC_NO_TYPE;
-	if (type != cache->addr) {
+	_Static_assert(PCC_TYPE_ID_CACHE == 16, "four bits of hash");
+	unsigned k = (unsigned)(type * 0x9e3779b97f4a7c15ull >> 60);
+	if (type != cache->addr[k]) {
 		const struct pcc_type_info *ti = pcc_python_type_known(py, type);
-		cache->addr = type;
-		cache->id = ti ? ti->id : PCC_TYPE_NOT_YET;
+		cache->addr[k] = type;
+		cache->id[k] = ti ? ti->id : PCC_TYPE_NOT_YET;
 	}
-	return cache->id;
+	return cache->id[k];
 }
 
 struct pcc_type_info *pcc_python_type(struct pcc_python *py, uint64_t type)

@@ -24,10 +24,13 @@ uint32_t pcc_python_type_id_of(struct pcc_python *py, uint64_t obj);
 struct pcc_type_info *pcc_python_type_known(const struct pcc_python *py,
 					    uint64_t type);
 
-/* A caller's memory of the last type pcc_python_known_type_id_of read. */
+/* A caller's memory of the types pcc_python_known_type_id_of read last:
+ * a heap's objects, in address order, take turns among a few types.
+ * Zeroed to start. */
+enum { PCC_TYPE_ID_CACHE = 16 };
 struct pcc_type_id_cache {
-	uint64_t addr;
-	uint32_t id;
+	uint64_t addr[PCC_TYPE_ID_CACHE];
+	uint32_t id[PCC_TYPE_ID_CACHE];
 };
 enum { PCC_TYPE_NOT_YET = PCC_NO_TYPE - 1 };
 
