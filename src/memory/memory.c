@@ -157,13 +157,11 @@ void pcc_target_destroy(struct pcc_target *t)
 {
 	if (!t)
 		return;
-	pcc_prefault_stop(t); /* before what it reads is unmapped */
 	if (t->core_elf)
 		elf_end(t->core_elf);
 	if (t->core_fd >= 0)
 		close(t->core_fd);
-	for (size_t i = 0; i < t->maps.len; i++)
-		munmap(t->maps.data[i].addr, t->maps.data[i].len);
+	pcc_prefault_unmap(t);
 	pcc_mmap_vec_free(&t->maps);
 	pcc_mapped_files_deinit(&t->files);
 	pcc_warnings_deinit(&t->warnings);

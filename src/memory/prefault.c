@@ -146,3 +146,43 @@ void pcc_prefault_stop(struct pcc_target *t)
 	free(p->done);
 	free(p);
 }
+
+/* Half of the pages of each big mapping, let go on the second thread. */
+struct unmap_half {
+	const struct pcc_mmap *maps;
+	size_t n;
+};
+
+enum { BIG_MAPPING = 64 << 20 };
+
+static void *let_go_second_halves(void *arg)
+{
+	const struct unmap_half *u = arg;
+	for (size_t i = 0; i < u->n; i++) {
+		size_t half = u->maps[i].len / 2 & ~(size_t)(sysconf(_SC_PAGESIZE) - 1);
+		if (u->maps[i].len >= BIG_MAPPING)
+			madvise((uint8_t *)u->maps[i].addr + half,
+				u->maps[i].len - half, MADV_DONTNEED);
+	}
+	return NULL;
+}
+
+void pcc_prefault_unmap(struct pcc_target *t)
+{
+	bool two = t->prefault != NULL;
+	pcc_prefault_stop(t);
+	struct unmap_half u = { t->maps.data, t->maps.len };
+	pthread_t thread;
+	two = two && pthread_create(&thread, NULL, let_go_second_halves, &u) == 0;
+	for (size_t i = 0; i < t->maps.len; i++) {
+		struct pcc_mmap *m = &t->maps.data[i];
+		size_t half = m->len / 2 & ~(size_t)(sysconf(_SC_PAGESIZE) - 1);
+		if (two && m->len >= BIG_MAPPING)
+			madvise(m->addr, half, MADV_DONTNEED);
+	}
+	if (two)
+		pthread_join(thread, NULL);
+	for (size_t i = 0; i < t->maps.len; i++)
+		munmap(t->maps.data[i].addr, t->maps.data[i].len);
+	t->maps.len = 0;
+}

@@ -6,7 +6,8 @@
  * other.  A second thread maps into our page tables, ahead of it, the
  * pages of each core segment the analysis has started to read -- only
  * those the page cache holds (mincore), so that it never reads from disk
- * what the analysis may not need, and never a segment nobody read.
+ * what the analysis may not need, and never a segment nobody read.  At
+ * the end, the same two threads let go of the pages.
  */
 #ifndef PCC_PREFAULT_H
 #define PCC_PREFAULT_H
@@ -24,5 +25,10 @@ void pcc_prefault_wake(struct pcc_prefault *p);
 
 /* Stop the thread, wait for it, and free what it used (none: nothing). */
 void pcc_prefault_stop(struct pcc_target *t);
+
+/* Stop the thread (pcc_prefault_stop) and unmap t's maps: the pages of
+ * the big ones let go of on two threads when the thread was there, which
+ * halves the kernel's work that an exit would do on one. */
+void pcc_prefault_unmap(struct pcc_target *t);
 
 #endif

@@ -467,6 +467,40 @@ START_TEST(test_prefault_stops_with_segments_unread)
 }
 END_TEST
 
+START_TEST(test_prefault_unmaps_big_mappings_on_two_threads)
+{
+	/* A mapping big enough to be let go of in halves on two threads:
+	 * after the target is destroyed, none of it is mapped. */
+	enum { SIZE = 80 << 20 };
+	char path[] = "/tmp/pcc-test-unmap.XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	ck_assert_int_eq(ftruncate(fd, SIZE), 0);
+	struct pcc_target *t = pcc_xcalloc(1, sizeof(*t));
+	t->core_fd = fd;
+	size_t size;
+	const uint8_t *map = pcc_target_map_file(t, fd, &size);
+	ck_assert_ptr_nonnull(map);
+	ck_assert_uint_eq(size, SIZE);
+	unsigned sum = 0;
+	for (size_t off = 0; off < SIZE; off += 1 << 16)
+		sum += map[off];
+	ck_assert_uint_eq(sum, 0);
+	add_segment(t, 0x10000000, map, SIZE);
+	pcc_prefault_start(t);
+	ck_assert_ptr_nonnull(t->prefault);
+	pcc_target_destroy(t);
+	unsigned char vec;
+	errno = 0;
+	ck_assert_int_eq(mincore((void *)map, 4096, &vec), -1);
+	ck_assert_int_eq(errno, ENOMEM); /* no longer mapped */
+	errno = 0;
+	ck_assert_int_eq(mincore((void *)(map + SIZE - 4096), 4096, &vec), -1);
+	ck_assert_int_eq(errno, ENOMEM);
+}
+END_TEST
+
 /* ---- pcc_target_open_core ---- */
 
 static char tmpdir[64];
@@ -1067,6 +1101,7 @@ static Suite *target_suite(void)
 	tcase_add_test(tc, test_destroy_null);
 	tcase_add_test(tc, test_prefault_maps_the_segments_read);
 	tcase_add_test(tc, test_prefault_stops_with_segments_unread);
+	tcase_add_test(tc, test_prefault_unmaps_big_mappings_on_two_threads);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("open_core");
