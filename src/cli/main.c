@@ -398,6 +398,7 @@ static int analyse(const struct options *o, const char *core,
 		.extra_path = o->debuginfo_path,
 		.no_default_path = o->no_default_debuginfo_path,
 		.ignore_dwarf = o->no_dwarf,
+		.threads = o->threads,
 	};
 	err = pcc_debuginfo_open(t, &dopts, &di);
 	if (err) {

@@ -67,6 +67,7 @@ char *pcc_layout_field_describe(enum pcc_layout_field f)
 enum { MAX_EXTENSIONS = 64 };
 
 static struct pcc_error *layout_from_dwarfs(Dwarf *const *dwarfs, size_t n,
+					    const char *first_path,
 					    const char *what,
 					    struct pcc_layout *ret);
 
@@ -89,8 +90,8 @@ struct pcc_error *pcc_layout_from_dwarf(struct pcc_debuginfo *di,
 	size_t n = 1 + pcc_debuginfo_dwarf_of_modules(di, "/lib-dynload/",
 						      dwarfs + 1, MAX_EXTENSIONS);
 	struct pcc_error *err = layout_from_dwarfs(
-		dwarfs, n, di->module_file ? di->module_file : di->module_name,
-		ret);
+		dwarfs, n, di->threads > 1 ? di->debug_file : NULL,
+		di->module_file ? di->module_file : di->module_name, ret);
 	if (!err)
 		ret->source = di->debug_file;
 	return err;
@@ -100,10 +101,11 @@ struct pcc_error *pcc_layout_from_dwarf_handles(Dwarf *const *dwarfs, size_t n,
 						const char *what,
 						struct pcc_layout *ret)
 {
-	return layout_from_dwarfs(dwarfs, n, what, ret);
+	return layout_from_dwarfs(dwarfs, n, NULL, what, ret);
 }
 
 static struct pcc_error *layout_from_dwarfs(Dwarf *const *dwarfs, size_t n,
+					    const char *first_path,
 					    const char *what,
 					    struct pcc_layout *ret)
 {
@@ -112,7 +114,7 @@ static struct pcc_error *layout_from_dwarfs(Dwarf *const *dwarfs, size_t n,
 		pcc_dwarf_structs_want(&c, field_types[i]);
 	for (size_t i = 0; i < PCC_LL_COUNT; i++)
 		pcc_dwarf_structs_want(&c, list_types[i]);
-	pcc_dwarf_structs_scan(&c, dwarfs, n);
+	pcc_dwarf_structs_scan(&c, dwarfs, n, first_path);
 
 	struct pcc_layout l;
 	for (size_t i = 0; i < PCC_L_COUNT; i++) {

@@ -31,11 +31,14 @@ struct pcc_debuginfo_options {
 	/* Behave as on a machine without debug info: separate debug files
 	 * are not looked up, DWARF in the files is ignored (--no-dwarf). */
 	bool ignore_dwarf;
+	/* Threads that reading the debug info may use (0 or 1: one). */
+	unsigned threads;
 };
 
 struct pcc_debuginfo {
 	Dwfl *dwfl;
 	bool ignore_dwarf;
+	unsigned threads; /* pcc_debuginfo_options */
 	/* What was found amiss in the files and their DWARF, for the
 	 * report. */
 	struct pcc_warnings warnings;

@@ -2,8 +2,12 @@
 #include "config.h"
 
 #include <dwarf.h>
+#include <elfutils/libdwelf.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dwarf_structs.h"
 #include "../util/error.h"
@@ -26,6 +30,16 @@ void pcc_dwarf_structs_want(struct pcc_dwarf_structs *c, const char *spec)
 				*pcc_name_vec_push(&c->wanted) = name;
 		spec += len + (bar ? 1 : 0);
 	}
+}
+
+static void close_second(struct pcc_dwarf_structs *c)
+{
+	if (c->second)
+		dwarf_end(c->second);
+	if (c->second_elf)
+		elf_end(c->second_elf);
+	c->second = NULL;
+	c->second_elf = NULL;
 }
 
 /* Strip typedefs and qualifiers; false if the chain is broken. */
@@ -117,19 +131,128 @@ static void scan_unit_dies(struct pcc_dwarf_structs *c, Dwarf_Die *cu)
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
-static void scan_dwarf(struct pcc_dwarf_structs *c, Dwarf *dwarf)
+/* The units that start in [from, to). */
+static void scan_units(struct pcc_dwarf_structs *c, Dwarf *dwarf, Dwarf_Off from,
+		       Dwarf_Off to)
 {
-	Dwarf_Off off = 0, next;
+	Dwarf_Off off = from, next;
 	size_t hsize;
 	/* Type signature out-parameters left NULL: non-NULL ones would make
 	 * libdw walk .debug_types instead of .debug_info. */
-	while (dwarf_next_unit(dwarf, off, &next, &hsize, NULL, NULL, NULL, NULL,
-			       NULL, NULL) == 0) {
+	while (off < to && dwarf_next_unit(dwarf, off, &next, &hsize, NULL, NULL,
+					   NULL, NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu;
 		if (dwarf_offdie(dwarf, off + hsize, &cu))
 			scan_unit_dies(c, &cu);
 		off = next;
 	}
+}
+
+static void scan_dwarf(struct pcc_dwarf_structs *c, Dwarf *dwarf)
+{
+	scan_units(c, dwarf, 0, UINT64_MAX);
+}
+
+/* ---- the first handle's units on two threads ---- */
+
+enum {
+	/* Less .debug_info than this is not worth a thread. */
+	SPLIT_MIN_BYTES = 4 << 20,
+};
+
+/* The offset of the first unit at or after the middle of .debug_info;
+ * 0 if there is none past the first. */
+static Dwarf_Off middle_unit(Dwarf *dwarf)
+{
+	Dwarf_Off off = 0, next, last = 0;
+	size_t hsize;
+	while (dwarf_next_unit(dwarf, off, &next, &hsize, NULL, NULL, NULL, NULL,
+			       NULL, NULL) == 0) {
+		last = off;
+		off = next;
+	}
+	Dwarf_Off end = off, mid = 0;
+	if (end < SPLIT_MIN_BYTES)
+		return 0;
+	for (off = 0; off <= last;) {
+		if (off >= end / 2) {
+			mid = off;
+			break;
+		}
+		if (dwarf_next_unit(dwarf, off, &next, &hsize, NULL, NULL, NULL,
+				    NULL, NULL, NULL) != 0)
+			break;
+		off = next;
+	}
+	return mid;
+}
+
+static bool same_build_id(Elf *a, Elf *b)
+{
+	const void *ida, *idb;
+	ssize_t na = dwelf_elf_gnu_build_id(a, &ida);
+	ssize_t nb = dwelf_elf_gnu_build_id(b, &idb);
+	return na > 0 && na == nb && memcmp(ida, idb, (size_t)na) == 0;
+}
+
+/* The first handle's file as a handle of its own, in c; false if it
+ * cannot be, or is not the same file. */
+static bool open_second(struct pcc_dwarf_structs *c, Dwarf *first,
+			const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	/* Mapped whole: the descriptor is not needed after this. */
+	c->second_elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (c->second_elf)
+		elf_cntl(c->second_elf, ELF_C_FDDONE);
+	close(fd);
+	if (c->second_elf && same_build_id(c->second_elf, dwarf_getelf(first)))
+		c->second = dwarf_begin_elf(c->second_elf, DWARF_C_READ, NULL);
+	if (c->second && !dwarf_getalt(c->second))
+		return true;
+	close_second(c);
+	return false;
+}
+
+struct second_half {
+	struct pcc_dwarf_structs part; /* its own found; wanted shared */
+	Dwarf *dwarf;
+	Dwarf_Off from;
+};
+
+static void *scan_second_half(void *arg)
+{
+	struct second_half *s = arg;
+	scan_units(&s->part, s->dwarf, s->from, UINT64_MAX);
+	return NULL;
+}
+
+/* The first handle's units: the second half on a second thread, whose
+ * definitions come after the first half's, as in one pass. */
+static bool scan_split(struct pcc_dwarf_structs *c, Dwarf *first,
+		       const char *path)
+{
+	if (!path || dwarf_getalt(first))
+		return false;
+	Dwarf_Off mid = middle_unit(first);
+	if (!mid || !open_second(c, first, path))
+		return false;
+	struct second_half s = { .part = { .wanted = c->wanted },
+				 .dwarf = c->second, .from = mid };
+	pthread_t thread;
+	if (pthread_create(&thread, NULL, scan_second_half, &s) != 0) {
+		close_second(c);
+		return false;
+	}
+	scan_units(c, first, 0, mid);
+	pthread_join(thread, NULL);
+	for (size_t i = 0; i < s.part.found.len; i++)
+		if (!known_definition(c, &s.part.found.data[i]))
+			*pcc_named_die_vec_push(&c->found) = s.part.found.data[i];
+	pcc_named_die_vec_free(&s.part.found);
+	return true;
 }
 
 /* Find a member by name, looking through anonymous structs and unions. */
@@ -265,7 +388,7 @@ bool pcc_dwarf_structs_lookup(const struct pcc_dwarf_structs *c,
 }
 
 void pcc_dwarf_structs_scan(struct pcc_dwarf_structs *c, Dwarf *const *dwarfs,
-			    size_t n)
+			    size_t n, const char *first_path)
 {
 	pcc_sort(c->wanted.data, c->wanted.len, sizeof(char *), cstr_cmp);
 	/* Unique, so that a definition is found under one name. */
@@ -278,7 +401,8 @@ void pcc_dwarf_structs_scan(struct pcc_dwarf_structs *c, Dwarf *const *dwarfs,
 	}
 	c->wanted.len = u;
 	for (size_t i = 0; i < n; i++) {
-		scan_dwarf(c, dwarfs[i]);
+		if (i > 0 || !scan_split(c, dwarfs[i], first_path))
+			scan_dwarf(c, dwarfs[i]);
 		Dwarf *alt = dwarf_getalt(dwarfs[i]);
 		if (alt)
 			scan_dwarf(c, alt);
@@ -287,6 +411,7 @@ void pcc_dwarf_structs_scan(struct pcc_dwarf_structs *c, Dwarf *const *dwarfs,
 
 void pcc_dwarf_structs_deinit(struct pcc_dwarf_structs *c)
 {
+	close_second(c);
 	for (size_t i = 0; i < c->wanted.len; i++)
 		free(c->wanted.data[i]);
 	pcc_name_vec_free(&c->wanted);

@@ -30,6 +30,10 @@ PCC_VEC(pcc_name_vec, char *)
 struct pcc_dwarf_structs {
 	struct pcc_name_vec wanted; /* owned; sorted and unique once scanned */
 	struct pcc_named_die_vec found;
+	/* The first handle's file, opened again for the second thread of
+	 * the scan; its DIEs are among found until the deinit. */
+	Elf *second_elf;
+	Dwarf *second;
 };
 
 /* Ask for the structs of spec: names separated by '|' ("A|B"), typedefs
@@ -37,9 +41,12 @@ struct pcc_dwarf_structs {
 void pcc_dwarf_structs_want(struct pcc_dwarf_structs *c, const char *spec);
 
 /* Collect the definitions of what was asked from dwarfs, in order (the
- * first handle's definitions are tried first). */
+ * first handle's definitions are tried first).  With first_path, the file
+ * the first handle read, its second half of units is scanned on a second
+ * thread, through a handle of its own (none where a dwz file holds part
+ * of it, or the file is not the same); the result is the same. */
 void pcc_dwarf_structs_scan(struct pcc_dwarf_structs *c, Dwarf *const *dwarfs,
-			    size_t n);
+			    size_t n, const char *first_path);
 
 /*
  * The byte offset of members ("x|y.z": alternatives, dots for nested

@@ -324,6 +324,7 @@ struct pcc_error *pcc_debuginfo_open(struct pcc_target *t,
 	struct pcc_debuginfo *di = &impl->pub;
 	impl->t = t;
 	di->ignore_dwarf = o->ignore_dwarf;
+	di->threads = o->threads;
 	di->debuginfo_path = search_path(t, o);
 	impl->callbacks.find_elf = t->live ? live_find_elf : core_find_elf;
 	impl->callbacks.find_debuginfo = o->ignore_dwarf ? no_debuginfo
