@@ -67,8 +67,7 @@ char *pcc_layout_field_describe(enum pcc_layout_field f)
 enum { MAX_EXTENSIONS = 64 };
 
 static struct pcc_error *layout_from_dwarfs(Dwarf *const *dwarfs, size_t n,
-					    const char *first_path,
-					    const char *what,
+					    bool two_threads, const char *what,
 					    struct pcc_layout *ret);
 
 struct pcc_error *pcc_layout_from_dwarf(struct pcc_debuginfo *di,
@@ -90,7 +89,7 @@ struct pcc_error *pcc_layout_from_dwarf(struct pcc_debuginfo *di,
 	size_t n = 1 + pcc_debuginfo_dwarf_of_modules(di, "/lib-dynload/",
 						      dwarfs + 1, MAX_EXTENSIONS);
 	struct pcc_error *err = layout_from_dwarfs(
-		dwarfs, n, di->threads > 1 ? di->debug_file : NULL,
+		dwarfs, n, di->threads > 1,
 		di->module_file ? di->module_file : di->module_name, ret);
 	if (!err)
 		ret->source = di->debug_file;
@@ -101,12 +100,11 @@ struct pcc_error *pcc_layout_from_dwarf_handles(Dwarf *const *dwarfs, size_t n,
 						const char *what,
 						struct pcc_layout *ret)
 {
-	return layout_from_dwarfs(dwarfs, n, NULL, what, ret);
+	return layout_from_dwarfs(dwarfs, n, false, what, ret);
 }
 
 static struct pcc_error *layout_from_dwarfs(Dwarf *const *dwarfs, size_t n,
-					    const char *first_path,
-					    const char *what,
+					    bool two_threads, const char *what,
 					    struct pcc_layout *ret)
 {
 	struct pcc_dwarf_structs c = { 0 };
@@ -114,7 +112,7 @@ static struct pcc_error *layout_from_dwarfs(Dwarf *const *dwarfs, size_t n,
 		pcc_dwarf_structs_want(&c, field_types[i]);
 	for (size_t i = 0; i < PCC_LL_COUNT; i++)
 		pcc_dwarf_structs_want(&c, list_types[i]);
-	pcc_dwarf_structs_scan(&c, dwarfs, n, first_path);
+	pcc_dwarf_structs_scan(&c, dwarfs, n, two_threads);
 
 	struct pcc_layout l;
 	for (size_t i = 0; i < PCC_L_COUNT; i++) {

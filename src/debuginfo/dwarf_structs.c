@@ -2,12 +2,9 @@
 #include "config.h"
 
 #include <dwarf.h>
-#include <elfutils/libdwelf.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "dwarf_structs.h"
 #include "../util/error.h"
@@ -36,10 +33,7 @@ static void close_second(struct pcc_dwarf_structs *c)
 {
 	if (c->second)
 		dwarf_end(c->second);
-	if (c->second_elf)
-		elf_end(c->second_elf);
 	c->second = NULL;
-	c->second_elf = NULL;
 }
 
 /* Strip typedefs and qualifiers; false if the chain is broken. */
@@ -187,29 +181,15 @@ static Dwarf_Off middle_unit(Dwarf *dwarf)
 	return mid;
 }
 
-static bool same_build_id(Elf *a, Elf *b)
+/* A second handle on the first one's ELF file: its sections' data, read
+ * and decompressed once, shared; its units, abbreviations and caches its
+ * own, so that two threads can each read one.  None where a dwz file
+ * holds part of the DWARF: the two would share that file's handle. */
+static bool open_second(struct pcc_dwarf_structs *c, Dwarf *first)
 {
-	const void *ida, *idb;
-	ssize_t na = dwelf_elf_gnu_build_id(a, &ida);
-	ssize_t nb = dwelf_elf_gnu_build_id(b, &idb);
-	return na > 0 && na == nb && memcmp(ida, idb, (size_t)na) == 0;
-}
-
-/* The first handle's file as a handle of its own, in c; false if it
- * cannot be, or is not the same file. */
-static bool open_second(struct pcc_dwarf_structs *c, Dwarf *first,
-			const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (dwarf_getalt(first))
 		return false;
-	/* Mapped whole: the descriptor is not needed after this. */
-	c->second_elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (c->second_elf)
-		elf_cntl(c->second_elf, ELF_C_FDDONE);
-	close(fd);
-	if (c->second_elf && same_build_id(c->second_elf, dwarf_getelf(first)))
-		c->second = dwarf_begin_elf(c->second_elf, DWARF_C_READ, NULL);
+	c->second = dwarf_begin_elf(dwarf_getelf(first), DWARF_C_READ, NULL);
 	if (c->second && !dwarf_getalt(c->second))
 		return true;
 	close_second(c);
@@ -231,13 +211,10 @@ static void *scan_second_half(void *arg)
 
 /* The first handle's units: the second half on a second thread, whose
  * definitions come after the first half's, as in one pass. */
-static bool scan_split(struct pcc_dwarf_structs *c, Dwarf *first,
-		       const char *path)
+static bool scan_split(struct pcc_dwarf_structs *c, Dwarf *first)
 {
-	if (!path || dwarf_getalt(first))
-		return false;
 	Dwarf_Off mid = middle_unit(first);
-	if (!mid || !open_second(c, first, path))
+	if (!mid || !open_second(c, first))
 		return false;
 	struct second_half s = { .part = { .wanted = c->wanted },
 				 .dwarf = c->second, .from = mid };
@@ -388,7 +365,7 @@ bool pcc_dwarf_structs_lookup(const struct pcc_dwarf_structs *c,
 }
 
 void pcc_dwarf_structs_scan(struct pcc_dwarf_structs *c, Dwarf *const *dwarfs,
-			    size_t n, const char *first_path)
+			    size_t n, bool two_threads)
 {
 	pcc_sort(c->wanted.data, c->wanted.len, sizeof(char *), cstr_cmp);
 	/* Unique, so that a definition is found under one name. */
@@ -401,7 +378,7 @@ void pcc_dwarf_structs_scan(struct pcc_dwarf_structs *c, Dwarf *const *dwarfs,
 	}
 	c->wanted.len = u;
 	for (size_t i = 0; i < n; i++) {
-		if (i > 0 || !scan_split(c, dwarfs[i], first_path))
+		if (i > 0 || !two_threads || !scan_split(c, dwarfs[i]))
 			scan_dwarf(c, dwarfs[i]);
 		Dwarf *alt = dwarf_getalt(dwarfs[i]);
 		if (alt)

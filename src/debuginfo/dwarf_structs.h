@@ -30,9 +30,8 @@ PCC_VEC(pcc_name_vec, char *)
 struct pcc_dwarf_structs {
 	struct pcc_name_vec wanted; /* owned; sorted and unique once scanned */
 	struct pcc_named_die_vec found;
-	/* The first handle's file, opened again for the second thread of
-	 * the scan; its DIEs are among found until the deinit. */
-	Elf *second_elf;
+	/* A second handle on the first one's file, for the second thread
+	 * of the scan: its DIEs are among found until the deinit. */
 	Dwarf *second;
 };
 
@@ -41,12 +40,12 @@ struct pcc_dwarf_structs {
 void pcc_dwarf_structs_want(struct pcc_dwarf_structs *c, const char *spec);
 
 /* Collect the definitions of what was asked from dwarfs, in order (the
- * first handle's definitions are tried first).  With first_path, the file
- * the first handle read, its second half of units is scanned on a second
- * thread, through a handle of its own (none where a dwz file holds part
- * of it, or the file is not the same); the result is the same. */
+ * first handle's definitions are tried first).  With two_threads, the
+ * second half of the first handle's units is scanned on a second thread,
+ * through a handle of its own on the same file (not where a dwz file
+ * holds part of it); the result is the same. */
 void pcc_dwarf_structs_scan(struct pcc_dwarf_structs *c, Dwarf *const *dwarfs,
-			    size_t n, const char *first_path);
+			    size_t n, bool two_threads);
 
 /*
  * The byte offset of members ("x|y.z": alternatives, dots for nested
