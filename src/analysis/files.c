@@ -398,11 +398,7 @@ void pcc_heap_watch_files(struct pcc_heap *h)
 	size_t ntypes;
 	bool *is_file = types_where(h, is_file_type, &ntypes);
 	struct pcc_u64_vec objs = { 0 };
-	for (uint32_t i = 0; i < h->n; i++) {
-		uint32_t id = pcc_heap_type_id(h, i);
-		if (is_file[id < ntypes ? id : ntypes])
-			*pcc_u64_vec_push(&objs) = h->addrs[i];
-	}
+	pcc_heap_objects_of_types(h, is_file, ntypes, &objs);
 	free(is_file);
 	pcc_heap_watch(h, objs.data, objs.len);
 	pcc_u64_vec_free(&objs);

@@ -21,8 +21,8 @@ void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint64_t drop_impossible(struct pcc_heap *h);
-static void index_blocks(struct pcc_heap *h, uint64_t all);
+static void drop_impossible(struct pcc_heap *h, bool may_repeat);
+static void index_blocks(struct pcc_heap *h, unsigned low_zeros);
 static void emulate_traversals(struct pcc_heap *h);
 
 static void walk_list(struct pcc_heap *h, struct pcc_u64_vec *objs,
@@ -103,26 +103,93 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 static void emulate_traversals(struct pcc_heap *h)
 {
 	uint32_t ntypes = pcc_python_type_count(h->py);
-	uint8_t *needs = pcc_xcalloc(ntypes + 1, 1);
+	bool *needs = pcc_xcalloc(ntypes + 1, sizeof(bool));
 	bool any = false;
 	for (uint32_t id = 0; id < ntypes; id++)
 		any |= needs[id] = pcc_python_needs_emulation(pcc_python_type_by_id(h->py, id));
 	struct pcc_u64_vec objs = { 0 };
-	for (uint32_t i = 0; i < h->n && any; i++) {
-		uint32_t id = pcc_heap_type_id(h, i);
-		if (id < ntypes && needs[id])
-			*pcc_u64_vec_push(&objs) = h->addrs[i];
-	}
+	if (any)
+		pcc_heap_objects_of_types(h, needs, ntypes, &objs);
 	free(needs);
 	if (objs.len)
 		pcc_python_emulate_traversals(h->py, objs.data, (uint32_t)objs.len);
 	pcc_u64_vec_free(&objs);
 }
 
+static unsigned pass_shares(const struct pcc_heap *h)
+{
+	if (h->n < 65536 || h->threads <= 1)
+		return 1; /* not worth a thread */
+	return h->threads > PCC_PARALLEL_MAX ? PCC_PARALLEL_MAX : h->threads;
+}
+
+struct types_pass {
+	const struct pcc_heap *h;
+	const bool *want;
+	size_t ntypes;
+	struct pcc_u64_vec found[PCC_PARALLEL_MAX];
+	uint64_t *counts[PCC_PARALLEL_MAX];
+};
+
+static void objects_of_types_share(void *ctx, unsigned share, unsigned shares)
+{
+	struct types_pass *p = ctx;
+	uint32_t begin, end;
+	pcc_parallel_range(share, shares, p->h->n, &begin, &end);
+	for (uint32_t i = begin; i < end; i++) {
+		uint32_t id = pcc_heap_type_id(p->h, i);
+		if (p->want[id < p->ntypes ? id : p->ntypes])
+			*pcc_u64_vec_push(&p->found[share]) = p->h->addrs[i];
+	}
+}
+
+void pcc_heap_objects_of_types(const struct pcc_heap *h, const bool *want,
+			       size_t ntypes, struct pcc_u64_vec *out)
+{
+	struct types_pass p = { .h = h, .want = want, .ntypes = ntypes };
+	unsigned shares = pass_shares(h);
+	pcc_parallel_run(shares, objects_of_types_share, &p);
+	for (unsigned s = 0; s < shares; s++) {
+		for (size_t k = 0; k < p.found[s].len; k++)
+			*pcc_u64_vec_push(out) = p.found[s].data[k];
+		pcc_u64_vec_free(&p.found[s]);
+	}
+}
+
+static void count_by_type_share(void *ctx, unsigned share, unsigned shares)
+{
+	struct types_pass *p = ctx;
+	uint32_t begin, end;
+	pcc_parallel_range(share, shares, p->h->n, &begin, &end);
+	uint64_t *counts = p->counts[share];
+	for (uint32_t i = begin; i < end; i++) {
+		uint32_t id = pcc_heap_type_id(p->h, i);
+		counts[id < p->ntypes ? id : p->ntypes]++;
+	}
+}
+
+void pcc_heap_count_by_type(const struct pcc_heap *h, uint64_t *counts,
+			    size_t ntypes)
+{
+	struct types_pass p = { .h = h, .ntypes = ntypes };
+	unsigned shares = pass_shares(h);
+	p.counts[0] = counts;
+	for (unsigned s = 1; s < shares; s++)
+		p.counts[s] = pcc_xcalloc(ntypes + 1, sizeof(uint64_t));
+	pcc_parallel_run(shares, count_by_type_share, &p);
+	for (unsigned s = 1; s < shares; s++) {
+		for (size_t id = 0; id <= ntypes; id++)
+			counts[id] += p.counts[s][id];
+		free(p.counts[s]);
+	}
+}
+
 void pcc_heap_index(struct pcc_heap *h)
 {
-	pcc_sort_addresses(h->addrs, h->n, h->threads);
-	index_blocks(h, drop_impossible(h));
+	struct pcc_sorted_addresses sorted = pcc_sort_addresses(h->addrs, h->n,
+								 h->threads);
+	drop_impossible(h, sorted.may_repeat);
+	index_blocks(h, sorted.low_zeros);
 	size_t n = h->n ? h->n : 1;
 	h->gc_refs = pcc_xcalloc(n, sizeof(int32_t));
 	pcc_advise_huge(h->gc_refs, n * sizeof(int32_t));
@@ -284,25 +351,31 @@ void pcc_heap_find_many(const struct pcc_heap *h, const uint64_t *addrs,
 
 /* No CPython object sits in the first page, beyond 48 bits or on two
  * lists at once: such entries are corruption, reported and left out.
- * Returns the bits set in any address kept. */
-static uint64_t drop_impossible(struct pcc_heap *h)
+ * The addresses are sorted: the first two kinds are at the ends, and
+ * the third needs a look only when the sort says it may be there. */
+static void drop_impossible(struct pcc_heap *h, bool may_repeat)
 {
 	/* Also keeps the lookup's block 0 (its empty entries) empty. */
 	enum { NULL_PAGE_END = 4096 };
-	uint32_t kept = 0, bad = 0, dups = 0;
-	uint64_t all = 0;
-	for (uint32_t i = 0; i < h->n; i++) {
-		uint64_t addr = h->addrs[i];
-		if (addr >> 48 || addr < NULL_PAGE_END) {
-			bad++;
-		} else if (kept && h->addrs[kept - 1] == addr) {
-			dups++;
-		} else {
-			h->addrs[kept++] = addr;
-			all |= addr;
+	uint32_t lo = 0, hi = h->n, dups = 0;
+	while (lo < hi && h->addrs[lo] < NULL_PAGE_END)
+		lo++;
+	while (hi > lo && h->addrs[hi - 1] >> 48)
+		hi--;
+	uint32_t bad = lo + (h->n - hi);
+	if (lo)
+		memmove(h->addrs, h->addrs + lo, (size_t)(hi - lo) * sizeof(uint64_t));
+	h->n = hi - lo;
+	if (may_repeat) {
+		uint32_t kept = 0;
+		for (uint32_t i = 0; i < h->n; i++) {
+			if (kept && h->addrs[kept - 1] == h->addrs[i])
+				dups++;
+			else
+				h->addrs[kept++] = h->addrs[i];
 		}
+		h->n = kept;
 	}
-	h->n = kept;
 	if (bad) {
 		pcc_heap_warn(h, "%u objects on the GC lists are at addresses no "
 			      "object can have: the lists are corrupt", bad);
@@ -313,7 +386,6 @@ static uint64_t drop_impossible(struct pcc_heap *h)
 			      "lists are corrupt", dups);
 		h->complete = false;
 	}
-	return all;
 }
 
 static bool starts_block(const struct pcc_heap *h, uint32_t i)
@@ -462,13 +534,12 @@ static void count_bits_before(struct pcc_heap *h, struct pcc_heap_block *table,
 _Static_assert(PCC_HEAP_BLOCK_WORDS == 4 && PCC_HEAP_BLOCK_KEY_BITS + 8 <= 48,
 	       "the counts of a block's words fit its key's high bytes");
 
-/* all: the bits set in any address. */
-static void index_blocks(struct pcc_heap *h, uint64_t all)
+/* low_zeros: the low bits that are zero in every address (of those the
+ * sort saw: any it dropped can only make it fewer). */
+static void index_blocks(struct pcc_heap *h, unsigned low_zeros)
 {
-	h->align_shift = 0;
-	while (h->align_shift < PCC_HEAP_MAX_ALIGN_SHIFT
-	       && !(all & (1ull << h->align_shift)))
-		h->align_shift++;
+	h->align_shift = low_zeros < PCC_HEAP_MAX_ALIGN_SHIFT ? low_zeros
+							      : PCC_HEAP_MAX_ALIGN_SHIFT;
 	h->block_shift = h->align_shift + 8; /* log2 PCC_HEAP_BLOCK_SLOTS */
 
 	unsigned shares = h->threads < 1 ? 1
@@ -523,12 +594,17 @@ void pcc_heap_watch(struct pcc_heap *h, const uint64_t *objs, size_t n)
 	if (n)
 		memcpy(h->watched, objs, n * sizeof(uint64_t));
 	pcc_sort(h->watched, n, sizeof(uint64_t), pcc_u64_cmp);
+	free(h->watched_groups);
+	uint64_t groups = ((uint64_t)h->n >> PCC_HEAP_WATCH_GROUP_SHIFT) + 1;
+	h->watched_groups = pcc_xcalloc((groups + 63) / 64, sizeof(uint64_t));
 	size_t u = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t j = pcc_heap_find(h, h->watched[i]);
 		if (j == UINT32_MAX || (u && h->watched[u - 1] == h->watched[i]))
 			continue;
 		h->flags[j] |= PCC_OBJ_WATCHED;
+		uint32_t g = j >> PCC_HEAP_WATCH_GROUP_SHIFT;
+		h->watched_groups[g / 64] |= UINT64_C(1) << (g % 64);
 		h->watched[u++] = h->watched[i];
 	}
 	h->nwatched = u;
@@ -568,6 +644,7 @@ void pcc_heap_deinit(struct pcc_heap *h)
 {
 	pcc_heap_drop_edges(h);
 	free(h->watched);
+	free(h->watched_groups);
 	free(h->referrers);
 	free(h->addrs);
 	free(h->frozen);

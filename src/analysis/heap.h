@@ -114,6 +114,7 @@ enum {
 	/* Referrers written down per watched object. */
 	PCC_HEAP_MAX_REFERRERS = 4,
 	PCC_HEAP_BLOCK_KEY_BITS = 40,
+	PCC_HEAP_WATCH_GROUP_SHIFT = 6,
 	/* A gap this long ends a dense run; and a run's table holds at most
 	 * four entries per block that has objects. */
 	PCC_HEAP_DENSE_GAP = 64 << 20,
@@ -154,6 +155,10 @@ struct pcc_heap {
 	uint64_t *watched;
 	size_t nwatched;
 	uint64_t (*referrers)[PCC_HEAP_MAX_REFERRERS];
+	/* A bit per PCC_HEAP_WATCH_GROUP objects in index order, set where
+	 * one of them is watched: a look small enough to stay in the cache
+	 * before the one at the object's flags, on every reference. */
+	uint64_t *watched_groups;
 	/* Per object, read once by the walk: its type (pcc_python_type_id_of),
 	 * so that no later pass reads an object's header again.  In 16 bits
 	 * (PCC_HEAP_NARROW_NO_TYPE for none), type_ids then NULL; in 32 only
@@ -320,6 +325,24 @@ static inline void pcc_heap_prefetch(const struct pcc_heap *h, uint64_t addr)
  * misses overlap instead of coming one after the other. */
 void pcc_heap_find_many(const struct pcc_heap *h, const uint64_t *addrs,
 			uint32_t n, uint32_t *idx);
+
+/* The objects whose type id has want[id] set (want holds ntypes + 1, the
+ * last for the objects of no type), in address order, appended to out:
+ * one pass on the heap's threads. */
+void pcc_heap_objects_of_types(const struct pcc_heap *h, const bool *want,
+			       size_t ntypes, struct pcc_u64_vec *out);
+/* Add to counts[id] (ntypes + 1 of them, the last for no type) the
+ * objects of each type id, on the heap's threads. */
+void pcc_heap_count_by_type(const struct pcc_heap *h, uint64_t *counts,
+			    size_t ntypes);
+
+/* Is object i watched (PCC_OBJ_WATCHED)? */
+static inline bool pcc_heap_is_watched(const struct pcc_heap *h, uint32_t i)
+{
+	uint32_t g = i >> PCC_HEAP_WATCH_GROUP_SHIFT;
+	return h->watched_groups && (h->watched_groups[g / 64] >> (g % 64) & 1)
+	       && (__atomic_load_n(&h->flags[i], __ATOMIC_RELAXED) & PCC_OBJ_WATCHED);
+}
 
 /* Watch these tracked objects (copied; the others are ignored): see
  * pcc_heap.watched.  They are flagged PCC_OBJ_WATCHED. */

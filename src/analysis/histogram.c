@@ -12,10 +12,7 @@ void pcc_heap_count_types(struct pcc_heap *h)
 	/* Type ids are dense: one counter each, the last for no type. */
 	size_t ntypes = pcc_python_type_count(h->py);
 	uint64_t *per_id = pcc_xcalloc(ntypes + 1, sizeof(uint64_t));
-	for (uint32_t i = 0; i < h->n; i++) {
-		uint32_t id = pcc_heap_type_id(h, i);
-		per_id[id < ntypes ? id : ntypes]++;
-	}
+	pcc_heap_count_by_type(h, per_id, ntypes);
 	struct pcc_type_counts c = { 0 };
 	for (size_t id = 0; id <= ntypes; id++) {
 		const struct pcc_type_info *ti =

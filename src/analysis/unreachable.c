@@ -105,7 +105,7 @@ static void flush_decref(struct pcc_referents *r)
 			__atomic_fetch_sub(&h->gc_refs[j], 1, __ATOMIC_RELAXED);
 		else
 			h->gc_refs[j]--;
-		if (flags_get(h, j) & PCC_OBJ_WATCHED) /* rare: file objects */
+		if (pcc_heap_is_watched(h, j)) /* rare: file objects */
 			*referrer_note_vec_push(&d->notes) = (struct referrer_note){
 				h->addrs[r->owners[k]], r->addrs[k]
 			};

@@ -29,6 +29,7 @@
 #include "parallel.h"
 #include "sort.h"
 #include "u64_map.h"
+#include "vec.h"
 
 enum {
 	GRANULE_BITS = 24,
@@ -147,6 +148,17 @@ struct bitmap_run {
 	const struct sort_run *r;
 };
 
+static void word_range(const struct bitmap_run *b, unsigned share,
+		       unsigned shares, size_t *begin, size_t *end)
+{
+	*begin = b->words / shares * share;
+	*end = share + 1 == shares ? b->words : b->words / shares * (share + 1);
+}
+
+/* On one thread: setting bits atomically on two costs more than it gains,
+ * and so does each thread reading every key to set those of its own words
+ * (the walk's keys alternate between its two ends, and the test of whose
+ * a key is mispredicts every other time). */
 static void set_bits(struct bitmap_run *b)
 {
 	for (uint32_t i = 0; i < b->n; i++) {
@@ -158,13 +170,6 @@ static void set_bits(struct bitmap_run *b)
 			return;
 		}
 	}
-}
-
-static void word_range(const struct bitmap_run *b, unsigned share,
-		       unsigned shares, size_t *begin, size_t *end)
-{
-	*begin = b->words / shares * share;
-	*end = share + 1 == shares ? b->words : b->words / shares * (share + 1);
 }
 
 static void count_bits_share(void *ctx, unsigned share, unsigned shares)
@@ -204,8 +209,6 @@ static bool bitmap_sort(const struct sort_run *r, uint64_t keyspace,
 	struct bitmap_run b = { .keys = r->src, .n = r->n, .r = r,
 				.words = (size_t)((keyspace + 63) / 64) };
 	b.bits = pcc_xcalloc(b.words, sizeof(uint64_t));
-	/* On one thread: setting bits atomically on two costs more than it
-	 * gains. */
 	set_bits(&b);
 	if (b.duplicate) {
 		free(b.bits);
@@ -223,15 +226,15 @@ static bool bitmap_sort(const struct sort_run *r, uint64_t keyspace,
 	return true;
 }
 
-/* The distinct granules of a[0..n), sorted; *len of them. */
-static uint64_t *distinct_granules(const uint64_t *a, uint32_t n, size_t *len)
+/* The distinct granules of a[0..n), in no order, appended to out. */
+static void distinct_granules(const uint64_t *a, uint32_t n,
+			      struct pcc_u64_vec *out)
 {
 	/* A heap has a few hundred at most; a hostile one, up to n. */
 	struct pcc_u64_map seen = { 0 };
 	struct recent recent;
 	recent_init(&recent);
-	uint64_t *g = NULL, unused;
-	size_t ng = 0, cap = 0;
+	uint64_t unused;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t x = a[i] >> GRANULE_BITS;
 		unsigned k = (unsigned)(x % RECENT);
@@ -241,40 +244,93 @@ static uint64_t *distinct_granules(const uint64_t *a, uint32_t n, size_t *len)
 		if (pcc_u64_map_get(&seen, x, &unused))
 			continue;
 		pcc_u64_map_put(&seen, x, 0);
-		if (ng == cap) {
-			cap = cap ? cap * 2 : 64;
-			g = pcc_xreallocarray(g, cap, sizeof(uint64_t));
-		}
-		g[ng++] = x;
+		*pcc_u64_vec_push(out) = x;
 	}
 	pcc_u64_map_free(&seen);
-	pcc_sort(g, ng, sizeof(uint64_t), pcc_u64_cmp);
-	*len = ng;
-	return g;
 }
 
-void pcc_sort_addresses(uint64_t *a, uint32_t n, unsigned threads)
+/* The shares' granules, sorted and distinct (the vectors are freed);
+ * *len of them. */
+static uint64_t *merge_granules(struct pcc_u64_vec *parts, unsigned shares,
+				size_t *len)
 {
+	struct pcc_u64_vec all = { 0 };
+	for (unsigned s = 0; s < shares; s++) {
+		for (size_t k = 0; k < parts[s].len; k++)
+			*pcc_u64_vec_push(&all) = parts[s].data[k];
+		pcc_u64_vec_free(&parts[s]);
+	}
+	pcc_sort(all.data, all.len, sizeof(uint64_t), pcc_u64_cmp);
+	size_t u = 0;
+	for (size_t k = 0; k < all.len; k++)
+		if (!u || all.data[u - 1] != all.data[k])
+			all.data[u++] = all.data[k];
+	*len = u;
+	if (!all.data) /* n >= 2: never empty; for the analyser */
+		all.data = pcc_xmalloc(sizeof(uint64_t));
+	return all.data;
+}
+
+static unsigned low_zeros(uint64_t x)
+{
+	return x ? (unsigned)__builtin_ctzll(x) : 64;
+}
+
+/* What the addresses of each share have in common with the first, and
+ * their granules. */
+struct survey {
+	const uint64_t *a;
+	uint32_t n;
+	uint64_t differ[PCC_PARALLEL_MAX]; /* bits where some differ from a[0] */
+	struct pcc_u64_vec granules[PCC_PARALLEL_MAX];
+};
+
+static void survey_share(void *ctx, unsigned share, unsigned shares)
+{
+	struct survey *v = ctx;
+	uint32_t begin, end;
+	pcc_parallel_range(share, shares, v->n, &begin, &end);
+	uint64_t first = v->a[0], differ = 0;
+	for (uint32_t i = begin; i < end; i++)
+		differ |= v->a[i] ^ first;
+	v->differ[share] = differ;
+	distinct_granules(v->a + begin, end - begin, &v->granules[share]);
+}
+
+struct pcc_sorted_addresses pcc_sort_addresses(uint64_t *a, uint32_t n,
+					       unsigned threads)
+{
+	struct pcc_sorted_addresses out = { .may_repeat = false,
+					    .low_zeros = n ? low_zeros(a[0]) : 64 };
 	if (n < 2)
-		return;
+		return out;
 	unsigned shares = threads < 1 ? 1
 			  : threads > PCC_PARALLEL_MAX ? PCC_PARALLEL_MAX
 						       : threads;
 	if (n < 65536)
 		shares = 1; /* not worth a thread */
 
+	struct survey v = { .a = a, .n = n };
+	pcc_parallel_run(shares, survey_share, &v);
 	uint64_t any = 0;
-	for (uint32_t i = 0; i < n; i++)
-		any |= a[i] ^ a[0];
-	if (!any)
-		return; /* all equal */
+	for (unsigned s = 0; s < shares; s++)
+		any |= v.differ[s];
+	if (!any) { /* all equal */
+		for (unsigned s = 0; s < shares; s++)
+			pcc_u64_vec_free(&v.granules[s]);
+		out.may_repeat = true;
+		return out;
+	}
 	unsigned shift = (unsigned)__builtin_ctzll(any);
+	/* Below shift every address has a[0]'s bits; at shift, some a one. */
+	uint64_t below = a[0] & ((UINT64_C(1) << shift) - 1);
+	out.low_zeros = below ? low_zeros(below) : shift;
 	if (shift > GRANULE_BITS)
 		shift = GRANULE_BITS;
 
 	struct sort_run r = { .n = n, .shift = shift,
 			      .low_bits = a[0] & ((UINT64_C(1) << shift) - 1) };
-	uint64_t *granules = distinct_granules(a, n, &r.ngranules);
+	uint64_t *granules = merge_granules(v.granules, shares, &r.ngranules);
 	r.granules = granules;
 	r.src = a;
 	pcc_parallel_run(shares, rename_share, &r);
@@ -285,8 +341,9 @@ void pcc_sort_addresses(uint64_t *a, uint32_t n, unsigned threads)
 	if (top / 8 < (uint64_t)n * sizeof(uint64_t)
 	    && bitmap_sort(&r, top + 1, shares)) {
 		free(granules);
-		return;
+		return out;
 	}
+	out.may_repeat = true;
 	unsigned bits = 64 - (unsigned)__builtin_clzll(top | 1);
 	unsigned passes = (bits + MAX_DIGIT_BITS - 1) / MAX_DIGIT_BITS;
 	unsigned width = (bits + passes - 1) / passes;
@@ -320,4 +377,5 @@ void pcc_sort_addresses(uint64_t *a, uint32_t n, unsigned threads)
 		free(r.count[s]);
 	free(tmp);
 	free(granules);
+	return out;
 }

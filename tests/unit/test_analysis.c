@@ -196,6 +196,34 @@ START_TEST(test_more_types_than_16_bits_hold)
 }
 END_TEST
 
+START_TEST(test_watched_objects_get_their_referrers)
+{
+	/* The reference pass writes down who refers to a watched object, and
+	 * to nothing else: 300 lists, every one referring to the next; two
+	 * watched, far apart (in different groups of the quick look). */
+	enum { N = 300 };
+	uint64_t lists[N];
+	for (int i = N - 1; i >= 0; i--)
+		lists[i] = mock_list(&m, 2, i + 1 < N ? &lists[i + 1] : NULL,
+				     i + 1 < N ? 1 : 0);
+	struct pcc_heap h;
+	pcc_heap_build(&h, m.py, 1000000, false, 1 + (unsigned)_i);
+	ck_assert_uint_eq(h.n, N);
+	uint64_t watch[] = { lists[7], lists[250] };
+	pcc_heap_watch(&h, watch, 2);
+	pcc_heap_find_unreachable(&h);
+	for (int w = 0; w < 2; w++) {
+		const uint64_t *r = pcc_heap_referrers(&h, watch[w]);
+		ck_assert_ptr_nonnull(r);
+		uint64_t want = watch[w] == lists[7] ? lists[6] : lists[249];
+		ck_assert_uint_eq(r[0], want);
+		ck_assert_uint_eq(r[1], 0);
+	}
+	ck_assert_ptr_null(pcc_heap_referrers(&h, lists[100]));
+	pcc_heap_deinit(&h);
+}
+END_TEST
+
 START_TEST(test_lists_of_every_small_length)
 {
 	/* The walk goes from both ends: odd and even lengths, and none. */
@@ -316,6 +344,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_unreadable_type_is_named_and_alive, 0, 3);
 	tcase_add_loop_test(tc, test_type_ids_are_dense_and_per_object, 0, 3);
 	tcase_add_test(tc, test_more_types_than_16_bits_hold);
+	tcase_add_loop_test(tc, test_watched_objects_get_their_referrers, 0, 3);
 	tcase_add_loop_test(tc, test_random_heap_matches_plain_reachability, 0, 3);
 	tcase_add_loop_test(tc, test_lists_of_every_small_length, 0, 6);
 	tcase_add_loop_test(tc, test_broken_list_keeps_objects_before_the_break, 0, 5);

@@ -271,21 +271,40 @@ START_TEST(test_sort_addresses)
 			qsort(want, n, sizeof(uint64_t), u64_order);
 			for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
 				memcpy(got, in, n * sizeof(uint64_t));
-				pcc_sort_addresses(got, n, threads[t]);
+				struct pcc_sorted_addresses info =
+					pcc_sort_addresses(got, n, threads[t]);
 				ck_assert_msg(memcmp(got, want, n * sizeof(uint64_t)) == 0,
 					      "kind %d, %u addresses, %u threads",
 					      kind, n, threads[t]);
+				/* What it says of them is so. */
+				uint64_t all = 0;
+				bool repeat = false;
+				for (uint32_t i = 0; i < n; i++) {
+					all |= want[i];
+					repeat |= i && want[i] == want[i - 1];
+				}
+				ck_assert_uint_eq(info.low_zeros,
+						  all ? (unsigned)__builtin_ctzll(all) : 64);
+				ck_assert(info.may_repeat || !repeat);
 			}
 			free(in);
 			free(want);
 			free(got);
 		}
-	/* All equal, and one: nothing to do. */
+	/* All equal, and one: nothing to do, but to say so. */
 	uint64_t same[3] = { 0x5000, 0x5000, 0x5000 }, one = 0x9000;
-	pcc_sort_addresses(same, 3, 2);
-	pcc_sort_addresses(&one, 1, 2);
+	struct pcc_sorted_addresses s3 = pcc_sort_addresses(same, 3, 2);
+	struct pcc_sorted_addresses s1 = pcc_sort_addresses(&one, 1, 2);
+	uint64_t far[2] = { UINT64_C(3) << 40, UINT64_C(1) << 40 };
+	struct pcc_sorted_addresses s2 = pcc_sort_addresses(far, 2, 1);
+	ck_assert_uint_eq(far[0], UINT64_C(1) << 40);
+	ck_assert_uint_eq(s2.low_zeros, 40); /* beyond a granule's bits */
 	ck_assert_uint_eq(same[0] + same[1] + same[2], 3 * 0x5000);
 	ck_assert_uint_eq(one, 0x9000);
+	ck_assert(s3.may_repeat);
+	ck_assert_uint_eq(s3.low_zeros, 12);
+	ck_assert(!s1.may_repeat);
+	ck_assert_uint_eq(s1.low_zeros, 12);
 }
 END_TEST
 
