@@ -15,6 +15,17 @@ void pcc_json_string(FILE *out, const char *s)
 	size_t n = strlen((const char *)p);
 	fputc('"', out);
 	while (n) {
+		/* A run of bytes that need no escape, written at once. */
+		size_t run = 0;
+		while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"'
+		       && p[run] != '\\')
+			run++;
+		if (run) {
+			fwrite(p, 1, run, out);
+			p += run;
+			n -= run;
+			continue;
+		}
 		size_t k = pcc_utf8_sequence_len(p, n);
 		if (!k) {
 			/* JSON is UTF-8 (RFC 8259): an ill-formed byte from the
@@ -36,7 +47,18 @@ void pcc_json_string(FILE *out, const char *s)
 
 static void json_addr(FILE *out, uint64_t addr)
 {
-	fprintf(out, "\"0x%llx\"", (unsigned long long)addr);
+	/* As "0x%llx" prints it, without printf's parsing: a report has an
+	 * address for every unreachable object. */
+	char buf[2 + 2 + 16 + 1], *end = buf + sizeof(buf), *p = end;
+	*--p = '"';
+	do {
+		*--p = "0123456789abcdef"[addr & 15];
+		addr >>= 4;
+	} while (addr);
+	*--p = 'x';
+	*--p = '0';
+	*--p = '"';
+	fwrite(p, 1, (size_t)(end - p), out);
 }
 
 static void json_string_or_null(FILE *out, const char *s)
