@@ -65,7 +65,7 @@ static void build_graph(struct pcc_heap *h, struct graph *g)
 	struct edge_collect c = { .h = h };
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t before = c.count;
-		pcc_python_traverse(h->py, h->addrs[h->unreachable[i]], visit_edge,
+		pcc_python_traverse(h->py, pcc_heap_addr(h, h->unreachable[i]), visit_edge,
 				    &c, false, NULL);
 		g->start[i] = before;
 	}
@@ -75,7 +75,7 @@ static void build_graph(struct pcc_heap *h, struct graph *g)
 	c.fill = true;
 	for (uint32_t i = 0; i < n; i++) {
 		c.count = g->start[i];
-		pcc_python_traverse(h->py, h->addrs[h->unreachable[i]], visit_edge,
+		pcc_python_traverse(h->py, pcc_heap_addr(h, h->unreachable[i]), visit_edge,
 				    &c, false, NULL);
 		/* A second read of the same bytes gives the same edges; clamp
 		 * anyway so a surprise cannot write past the array. */
@@ -193,7 +193,7 @@ static const char *type_name_of(struct pcc_heap *h, uint32_t pos)
 /* 0: an instance of a class, 1: a class, 2: anything else. */
 static int start_rank(struct pcc_heap *h, uint32_t pos)
 {
-	uint64_t addr = h->addrs[h->unreachable[pos]];
+	uint64_t addr = pcc_heap_addr(h, h->unreachable[pos]);
 	struct pcc_type_info *ti = pcc_heap_type(h, h->unreachable[pos]);
 	if (!ti)
 		return 2;
@@ -220,7 +220,7 @@ static bool start_before(struct pcc_heap *h, uint32_t a, uint32_t b)
  * 2.7 classic instance by its class, a classic class as a class. */
 static char *node_name(struct pcc_heap *h, uint32_t pos)
 {
-	uint64_t addr = h->addrs[h->unreachable[pos]];
+	uint64_t addr = pcc_heap_addr(h, h->unreachable[pos]);
 	struct pcc_type_info *ti = pcc_heap_type(h, h->unreachable[pos]);
 	if (ti && ti->kind == PCC_KIND_TYPE) {
 		struct pcc_type_info *self = pcc_python_type(h->py, addr);
@@ -401,13 +401,13 @@ static void read_shape(struct pcc_heap *h, const uint32_t *loop,
 		uint32_t obj = h->unreachable[loop[i]];
 		shape->edge[i].found = false;
 		shape->node[i] = pcc_python_named_by_itself(pcc_heap_type(h, obj))
-					 ? h->addrs[obj] | UINT64_C(1) << 63
+					 ? pcc_heap_addr(h, obj) | UINT64_C(1) << 63
 					 : pcc_heap_type_id(h, obj);
 		struct find_label f = {
-			h->addrs[h->unreachable[loop[(i + 1) % len]]],
+			pcc_heap_addr(h, h->unreachable[loop[(i + 1) % len]]),
 			&shape->edge[i]
 		};
-		pcc_python_traverse(h->py, h->addrs[obj], visit_find_label, &f,
+		pcc_python_traverse(h->py, pcc_heap_addr(h, obj), visit_find_label, &f,
 				    true, NULL);
 	}
 }

@@ -155,7 +155,7 @@ static uint64_t (*find_referrers(struct pcc_heap *h, uint64_t *targets,
 	pcc_sort(targets, n, sizeof(uint64_t), pcc_u64_cmp);
 	struct referrers r = { targets, n, holders, 0 };
 	for (uint32_t i = 0; i < h->n; i++) {
-		r.current = h->addrs[i];
+		r.current = pcc_heap_addr(h, i);
 		pcc_python_traverse(h->py, r.current, visit_referrer, &r, false, NULL);
 	}
 	return holders;
@@ -313,11 +313,13 @@ static void find_dict_owners_share(void *ctx, unsigned share, unsigned shares)
 	struct pcc_heap *h = s->h;
 	uint32_t begin, end;
 	pcc_parallel_range(share, shares, h->n, &begin, &end);
+	struct pcc_heap_cursor cursor = { 0 };
 	for (uint32_t i = begin; i < end; i++) {
 		uint32_t id = pcc_heap_type_id(h, i);
 		if (!s->may_own[id < s->ntypes ? id : s->ntypes])
 			continue;
-		uint64_t d = pcc_python_object_dict_of(h->py, h->addrs[i],
+		uint64_t addr = pcc_heap_cursor_addr(h, &cursor, i);
+		uint64_t d = pcc_python_object_dict_of(h->py, addr,
 						       pcc_heap_type(h, i));
 		if (!d || d < s->dicts[0] || d > s->dicts[s->n - 1])
 			continue;
@@ -326,7 +328,7 @@ static void find_dict_owners_share(void *ctx, unsigned share, unsigned shares)
 		if (hit)
 			*dict_owner_hit_vec_push(&s->hits[share]) =
 				(struct dict_owner_hit){ (uint32_t)(hit - s->dicts),
-							 h->addrs[i] };
+							 addr };
 	}
 }
 
@@ -461,9 +463,9 @@ void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold)
 				if (((h->flags[i] & PCC_OBJ_REACHABLE) != 0) != reachable)
 					continue;
 				s.current = i;
-				s.holder = h->addrs[i];
+				s.holder = pcc_heap_addr(h, i);
 				s.depth = 0;
-				pcc_python_traverse(py, h->addrs[i], visit_untracked,
+				pcc_python_traverse(py, pcc_heap_addr(h, i), visit_untracked,
 						    &s, false, NULL);
 			}
 		}

@@ -21,8 +21,10 @@ void pcc_heap_warn(struct pcc_heap *h, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void drop_impossible(struct pcc_heap *h, bool may_repeat);
-static void index_blocks(struct pcc_heap *h, unsigned low_zeros);
+static void drop_impossible(struct pcc_heap *h, uint64_t *addrs, bool may_repeat);
+static void index_blocks(struct pcc_heap *h, const uint64_t *addrs,
+			 unsigned low_zeros);
+static void find_regions(struct pcc_heap *h, const uint64_t *addrs);
 static void emulate_traversals(struct pcc_heap *h);
 
 static void walk_list(struct pcc_heap *h, struct pcc_u64_vec *objs,
@@ -90,9 +92,7 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 		h->complete = false;
 	}
 
-	h->n = (uint32_t)objs.len;
-	h->addrs = objs.data;
-	pcc_heap_index(h);
+	pcc_heap_index(h, objs.data, (uint32_t)objs.len);
 	pcc_heap_read_headers(h);
 	if (emulate)
 		emulate_traversals(h);
@@ -123,6 +123,15 @@ static unsigned pass_shares(const struct pcc_heap *h)
 	return h->threads > PCC_PARALLEL_MAX ? PCC_PARALLEL_MAX : h->threads;
 }
 
+uint64_t *pcc_heap_addresses(const struct pcc_heap *h)
+{
+	uint64_t *addrs = pcc_xmalloc((h->n ? h->n : 1) * sizeof(uint64_t));
+	struct pcc_heap_cursor cursor = { 0 };
+	for (uint32_t i = 0; i < h->n; i++)
+		addrs[i] = pcc_heap_cursor_addr(h, &cursor, i);
+	return addrs;
+}
+
 struct types_pass {
 	const struct pcc_heap *h;
 	const bool *want;
@@ -136,10 +145,12 @@ static void objects_of_types_share(void *ctx, unsigned share, unsigned shares)
 	struct types_pass *p = ctx;
 	uint32_t begin, end;
 	pcc_parallel_range(share, shares, p->h->n, &begin, &end);
+	struct pcc_heap_cursor cursor = { 0 };
 	for (uint32_t i = begin; i < end; i++) {
 		uint32_t id = pcc_heap_type_id(p->h, i);
 		if (p->want[id < p->ntypes ? id : p->ntypes])
-			*pcc_u64_vec_push(&p->found[share]) = p->h->addrs[i];
+			*pcc_u64_vec_push(&p->found[share]) =
+				pcc_heap_cursor_addr(p->h, &cursor, i);
 	}
 }
 
@@ -184,12 +195,15 @@ void pcc_heap_count_by_type(const struct pcc_heap *h, uint64_t *counts,
 	}
 }
 
-void pcc_heap_index(struct pcc_heap *h)
+void pcc_heap_index(struct pcc_heap *h, uint64_t *addrs, uint32_t count)
 {
-	struct pcc_sorted_addresses sorted = pcc_sort_addresses(h->addrs, h->n,
+	h->n = count;
+	struct pcc_sorted_addresses sorted = pcc_sort_addresses(addrs, h->n,
 								 h->threads);
-	drop_impossible(h, sorted.may_repeat);
-	index_blocks(h, sorted.low_zeros);
+	drop_impossible(h, addrs, sorted.may_repeat);
+	index_blocks(h, addrs, sorted.low_zeros);
+	find_regions(h, addrs);
+	free(addrs);
 	size_t n = h->n ? h->n : 1;
 	h->gc_refs = pcc_xcalloc(n, sizeof(int32_t));
 	pcc_advise_huge(h->gc_refs, n * sizeof(int32_t));
@@ -227,8 +241,9 @@ static void read_headers_share(void *ctx, unsigned share, unsigned shares)
 	struct pcc_type_id_cache cache = { { 0 }, { 0 } };
 	uint64_t unreadable = 0;
 	uint32_t pending = 0;
+	struct pcc_heap_cursor cursor = { 0 };
 	for (uint32_t i = begin; i < end; i++) {
-		uint64_t addr = h->addrs[i];
+		uint64_t addr = pcc_heap_cursor_addr(h, &cursor, i);
 		uint16_t id = narrow_id(pcc_python_known_type_id_of(h->py, addr, &cache));
 		h->narrow_type_ids[i] = id;
 		pending += id == PCC_HEAP_NARROW_NOT_YET;
@@ -256,7 +271,7 @@ static void widen_type_ids(struct pcc_heap *h, uint32_t from)
 	for (uint32_t i = 0; i < h->n; i++) {
 		uint16_t id = h->narrow_type_ids[i];
 		if (id == PCC_HEAP_NARROW_NOT_YET && i >= from)
-			h->type_ids[i] = pcc_python_type_id_of(h->py, h->addrs[i]);
+			h->type_ids[i] = pcc_python_type_id_of(h->py, pcc_heap_addr(h, i));
 		else
 			h->type_ids[i] = id == PCC_HEAP_NARROW_NO_TYPE ? PCC_NO_TYPE : id;
 	}
@@ -269,7 +284,7 @@ void pcc_heap_read_headers(struct pcc_heap *h)
 	h->narrow_type_ids = pcc_xmalloc((h->n ? h->n : 1) * sizeof(uint16_t));
 	pcc_advise_huge(h->narrow_type_ids, h->n * sizeof(uint16_t));
 	for (uint32_t i = 0; i < h->n; i += TYPE_SAMPLE_STRIDE)
-		pcc_python_type_id_of(h->py, h->addrs[i]);
+		pcc_python_type_id_of(h->py, pcc_heap_addr(h, i));
 	struct headers_work work = { .h = h };
 	unsigned shares = h->threads ? h->threads : 1;
 	pcc_parallel_run(shares, read_headers_share, &work);
@@ -283,7 +298,7 @@ void pcc_heap_read_headers(struct pcc_heap *h)
 	for (uint32_t i = 0; i < h->n && pending; i++) {
 		if (h->narrow_type_ids[i] != PCC_HEAP_NARROW_NOT_YET)
 			continue;
-		uint32_t id = pcc_python_type_id_of(h->py, h->addrs[i]);
+		uint32_t id = pcc_python_type_id_of(h->py, pcc_heap_addr(h, i));
 		if (id != PCC_NO_TYPE && id >= PCC_HEAP_NARROW_NOT_YET) {
 			widen_type_ids(h, i);
 			return;
@@ -353,26 +368,26 @@ void pcc_heap_find_many(const struct pcc_heap *h, const uint64_t *addrs,
  * lists at once: such entries are corruption, reported and left out.
  * The addresses are sorted: the first two kinds are at the ends, and
  * the third needs a look only when the sort says it may be there. */
-static void drop_impossible(struct pcc_heap *h, bool may_repeat)
+static void drop_impossible(struct pcc_heap *h, uint64_t *addrs, bool may_repeat)
 {
 	/* Also keeps the lookup's block 0 (its empty entries) empty. */
 	enum { NULL_PAGE_END = 4096 };
 	uint32_t lo = 0, hi = h->n, dups = 0;
-	while (lo < hi && h->addrs[lo] < NULL_PAGE_END)
+	while (lo < hi && addrs[lo] < NULL_PAGE_END)
 		lo++;
-	while (hi > lo && h->addrs[hi - 1] >> 48)
+	while (hi > lo && addrs[hi - 1] >> 48)
 		hi--;
 	uint32_t bad = lo + (h->n - hi);
 	if (lo)
-		memmove(h->addrs, h->addrs + lo, (size_t)(hi - lo) * sizeof(uint64_t));
+		memmove(addrs, addrs + lo, (size_t)(hi - lo) * sizeof(uint64_t));
 	h->n = hi - lo;
 	if (may_repeat) {
 		uint32_t kept = 0;
 		for (uint32_t i = 0; i < h->n; i++) {
-			if (kept && h->addrs[kept - 1] == h->addrs[i])
+			if (kept && addrs[kept - 1] == addrs[i])
 				dups++;
 			else
-				h->addrs[kept++] = h->addrs[i];
+				addrs[kept++] = addrs[i];
 		}
 		h->n = kept;
 	}
@@ -388,10 +403,10 @@ static void drop_impossible(struct pcc_heap *h, bool may_repeat)
 	}
 }
 
-static bool starts_block(const struct pcc_heap *h, uint32_t i)
+static bool starts_block(const uint64_t *addrs, unsigned block_shift,
+			 uint32_t i)
 {
-	return i == 0 || h->addrs[i] >> h->block_shift
-				 != h->addrs[i - 1] >> h->block_shift;
+	return i == 0 || addrs[i] >> block_shift != addrs[i - 1] >> block_shift;
 }
 
 /*
@@ -411,6 +426,7 @@ struct heap_gap {
 
 struct block_fill {
 	struct pcc_heap *h;
+	const uint64_t *addrs; /* sorted: what the heap keeps 4 bytes of */
 	uint32_t begin[PCC_PARALLEL_MAX + 1];
 	uint32_t first_bits[PCC_PARALLEL_MAX]; /* blocks before the share */
 	struct heap_gap gaps[PCC_PARALLEL_MAX][MAX_GAPS];
@@ -422,7 +438,7 @@ static void count_blocks_share(void *ctx, unsigned share, unsigned shares)
 {
 	(void)shares;
 	struct block_fill *f = ctx;
-	const uint64_t *addrs = f->h->addrs;
+	const uint64_t *addrs = f->addrs;
 	uint32_t count = 0;
 	unsigned ngaps = 0;
 	for (uint32_t i = f->begin[share]; i < f->begin[share + 1]; i++) {
@@ -432,7 +448,7 @@ static void count_blocks_share(void *ctx, unsigned share, unsigned shares)
 			else
 				f->gaps[share][ngaps++] = (struct heap_gap){ i, count };
 		}
-		count += starts_block(f->h, i);
+		count += starts_block(addrs, f->h->block_shift, i);
 	}
 	f->first_bits[share] = count;
 	f->ngaps[share] = ngaps;
@@ -466,8 +482,8 @@ static uint32_t choose_dense_run(struct pcc_heap *h, const struct block_fill *f,
 		start = ends[k];
 	}
 	uint32_t blocks = best_end.blocks_before - best.blocks_before;
-	uint64_t first = h->addrs[best.at] >> h->block_shift;
-	uint64_t span = (h->addrs[best_end.at - 1] >> h->block_shift) - first + 1;
+	uint64_t first = f->addrs[best.at] >> h->block_shift;
+	uint64_t span = (f->addrs[best_end.at - 1] >> h->block_shift) - first + 1;
 	if (span > (uint64_t)PCC_HEAP_DENSE_SPREAD * blocks)
 		return 0;
 	h->dense_first = first;
@@ -502,8 +518,9 @@ static void fill_blocks_share(void *ctx, unsigned share, unsigned shares)
 	uint32_t bits = f->first_bits[share];
 	struct pcc_heap_block *b = NULL;
 	for (uint32_t i = f->begin[share]; i < f->begin[share + 1]; i++) {
-		uint64_t addr = h->addrs[i];
-		if (starts_block(h, i)) {
+		uint64_t addr = f->addrs[i];
+		h->addr_slots[i] = (uint32_t)(addr >> h->align_shift);
+		if (starts_block(f->addrs, h->block_shift, i)) {
 			b = claim_entry(h, addr >> h->block_shift);
 			b->first = i;
 			b->bits = bits++;
@@ -536,7 +553,8 @@ _Static_assert(PCC_HEAP_BLOCK_WORDS == 4 && PCC_HEAP_BLOCK_KEY_BITS + 8 <= 48,
 
 /* low_zeros: the low bits that are zero in every address (of those the
  * sort saw: any it dropped can only make it fewer). */
-static void index_blocks(struct pcc_heap *h, unsigned low_zeros)
+static void index_blocks(struct pcc_heap *h, const uint64_t *addrs,
+			 unsigned low_zeros)
 {
 	h->align_shift = low_zeros < PCC_HEAP_MAX_ALIGN_SHIFT ? low_zeros
 							      : PCC_HEAP_MAX_ALIGN_SHIFT;
@@ -547,12 +565,12 @@ static void index_blocks(struct pcc_heap *h, unsigned low_zeros)
 							  : h->threads;
 	if (h->n < 65536)
 		shares = 1; /* not worth a thread */
-	struct block_fill f = { .h = h };
+	struct block_fill f = { .h = h, .addrs = addrs };
 	for (unsigned s = 1; s < shares; s++) {
 		uint32_t i = (uint32_t)((uint64_t)h->n * s / shares);
 		if (i < f.begin[s - 1])
 			i = f.begin[s - 1];
-		while (i < h->n && !starts_block(h, i))
+		while (i < h->n && !starts_block(addrs, h->block_shift, i))
 			i++;
 		f.begin[s] = i;
 	}
@@ -579,11 +597,55 @@ static void index_blocks(struct pcc_heap *h, unsigned low_zeros)
 	h->block_mask = cap - 1;
 	h->block_bits = pcc_xcalloc(nblocks ? nblocks : 1, sizeof(*h->block_bits));
 	pcc_advise_huge(h->block_bits, nblocks * sizeof(*h->block_bits));
+	h->addr_slots = pcc_xmalloc((h->n ? h->n : 1) * sizeof(uint32_t));
+	pcc_advise_huge(h->addr_slots, h->n * sizeof(uint32_t));
 	pcc_parallel_run(shares, fill_blocks_share, &f);
 	count_bits_before(h, h->dense, h->dense_blocks);
 	count_bits_before(h, h->blocks, cap);
-	h->min_addr = h->n ? h->addrs[0] : 1;
-	h->addr_span = h->n ? h->addrs[h->n - 1] - h->addrs[0] : 0;
+	h->min_addr = h->n ? addrs[0] : 1;
+	h->addr_span = h->n ? addrs[h->n - 1] - addrs[0] : 0;
+}
+
+PCC_VEC(region_vec, struct pcc_heap_region)
+
+static uint32_t high_bits(const struct pcc_heap *h, uint64_t addr)
+{
+	return (uint32_t)(addr >> h->align_shift >> 32);
+}
+
+/* The high bits ascend with the addresses: each region ends a binary
+ * search away, and there are at most 2^13 of them (47-bit user
+ * addresses, 8-byte slots). */
+static void find_regions(struct pcc_heap *h, const uint64_t *addrs)
+{
+	struct region_vec regions = { 0 };
+	uint32_t i = 0;
+	do {
+		uint32_t high = h->n ? high_bits(h, addrs[i]) : 0;
+		*region_vec_push(&regions) = (struct pcc_heap_region){ i, high };
+		uint32_t lo = i, hi = h->n;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (high_bits(h, addrs[mid]) <= high)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		i = lo;
+	} while (i < h->n);
+	h->nregions = (uint32_t)regions.len;
+	*region_vec_push(&regions) = (struct pcc_heap_region){ UINT32_MAX, 0 };
+	h->regions = regions.data;
+
+	uint32_t nhints = (h->n >> PCC_HEAP_REGION_HINT_SHIFT) + 1;
+	h->region_hints = pcc_xmalloc(nhints * sizeof(uint32_t));
+	uint32_t r = 0;
+	for (uint32_t k = 0; k < nhints; k++) {
+		uint32_t first = k << PCC_HEAP_REGION_HINT_SHIFT;
+		while (h->regions[r + 1].first <= first)
+			r++;
+		h->region_hints[k] = r;
+	}
 }
 
 void pcc_heap_watch(struct pcc_heap *h, const uint64_t *objs, size_t n)
@@ -646,7 +708,9 @@ void pcc_heap_deinit(struct pcc_heap *h)
 	free(h->watched);
 	free(h->watched_groups);
 	free(h->referrers);
-	free(h->addrs);
+	free(h->addr_slots);
+	free(h->regions);
+	free(h->region_hints);
 	free(h->frozen);
 	free(h->dense);
 	free(h->blocks);

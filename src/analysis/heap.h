@@ -4,9 +4,10 @@
  *
  * Memory per tracked object and cache misses are the budgets that matter
  * (millions of objects, a reference lookup for every edge in every pass).
- * The objects are kept sorted by address (8 bytes each) with their type id
- * (2, or 4 in a heap of 65,535 types or more), gc_refs (4) and flags (1)
- * beside them.  An address is found through
+ * The objects are kept sorted by address (4 bytes each: the high bits are
+ * shared by runs of objects) with their type id (2, or 4 in a heap of
+ * 65,535 types or more), gc_refs (4) and flags (1) beside them.  An
+ * address is found through
  * the block of 256 aligned slots it lies in: a hash table of blocks gives
  * the index of the block's first object and a bitmap of its occupied
  * slots, and the bits set below the address's own slot give its index --
@@ -114,6 +115,7 @@ enum {
 	/* Referrers written down per watched object. */
 	PCC_HEAP_MAX_REFERRERS = 4,
 	PCC_HEAP_BLOCK_KEY_BITS = 40,
+	PCC_HEAP_REGION_HINT_SHIFT = 12,
 	PCC_HEAP_WATCH_GROUP_SHIFT = 6,
 	/* A gap this long ends a dense run; and a run's table holds at most
 	 * four entries per block that has objects. */
@@ -125,14 +127,34 @@ enum {
 	PCC_HEAP_NARROW_NOT_YET = UINT16_MAX - 1,
 };
 
+/* The objects from first on, up to the next region's first, have the
+ * slots (high << 32) + their addr_slots. */
+struct pcc_heap_region {
+	uint32_t first;
+	uint32_t high;
+};
+
 struct pcc_heap {
 	struct pcc_python *py;
 	const struct pcc_gc_state *gcs; /* the interpreters' collectors */
 	size_t ngcs;
 	struct pcc_progress *progress; /* or NULL */
 	unsigned threads; /* for the passes over all objects; 0 = 1 */
-	uint64_t *addrs; /* ascending */
 	uint32_t n;
+	/*
+	 * The objects' addresses, ascending, in 4 bytes each: per object the
+	 * low 32 bits of its slot (address >> align_shift); the bits above
+	 * them once per region, the run of objects that shares them.  A
+	 * region spans 2^32 slots (32 or 64 GiB): a heap has a few.
+	 */
+	uint32_t *addr_slots;
+	/* Ascending first, the first at 0, and after the last one more
+	 * whose first is UINT32_MAX. */
+	struct pcc_heap_region *regions;
+	uint32_t nregions;
+	/* Per PCC_HEAP_REGION_HINT objects in index order: the region of the
+	 * first. */
+	uint32_t *region_hints;
 	/*
 	 * The lookup: an entry and a bitmap per block.  The blocks of the
 	 * heap's densest run (its most objects with no gap of over
@@ -199,9 +221,10 @@ struct pcc_heap {
  * passes over all objects, here and after, use up to threads threads. */
 void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 		    uint64_t max_objects, bool emulate, unsigned threads);
-/* Sort h->addrs (h->n of them, malloc'd), drop what cannot be an object,
- * and build the lookup: the part of pcc_heap_build after the walk. */
-void pcc_heap_index(struct pcc_heap *h);
+/* Sort the n addresses (malloc'd: the heap takes them, and frees them),
+ * drop what cannot be an object, and build the lookup: the part of
+ * pcc_heap_build after the walk. */
+void pcc_heap_index(struct pcc_heap *h, uint64_t *addrs, uint32_t n);
 /* Read each object's header once, in address order: its type id, and its
  * reference count into gc_refs (flagged immortal or held where it is not
  * a count).  The part of pcc_heap_build after pcc_heap_index. */
@@ -231,6 +254,42 @@ pcc_heap_popcount(uint64_t x)
 	return (unsigned)((x * 0x0101010101010101ull) >> 56);
 #endif
 }
+
+/* The address of the i-th object.  Its region is the hint's for its
+ * group of objects, or one after: regions are far fewer than groups. */
+static inline uint64_t pcc_heap_addr(const struct pcc_heap *h, uint32_t i)
+{
+	uint32_t r = h->region_hints[i >> PCC_HEAP_REGION_HINT_SHIFT];
+	while (h->regions[r + 1].first <= i)
+		r++;
+	return ((uint64_t)h->regions[r].high << 32 | h->addr_slots[i])
+	       << h->align_shift;
+}
+
+/* A pass over the objects in index order: their addresses without a
+ * look for the region of each. */
+struct pcc_heap_cursor {
+	const struct pcc_heap_region *next; /* the region after the current */
+	uint64_t high;                      /* the current's, shifted */
+};
+
+/* The address of the i-th object, i at or after the cursor's last. */
+static inline uint64_t pcc_heap_cursor_addr(const struct pcc_heap *h,
+					    struct pcc_heap_cursor *c,
+					    uint32_t i)
+{
+	if (__builtin_expect(!c->next || c->next->first <= i, 0)) {
+		uint32_t r = h->region_hints[i >> PCC_HEAP_REGION_HINT_SHIFT];
+		while (h->regions[r + 1].first <= i)
+			r++;
+		c->next = &h->regions[r + 1];
+		c->high = (uint64_t)h->regions[r].high << 32;
+	}
+	return (c->high | h->addr_slots[i]) << h->align_shift;
+}
+
+/* Every object's address, in index order, malloc'd. */
+uint64_t *pcc_heap_addresses(const struct pcc_heap *h);
 
 /* The type id of the i-th object (pcc_python_type_id_of). */
 static inline uint32_t pcc_heap_type_id(const struct pcc_heap *h, uint32_t i)

@@ -104,7 +104,7 @@ static void build_groups(struct builder *b, const struct pcc_heap *h)
 	for (uint32_t i = 0; i < h->nunreachable; i++) {
 		uint32_t obj = h->unreachable[i];
 		r->unreachable[i] = (struct pcc_result_object){
-			h->addrs[obj], type_name(b, pcc_heap_type_addr(h, obj)),
+			pcc_heap_addr(h, obj), type_name(b, pcc_heap_type_addr(h, obj)),
 			h->group_of[i]
 		};
 	}
@@ -281,7 +281,7 @@ static bool visit_collect(void *ctx, uint64_t ref, const struct pcc_edge *e)
 void pcc_heap_referents(struct pcc_heap *h, uint32_t i,
 			struct pcc_result_referents *out)
 {
-	out->addr = h->addrs[i];
+	out->addr = pcc_heap_addr(h, i);
 	out->type = pcc_python_type_name(h->py, pcc_heap_type(h, i));
 	out->refs.len = 0;
 	enum pcc_kind kind = pcc_python_traverse(h->py, out->addr, visit_collect,

@@ -21,6 +21,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "run.h"
@@ -79,7 +80,9 @@ void pcc_analysis_run(struct pcc_analysis *a, struct pcc_python *py,
 	phase_done(done, ctx, PCC_PHASE_HISTOGRAM, h);
 
 	if (o->check_traversals) {
-		pcc_python_check_traversals(py, h->addrs, h->n, &a->check);
+		uint64_t *objs = pcc_heap_addresses(h);
+		pcc_python_check_traversals(py, objs, h->n, &a->check);
+		free(objs);
 		phase_done(done, ctx, PCC_PHASE_CHECK, h);
 	}
 

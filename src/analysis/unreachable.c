@@ -107,7 +107,7 @@ static void flush_decref(struct pcc_referents *r)
 			h->gc_refs[j]--;
 		if (pcc_heap_is_watched(h, j)) /* rare: file objects */
 			*referrer_note_vec_push(&d->notes) = (struct referrer_note){
-				h->addrs[r->owners[k]], r->addrs[k]
+				pcc_heap_addr(h, r->owners[k]), r->addrs[k]
 			};
 	}
 	r->len = 0;
@@ -122,12 +122,14 @@ static void decref_run(void *ctx, unsigned share, unsigned shares)
 	pcc_edge_cache_range(share, shares, h->n, &begin, &end);
 	pcc_edge_cache_writer_init(&d->cache, h->edges, share, shares, begin);
 	struct pcc_progress *progress = share == 0 ? h->progress : NULL;
+	struct pcc_heap_cursor cursor = { 0 };
 	for (uint32_t i = begin; i < end; i++) {
 		pcc_progress_update(progress, (uint64_t)(i - begin) * shares);
 		bool partial;
 		enum pcc_is_gc is_gc;
 		refs->owner = i;
-		enum pcc_kind kind = pcc_python_referents(h->py, h->addrs[i],
+		enum pcc_kind kind = pcc_python_referents(h->py,
+							  pcc_heap_cursor_addr(h, &cursor, i),
 							  pcc_heap_type(h, i),
 							  true, refs, &partial,
 							  &is_gc);
@@ -341,7 +343,7 @@ static void mark_run(void *ctx, unsigned share, unsigned shares)
 							   &edges_end))
 					mark_cached(m, x, edges, edges_end);
 				else
-					pcc_python_referents(h->py, h->addrs[x],
+					pcc_python_referents(h->py, pcc_heap_addr(h, x),
 							     pcc_heap_type(h, x),
 							     false, m->refs, NULL,
 							     NULL);

@@ -156,7 +156,7 @@ START_TEST(test_type_ids_are_dense_and_per_object)
 		ck_assert_ptr_nonnull(ti);
 		ck_assert_uint_lt(ti->id, m.py->types_len);
 		ck_assert_ptr_eq(pcc_python_type_by_id(m.py, ti->id), ti);
-		ck_assert_uint_eq(ti->addr, h->addrs[i] == a ? m.list_type
+		ck_assert_uint_eq(ti->addr, pcc_heap_addr(h, i) == a ? m.list_type
 							     : m.tuple_type);
 	}
 	ck_assert_ptr_null(pcc_python_type_by_id(m.py, PCC_NO_TYPE));
@@ -187,7 +187,7 @@ START_TEST(test_more_types_than_16_bits_hold)
 		/* Objects and their types are allocated in the same order. */
 		const struct pcc_type_info *ti = pcc_heap_type(h, i);
 		ck_assert_ptr_nonnull(ti);
-		ck_assert_uint_eq(h->addrs[i], objs[i]);
+		ck_assert_uint_eq(pcc_heap_addr(h, i), objs[i]);
 		ck_assert_uint_eq(ti->addr, types[i]);
 	}
 	pcc_analysis_deinit(&an);

@@ -30,12 +30,11 @@ static void index_copy(struct pcc_heap *h, const uint64_t *addrs, uint32_t n)
 {
 	memset(h, 0, sizeof(*h));
 	h->complete = true;
-	h->addrs = malloc((n ? n : 1) * sizeof(uint64_t));
-	ck_assert_ptr_nonnull(h->addrs);
+	uint64_t *copy = malloc((n ? n : 1) * sizeof(uint64_t));
+	ck_assert_ptr_nonnull(copy);
 	if (n)
-		memcpy(h->addrs, addrs, n * sizeof(uint64_t));
-	h->n = n;
-	pcc_heap_index(h);
+		memcpy(copy, addrs, n * sizeof(uint64_t));
+	pcc_heap_index(h, copy, n);
 }
 
 /* Everything pcc_heap_index made: pcc_heap_deinit frees it all. */
@@ -75,7 +74,7 @@ START_TEST(test_find_random_heap)
 	ck_assert_uint_eq(h.n, unique);
 	ck_assert_int_eq(h.complete, unique == N);
 	for (uint32_t i = 0; i < unique; i++) {
-		ck_assert_uint_eq(h.addrs[i], sorted[i]);
+		ck_assert_uint_eq(pcc_heap_addr(&h, i), sorted[i]);
 		ck_assert_uint_eq(pcc_heap_find(&h, sorted[i]), i);
 	}
 	/* Between, before and after the objects: never found. */
@@ -95,14 +94,44 @@ START_TEST(test_find_random_heap)
 }
 END_TEST
 
+/* Addresses keep 32 bits of their slot each, the rest once per region:
+ * objects on both sides of a region's edge, in regions one apart and far
+ * apart, at both alignments, read back as they went in. */
+START_TEST(test_regions)
+{
+	for (unsigned align = 8; align <= 16; align *= 2) {
+		uint64_t edge = (UINT64_C(1) << 32) * align; /* slot 2^32 */
+		uint64_t in[] = {
+			edge - 2 * align, edge - align, edge, edge + align,
+			3 * edge - align, 3 * edge, 0x7ff000000000ull,
+			0x7ffffffff000ull - align,
+		};
+		enum { N = sizeof(in) / sizeof(in[0]) };
+		struct pcc_heap h;
+		index_copy(&h, in, N);
+		ck_assert_uint_eq(h.n, N);
+		ck_assert_uint_eq(h.align_shift, align == 8 ? 3 : 4);
+		ck_assert_uint_eq(h.nregions, align == 8 ? 6 : 5);
+		for (uint32_t i = 0; i < N; i++) {
+			ck_assert_uint_eq(pcc_heap_addr(&h, i), in[i]);
+			ck_assert_uint_eq(pcc_heap_find(&h, in[i]), i);
+		}
+		uint64_t *all = pcc_heap_addresses(&h);
+		ck_assert_mem_eq(all, in, sizeof(in));
+		free(all);
+		heap_free(&h);
+	}
+}
+END_TEST
+
 /* Every object found at its index, and the address after each not. */
 static void check_lookups(const struct pcc_heap *h)
 {
 	uint32_t wrong = 0;
 	for (uint32_t i = 0; i < h->n; i++)
-		wrong += pcc_heap_find(h, h->addrs[i]) != i
-			 || (pcc_heap_find(h, h->addrs[i] + 8) != UINT32_MAX
-			     && (i + 1 == h->n || h->addrs[i + 1] != h->addrs[i] + 8));
+		wrong += pcc_heap_find(h, pcc_heap_addr(h, i)) != i
+			 || (pcc_heap_find(h, pcc_heap_addr(h, i) + 8) != UINT32_MAX
+			     && (i + 1 == h->n || pcc_heap_addr(h, i + 1) != pcc_heap_addr(h, i) + 8));
 	ck_assert_uint_eq(wrong, 0);
 }
 
@@ -160,17 +189,20 @@ START_TEST(test_find_index_threads)
 		struct pcc_heap h;
 		memset(&h, 0, sizeof(h));
 		h.threads = threads;
-		h.addrs = malloc(N * sizeof(uint64_t));
-		ck_assert_ptr_nonnull(h.addrs);
-		memcpy(h.addrs, addrs, N * sizeof(uint64_t));
-		h.n = N;
-		pcc_heap_index(&h);
+		uint64_t *copy = malloc(N * sizeof(uint64_t));
+		ck_assert_ptr_nonnull(copy);
+		memcpy(copy, addrs, N * sizeof(uint64_t));
+		pcc_heap_index(&h, copy, N);
 		ck_assert_uint_eq(h.n, N);
 		/* One assertion for all: check writes down every one. */
 		uint32_t wrong = 0;
 		for (uint32_t i = 0; i < N; i++)
-			wrong += pcc_heap_find(&h, h.addrs[i]) != i
-				 || pcc_heap_find(&h, h.addrs[i] + 16) != UINT32_MAX;
+			wrong += pcc_heap_addr(&h, i)
+				 != (i < N / 2 ? 0x555555554000ull + (uint64_t)i * 48
+					       : 0x7f0000000000ull
+						 + (uint64_t)(i - N / 2) * 48)
+				 || pcc_heap_find(&h, pcc_heap_addr(&h, i)) != i
+				 || pcc_heap_find(&h, pcc_heap_addr(&h, i) + 16) != UINT32_MAX;
 		ck_assert_uint_eq(wrong, 0);
 		pcc_heap_deinit(&h);
 	}
@@ -191,7 +223,7 @@ START_TEST(test_page_edges)
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t k = pcc_heap_find(&h, addrs[i]);
 		ck_assert_uint_ne(k, UINT32_MAX);
-		ck_assert_uint_eq(h.addrs[k], addrs[i]);
+		ck_assert_uint_eq(pcc_heap_addr(&h, k), addrs[i]);
 	}
 	ck_assert_uint_eq(pcc_heap_find(&h, 0x10001010), UINT32_MAX);
 	ck_assert_uint_eq(pcc_heap_find(&h, 0x10ffeff8), UINT32_MAX);
@@ -414,6 +446,7 @@ int main(void)
 	Suite *s = suite_create("heap");
 	TCase *tc = tcase_create("index");
 	tcase_add_test(tc, test_find_random_heap);
+	tcase_add_test(tc, test_regions);
 	tcase_add_test(tc, test_find_index_threads);
 	tcase_add_test(tc, test_dense_run_and_the_rest);
 	tcase_add_test(tc, test_page_edges);
