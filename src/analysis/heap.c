@@ -8,6 +8,7 @@
 #include "heap.h"
 #include "../cpython/emulated.h"
 #include "../cpython/gc_list.h"
+#include "../cpython/object_size.h"
 #include "../cpython/refcount.h"
 #include "../util/address_sort.h"
 #include "../util/parallel.h"
@@ -217,11 +218,44 @@ enum {
 	TYPE_SAMPLE_STRIDE = 512,
 };
 
+PCC_VEC(big_size_vec, struct pcc_heap_big_size)
+
 struct headers_work {
 	struct pcc_heap *h;
 	uint64_t unreadable[PCC_PARALLEL_MAX];
 	uint32_t pending[PCC_PARALLEL_MAX];
+	/* Per share, and one more for the serial part. */
+	struct big_size_vec big[PCC_PARALLEL_MAX + 1];
 };
+
+static int big_size_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct pcc_heap_big_size *)a)->index;
+	uint32_t y = ((const struct pcc_heap_big_size *)b)->index;
+	return x < y ? -1 : x > y;
+}
+
+static void set_size(struct pcc_heap *h, struct big_size_vec *big, uint32_t i,
+		     uint64_t bytes)
+{
+	if (bytes >= PCC_HEAP_BIG_SIZE) {
+		*big_size_vec_push(big) = (struct pcc_heap_big_size){ i, bytes };
+		bytes = PCC_HEAP_BIG_SIZE;
+	}
+	h->sizes[i] = (uint32_t)bytes;
+}
+
+/* An object whose type was not known to the threads: its type id and
+ * its size, the type now described. */
+static uint32_t settle(struct pcc_heap *h, struct big_size_vec *big, uint32_t i)
+{
+	uint64_t addr = pcc_heap_addr(h, i);
+	uint32_t id = pcc_python_type_id_of(h->py, addr);
+	pcc_python_resolve_sizes(h->py);
+	set_size(h, big, i, pcc_python_object_size(h->py, pcc_python_type_by_id(h->py, id),
+						   addr));
+	return id;
+}
 
 static inline uint16_t narrow_id(uint32_t id)
 {
@@ -244,9 +278,16 @@ static void read_headers_share(void *ctx, unsigned share, unsigned shares)
 	struct pcc_heap_cursor cursor = { 0 };
 	for (uint32_t i = begin; i < end; i++) {
 		uint64_t addr = pcc_heap_cursor_addr(h, &cursor, i);
-		uint16_t id = narrow_id(pcc_python_known_type_id_of(h->py, addr, &cache));
+		uint32_t wide = pcc_python_known_type_id_of(h->py, addr, &cache);
+		uint16_t id = narrow_id(wide);
 		h->narrow_type_ids[i] = id;
-		pending += id == PCC_HEAP_NARROW_NOT_YET;
+		if (id == PCC_HEAP_NARROW_NOT_YET)
+			pending++; /* and its size with its type */
+		else
+			set_size(h, &work->big[share], i,
+				 pcc_python_object_size(h->py,
+							pcc_python_type_by_id(h->py, wide),
+							addr));
 		int64_t rc = pcc_python_refcnt(h->py, addr);
 		if (rc == PCC_REFCNT_IMMORTAL) {
 			h->flags[i] |= PCC_OBJ_IMMORTAL;
@@ -264,14 +305,15 @@ static void read_headers_share(void *ctx, unsigned share, unsigned shares)
 
 /* More types than 16 bits hold (a heap of generated classes, or a
  * corrupt one): the ids in 32, those from object "from" on read again. */
-static void widen_type_ids(struct pcc_heap *h, uint32_t from)
+static void widen_type_ids(struct pcc_heap *h, uint32_t from,
+			   struct big_size_vec *big)
 {
 	h->type_ids = pcc_xmalloc((h->n ? h->n : 1) * sizeof(uint32_t));
 	pcc_advise_huge(h->type_ids, h->n * sizeof(uint32_t));
 	for (uint32_t i = 0; i < h->n; i++) {
 		uint16_t id = h->narrow_type_ids[i];
 		if (id == PCC_HEAP_NARROW_NOT_YET && i >= from)
-			h->type_ids[i] = pcc_python_type_id_of(h->py, pcc_heap_addr(h, i));
+			h->type_ids[i] = settle(h, big, i);
 		else
 			h->type_ids[i] = id == PCC_HEAP_NARROW_NO_TYPE ? PCC_NO_TYPE : id;
 	}
@@ -279,33 +321,72 @@ static void widen_type_ids(struct pcc_heap *h, uint32_t from)
 	h->narrow_type_ids = NULL;
 }
 
+/* The threads' objects of 4 GiB or more, in index order. */
+static void gather_big_sizes(struct pcc_heap *h, struct headers_work *work,
+			     unsigned shares)
+{
+	struct big_size_vec all = { 0 };
+	for (unsigned s = 0; s <= shares; s++) {
+		for (size_t k = 0; k < work->big[s].len; k++)
+			*big_size_vec_push(&all) = work->big[s].data[k];
+		big_size_vec_free(&work->big[s]);
+	}
+	pcc_sort(all.data, all.len, sizeof(*all.data), big_size_cmp);
+	h->big_sizes = all.data;
+	h->nbig_sizes = all.len;
+}
+
 void pcc_heap_read_headers(struct pcc_heap *h)
 {
-	h->narrow_type_ids = pcc_xmalloc((h->n ? h->n : 1) * sizeof(uint16_t));
+	size_t n = h->n ? h->n : 1;
+	h->narrow_type_ids = pcc_xmalloc(n * sizeof(uint16_t));
 	pcc_advise_huge(h->narrow_type_ids, h->n * sizeof(uint16_t));
+	h->sizes = pcc_xmalloc(n * sizeof(uint32_t));
+	pcc_advise_huge(h->sizes, h->n * sizeof(uint32_t));
 	for (uint32_t i = 0; i < h->n; i += TYPE_SAMPLE_STRIDE)
 		pcc_python_type_id_of(h->py, pcc_heap_addr(h, i));
+	pcc_python_resolve_sizes(h->py);
 	struct headers_work work = { .h = h };
 	unsigned shares = h->threads ? h->threads : 1;
+	if (shares > PCC_PARALLEL_MAX)
+		shares = PCC_PARALLEL_MAX;
 	pcc_parallel_run(shares, read_headers_share, &work);
 	uint64_t pending = 0;
 	for (unsigned s = 0; s < shares; s++) {
 		h->unreadable_objects += work.unreadable[s];
 		pending += work.pending[s];
 	}
+	/* The types the threads did not know, described one by one; the
+	 * sizes, like the ids, written in the extra vector at [shares]. */
+	struct big_size_vec *serial = &work.big[shares];
 	/* In address order: consecutive objects mostly share a type, which
 	 * the type cache answers without a probe. */
 	for (uint32_t i = 0; i < h->n && pending; i++) {
 		if (h->narrow_type_ids[i] != PCC_HEAP_NARROW_NOT_YET)
 			continue;
-		uint32_t id = pcc_python_type_id_of(h->py, pcc_heap_addr(h, i));
+		uint32_t id = settle(h, serial, i);
 		if (id != PCC_NO_TYPE && id >= PCC_HEAP_NARROW_NOT_YET) {
-			widen_type_ids(h, i);
-			return;
+			widen_type_ids(h, i, serial);
+			break;
 		}
 		h->narrow_type_ids[i] = narrow_id(id);
 		pending--;
 	}
+	gather_big_sizes(h, &work, shares);
+}
+
+static int big_size_find(const void *key, const void *elem)
+{
+	uint32_t i = *(const uint32_t *)key;
+	const struct pcc_heap_big_size *b = elem;
+	return i < b->index ? -1 : i > b->index;
+}
+
+uint64_t pcc_heap_big_size(const struct pcc_heap *h, uint32_t i)
+{
+	const struct pcc_heap_big_size *b =
+		bsearch(&i, h->big_sizes, h->nbig_sizes, sizeof(*b), big_size_find);
+	return b ? b->bytes : 0;
 }
 
 enum { FIND_AHEAD = 16 };
@@ -717,6 +798,8 @@ void pcc_heap_deinit(struct pcc_heap *h)
 	free(h->block_bits);
 	free(h->type_ids);
 	free(h->narrow_type_ids);
+	free(h->sizes);
+	free(h->big_sizes);
 	free(h->gc_refs);
 	free(h->flags);
 	free(h->unreachable);

@@ -125,6 +125,7 @@ enum {
 	/* While the headers are read: a type not described yet, or an id
 	 * too wide for 16 bits. */
 	PCC_HEAP_NARROW_NOT_YET = UINT16_MAX - 1,
+	PCC_HEAP_BIG_SIZE = UINT32_MAX,
 };
 
 /* The objects from first on, up to the next region's first, have the
@@ -132,6 +133,11 @@ enum {
 struct pcc_heap_region {
 	uint32_t first;
 	uint32_t high;
+};
+
+struct pcc_heap_big_size {
+	uint32_t index;
+	uint64_t bytes;
 };
 
 struct pcc_heap {
@@ -189,6 +195,12 @@ struct pcc_heap {
 	uint16_t *narrow_type_ids;
 	int32_t *gc_refs;
 	uint8_t *flags;
+	/* Per object, read with its header: its bytes as sys.getsizeof
+	 * gives them (pcc_python_object_size), or PCC_HEAP_BIG_SIZE for 4 GiB
+	 * or more, whose bytes big_sizes holds by index. */
+	uint32_t *sizes;
+	struct pcc_heap_big_size *big_sizes;
+	size_t nbig_sizes;
 	/* From pcc_heap_find_unreachable to pcc_heap_drop_edges: the
 	 * references the reference pass found, for the marking pass
 	 * (edge_cache.h). */
@@ -299,6 +311,14 @@ static inline uint32_t pcc_heap_type_id(const struct pcc_heap *h, uint32_t i)
 		return id == PCC_HEAP_NARROW_NO_TYPE ? PCC_NO_TYPE : id;
 	}
 	return h->type_ids[i];
+}
+
+/* The bytes of the i-th object, as sys.getsizeof gives them. */
+uint64_t pcc_heap_big_size(const struct pcc_heap *h, uint32_t i);
+static inline uint64_t pcc_heap_size(const struct pcc_heap *h, uint32_t i)
+{
+	uint32_t bytes = h->sizes[i];
+	return bytes == PCC_HEAP_BIG_SIZE ? pcc_heap_big_size(h, i) : bytes;
 }
 
 /* The type of the i-th object; NULL if its ob_type is unreadable. */

@@ -282,7 +282,10 @@ void pcc_heap_referents(struct pcc_heap *h, uint32_t i,
 			struct pcc_result_referents *out)
 {
 	out->addr = pcc_heap_addr(h, i);
+	const struct pcc_type_info *ti = pcc_heap_type(h, i);
 	out->type = pcc_python_type_name(h->py, pcc_heap_type(h, i));
+	out->bytes = pcc_heap_size(h, i);
+	out->bytes_exact = ti && ti->size_exact;
 	out->refs.len = 0;
 	enum pcc_kind kind = pcc_python_traverse(h->py, out->addr, visit_collect,
 						 &out->refs, false, &out->partial);

@@ -159,6 +159,8 @@ struct pcc_result_referents {
 	const char *type; /* valid while the heap is */
 	const char *kind;
 	bool partial;
+	uint64_t bytes;   /* as sys.getsizeof gives them */
+	bool bytes_exact; /* else a lower bound */
 	struct pcc_u64_vec refs;
 };
 uint32_t pcc_heap_objects(const struct pcc_heap *h);

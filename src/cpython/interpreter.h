@@ -87,6 +87,12 @@ struct pcc_python {
 	uint64_t item_budget;
 	bool item_budget_spent;
 
+	/* The builtin types whose __sizeof__ object_size.c reproduces, and
+	 * how many type ids pcc_python_resolve_sizes has seen. */
+	uint64_t object_type, list_type, set_type, frozenset_type, dict_type;
+	uint32_t sizes_resolved;
+	uint64_t size_limit; /* no part of an object is larger: the target's bytes */
+
 	/* Traversals run in the emulator (emulated.c); NULL until then. */
 	struct pcc_emulated *emulated;
 	/* Where long work says how far it is; may be NULL. */

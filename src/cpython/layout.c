@@ -185,6 +185,33 @@ void pcc_layout_format(const struct pcc_layout *l, FILE *out)
 	}
 }
 
+/*
+ * Members that built-in tables written before them lack, each at the same
+ * place beside one they have in every version that has both (2.7 on, 3.6
+ * on for the keys object): PyTypeObject's tp_methods three pointers
+ * before tp_base (tp_methods, tp_members, tp_getset, tp_base),
+ * PyListObject's allocated right after ob_item, PyDictKeysObject's
+ * dk_refcnt first and dk_usable right before dk_nentries.
+ */
+static void derive_fixed_members(struct pcc_layout *l)
+{
+	static const struct {
+		enum pcc_layout_field field, beside;
+		int64_t delta; /* from beside; absolute: from the struct */
+		bool absolute;
+	} fixed[] = {
+		{ PCC_L_TP_METHODS, PCC_L_TP_BASE, -3 * 8, false },
+		{ PCC_L_LIST_ALLOCATED, PCC_L_LIST_ITEMS, 8, false },
+		{ PCC_L_DK_REFCNT, PCC_L_DK_INDICES, 0, true },
+		{ PCC_L_DK_USABLE, PCC_L_DK_NENTRIES, -8, false },
+	};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (l->off[fixed[i].field] < 0 && l->off[fixed[i].beside] >= 0)
+			l->off[fixed[i].field] =
+				fixed[i].delta
+				+ (fixed[i].absolute ? 0 : l->off[fixed[i].beside]);
+}
+
 bool pcc_layout_parse(const char *text, struct pcc_layout *ret)
 {
 	struct pcc_layout l;
@@ -237,6 +264,7 @@ bool pcc_layout_parse(const char *text, struct pcc_layout *ret)
 		if (*slash == '/')
 			l.count[i] = strtoll(slash + 1, NULL, 10);
 	}
+	derive_fixed_members(&l);
 	*ret = l;
 	return true;
 }

@@ -42,6 +42,7 @@
 	X(TP_CACHE, "PyTypeObject", "tp_cache")                               \
 	X(TP_MRO, "PyTypeObject", "tp_mro")                                   \
 	X(TP_BASES, "PyTypeObject", "tp_bases")                               \
+	X(TP_METHODS, "PyTypeObject", "tp_methods")                           \
 	X(HT_MODULE, "PyHeapTypeObject", "ht_module")                         \
 	X(CFUNC_ML, "PyCFunctionObject", "m_ml")                              \
 	X(METHODDEF_FLAGS, "PyMethodDef", "ml_flags")                         \
@@ -80,6 +81,7 @@
 	X(GEN_COUNT, "gc_generation", "count")                                \
 	/* containers */                                                      \
 	X(LIST_ITEMS, "PyListObject", "ob_item")                              \
+	X(LIST_ALLOCATED, "PyListObject", "allocated")                        \
 	X(TUPLE_ITEMS, "PyTupleObject", "ob_item")                            \
 	X(DICT_USED, "PyDictObject", "ma_used")                               \
 	X(DICT_KEYS, "PyDictObject", "ma_keys")                               \
@@ -93,6 +95,8 @@
 	  "dk_log2_index_bytes")                                              \
 	X(DK_KIND, "PyDictKeysObject|_dictkeysobject", "dk_kind")             \
 	X(DK_NENTRIES, "PyDictKeysObject|_dictkeysobject", "dk_nentries")     \
+	X(DK_REFCNT, "PyDictKeysObject|_dictkeysobject", "dk_refcnt")         \
+	X(DK_USABLE, "PyDictKeysObject|_dictkeysobject", "dk_usable")         \
 	X(DK_INDICES, "PyDictKeysObject|_dictkeysobject", "dk_indices")       \
 	X(DK_LOOKUP, "PyDictKeysObject|_dictkeysobject", "dk_lookup")         \
 	/* entries of a keys object (3.6+) or of a 2.7 dict's table */       \

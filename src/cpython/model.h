@@ -153,6 +153,13 @@ struct pcc_type_info {
 	uint32_t slots_start, slots_count;
 	uint64_t traverse; /* tp_traverse */
 	char *name; /* tp_name, read on first use for the report */
+	/* How sys.getsizeof sizes its objects (object_size.h), once
+	 * pcc_python_resolve_sizes has seen the type: enum
+	 * pcc_size_rule, the bytes it adds before the object, and whether
+	 * the rule is the type's own __sizeof__ (else a lower bound). */
+	uint8_t size_rule;
+	uint8_t size_before;
+	bool size_exact;
 	int8_t file_role; /* enum pcc_file_role, once file_role_known */
 	bool file_role_known;
 	struct pcc_edge_program program;

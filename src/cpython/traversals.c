@@ -127,7 +127,7 @@ static const char *const other_symbols[] = {
 	"subtype_traverse", "_PySet_Dummy", "lookdict",
 	"PyExc_BaseException", "PyUnicode_Type", "_PyThreadState_Current",
 	"PyFile_Type", "PyUnicodeUCS2_AsUnicode", "PyUnicodeUCS4_AsUnicode",
-	"PyString_Type",
+	"PyString_Type", "PyBaseObject_Type", "PyFrozenSet_Type",
 };
 
 void pcc_python_load_symbols(struct pcc_python *py)

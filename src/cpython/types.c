@@ -381,6 +381,7 @@ void pcc_python_forget_types(struct pcc_python *py)
 	py->type_by_id = NULL;
 	py->type_by_id_cap = 0;
 	py->slot_pool.len = 0;
+	py->sizes_resolved = 0;
 	py->last_type = NULL;
 	py->last_type_addr = 0;
 }

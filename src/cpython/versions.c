@@ -7,6 +7,7 @@
 
 enum {
 	MANAGED_DICT = 1u << 4,  /* Py_TPFLAGS_MANAGED_DICT, 3.11+ */
+	MANAGED_WEAKREF = 1u << 3, /* Py_TPFLAGS_MANAGED_WEAKREF, 3.12+ */
 	INLINE_VALUES = 1u << 2, /* Py_TPFLAGS_INLINE_VALUES, 3.13+ */
 	MANAGED_DICT_OFFSET = -24, /* three words before the object */
 };
@@ -21,23 +22,34 @@ static const struct pcc_version_traits table[] = {
 	  .heap_types_visit_self = true,
 	  .managed_dict = PCC_MANAGED_DICT_VALUES_POINTER,
 	  .managed_dict_offset = MANAGED_DICT_OFFSET,
-	  .managed_dict_flag = MANAGED_DICT },
+	  .managed_dict_flag = MANAGED_DICT,
+	  .getsizeof_preheader = true, .preheader_flags = MANAGED_DICT,
+	  .split_values_by_keys_usable = true },
 	{ .major = 3, .minor = 12, .gc_callbacks = true,
 	  .heap_types_visit_self = true,
 	  .managed_dict = PCC_MANAGED_DICT_TAGGED,
 	  .managed_dict_offset = MANAGED_DICT_OFFSET,
-	  .managed_dict_flag = MANAGED_DICT, .immortal_refcnt = true },
+	  .managed_dict_flag = MANAGED_DICT, .immortal_refcnt = true,
+	  .getsizeof_preheader = true,
+	  .preheader_flags = MANAGED_DICT | MANAGED_WEAKREF,
+	  .split_values_by_keys_usable = true },
 	{ .major = 3, .minor = 13, .gc_callbacks = true,
 	  .heap_types_visit_self = true,
 	  .managed_dict = PCC_MANAGED_DICT_INLINE_VALUES,
 	  .managed_dict_offset = MANAGED_DICT_OFFSET,
 	  .managed_dict_flag = MANAGED_DICT, .inline_values_flag = INLINE_VALUES,
+	  .getsizeof_preheader = true,
+	  .preheader_flags = MANAGED_DICT | MANAGED_WEAKREF,
+	  .split_values_by_keys_usable = true,
 	  .immortal_refcnt = true, .inline_values_owner_only_below_micro = 13 },
 	{ .major = 3, .minor = 14, .gc_callbacks = true,
 	  .heap_types_visit_self = true,
 	  .managed_dict = PCC_MANAGED_DICT_INLINE_VALUES,
 	  .managed_dict_offset = MANAGED_DICT_OFFSET,
 	  .managed_dict_flag = MANAGED_DICT, .inline_values_flag = INLINE_VALUES,
+	  .getsizeof_preheader = true,
+	  .preheader_flags = MANAGED_DICT | MANAGED_WEAKREF,
+	  .split_values_by_keys_usable = true,
 	  .immortal_refcnt = true, .refcnt_low32 = true,
 	  .inline_values_owner_only_below_micro = 4 },
 	{ .major = 3, .minor = 15, .gc_callbacks = true,
@@ -45,6 +57,9 @@ static const struct pcc_version_traits table[] = {
 	  .managed_dict = PCC_MANAGED_DICT_INLINE_VALUES,
 	  .managed_dict_offset = MANAGED_DICT_OFFSET,
 	  .managed_dict_flag = MANAGED_DICT, .inline_values_flag = INLINE_VALUES,
+	  .getsizeof_preheader = true,
+	  .preheader_flags = MANAGED_DICT | MANAGED_WEAKREF,
+	  .split_values_by_keys_usable = true,
 	  .immortal_refcnt = true, .refcnt_low32 = true },
 };
 

@@ -31,6 +31,14 @@ struct pcc_version_traits {
 	enum pcc_managed_dict managed_dict;
 	int64_t managed_dict_offset; /* from the object: MANAGED_DICT_OFFSET */
 	uint64_t managed_dict_flag, inline_values_flag; /* tp_flags bits */
+	/* sys.getsizeof adds the pre-header (_PyType_PreHeaderSize, 3.11+):
+	 * the GC head of a GC type and two words for a type with any of
+	 * these tp_flags; before it, the GC head of a GC object only. */
+	bool getsizeof_preheader;
+	uint64_t preheader_flags;
+	/* dict.__sizeof__ counts a split dict's values as the shared keys'
+	 * dk_nentries + dk_usable (3.11+), not the keys' usable fraction. */
+	bool split_values_by_keys_usable;
 	/* 3.12+: an immortal object's refcount has bit 31 set (PEP 683). */
 	bool immortal_refcnt;
 	/* 3.14+: the count is the low 32 bits of ob_refcnt. */

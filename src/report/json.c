@@ -328,8 +328,11 @@ void pcc_report_referents(struct pcc_heap *h, FILE *out)
 				fputc(',', out);
 			json_addr(out, refs.refs.data[k]);
 		}
-		fprintf(out, "],\"kind\":\"%s\",\"partial\":%s}\n", refs.kind,
-			refs.partial ? "true" : "false");
+		fprintf(out, "],\"kind\":\"%s\",\"partial\":%s,\"bytes\":%llu,"
+			"\"bytes_exact\":%s}\n", refs.kind,
+			refs.partial ? "true" : "false",
+			(unsigned long long)refs.bytes,
+			refs.bytes_exact ? "true" : "false");
 	}
 	pcc_u64_vec_free(&refs.refs);
 }

@@ -13,7 +13,9 @@ Each mode is a case of its own ("LABEL FIXTURE", "... live", "... no-dwarf"),
 and each is compared with the oracle:
   a. the unreachable set with the oracle's (exactly),
   b. the referents of every object pycorecheck could traverse with
-     gc.get_referents() (as multisets),
+     gc.get_referents() (as multisets), and its size with sys.getsizeof()
+     (equal where pycorecheck says exact, no larger where it says a lower
+     bound),
   c. the exit status (1 when the oracle found garbage, else 0),
   d. the Python version pycorecheck read,
   e. the open files, f. the collector's state,
@@ -649,8 +651,14 @@ def _compare_referents(oracle, refs_path):
     details = []
     otypes = oracle.get("types", {})
     orefs = oracle.get("referents", {})
+    osizes = oracle.get("sizes", {})
     volatile = set(oracle.get("volatile", []))
     compared = unknown = partial = 0
+    # Sizes: where pycorecheck says its size is sys.getsizeof's, the same
+    # bytes; where it says a lower bound, the object's struct (tp_basicsize
+    # and the bytes getsizeof adds before the object).
+    sizes_exact = sizes_bound = 0
+    size_bad = collections.OrderedDict()
     bad = collections.OrderedDict()
     typediff = []
     kinds = collections.Counter()
@@ -683,6 +691,17 @@ def _compare_referents(oracle, refs_path):
             if short_type(d.get("type")) != otype:
                 typediff.append((addr, otype, d.get("type")))
                 continue
+            osize = osizes.get(addr)
+            if osize is not None:
+                mine_size = d.get("bytes")
+                exact = d.get("bytes_exact")
+                theirs_size = osize[0] if exact else osize[1]
+                if exact is True:
+                    sizes_exact += 1
+                elif exact is False:
+                    sizes_bound += 1
+                if not isinstance(exact, bool) or mine_size != theirs_size:
+                    size_bad.setdefault(otype, []).append((addr, mine_size, exact, theirs_size))
             compared += 1
             mine = sorted(int(x, 16) for x in d.get("referents", []))
             theirs = sorted(int(x, 16) for x in olist)
@@ -715,14 +734,26 @@ def _compare_referents(oracle, refs_path):
                 mih = ["0x%x" % x for x in mi]
                 details.append("      %s(%s) kind=%s extra=[%s] missing=[%s]" % (
                     addr, otypes.get(addr, "?"), kind, fmt_addrs(exh, otypes), fmt_addrs(mih, otypes)))
+    if size_bad:
+        total = sum(len(v) for v in size_bad.values())
+        reasons.append("sizes differ from sys.getsizeof for %d objects (%s)" % (
+            total, ", ".join("%s x%d" % (t, len(v)) for t, v in size_bad.items())))
+        for t, lst in size_bad.items():
+            details.append("    sizes of %s (%d objects): %s" % (t, len(lst), ", ".join(
+                "%s %s, %s %s" % (addr, mine, "getsizeof" if exact else "struct (lower bound)", theirs)
+                for addr, mine, exact, theirs in lst[:MAX_EXAMPLES])))
+    if osizes and not sizes_exact:
+        reasons.append("no object's size was compared with sys.getsizeof")
     if typediff:
         reasons.append("type names differ for %d objects" % len(typediff))
         c = collections.Counter((o, p) for _, o, p in typediff)
         details.append("    type names (oracle -> pycorecheck): %s" % ", ".join(
             "%s->%s x%d" % (o, p, k) for (o, p), k in c.most_common(8)))
 
-    note = "    referents compared for %d objects (%d partial: a subset), %d unknown, kinds: %s" % (
-        compared, partial, unknown, ", ".join("%s=%d" % kv for kv in kinds.most_common(12)))
+    note = ("    referents compared for %d objects (%d partial: a subset), %d unknown, kinds: %s\n"
+            "    sizes: %d equal to sys.getsizeof, %d lower bounds equal to the struct" % (
+                compared, partial, unknown, ", ".join("%s=%d" % kv for kv in kinds.most_common(12)),
+                sizes_exact, sizes_bound))
     return reasons, details, note
 
 

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Which __sizeof__ a type resolves to: the first class of its MRO that
+ * defines one (in its dict for a heap type, in its method table for a
+ * static one).  object's, list's, set's, frozenset's and dict's are
+ * reproduced here; every other makes the type's sizes a lower bound.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "interpreter.h"
+#include "io_objects.h"
+#include "object_size.h"
+#include "types.h"
+
+enum {
+	MAX_MRO = 256,
+	MAX_METHODS = 1024,
+	/* PyMethodDef is in the stable ABI: ml_name first, 32 bytes. */
+	METHODDEF_SIZE = 32,
+	PREHEADER_WORDS_BYTES = 2 * 8,
+	DICT_KEYS_GENERAL = 0, /* dk_kind, 3.11+ */
+	MAX_LOG2_SIZE = 40,
+};
+
+static bool names_sizeof(struct pcc_python *py, uint64_t name)
+{
+	static const char want[] = "__sizeof__";
+	char buf[sizeof(want)];
+	return name && pcc_target_read(py->t, name, buf, sizeof(buf))
+	       && memcmp(buf, want, sizeof(want)) == 0;
+}
+
+/* Whether a static type's tp_methods has __sizeof__; *unreadable when
+ * the table cannot be read to its end. */
+static bool static_defines_sizeof(struct pcc_python *py, uint64_t type,
+				  bool *unreadable)
+{
+	const struct pcc_layout *l = &py->l;
+	uint64_t methods;
+	if (!pcc_layout_has(l, PCC_L_TP_METHODS)
+	    || !pcc_target_read_u64(py->t, type + l->off[PCC_L_TP_METHODS], &methods)) {
+		*unreadable = true;
+		return false;
+	}
+	for (unsigned i = 0; methods && i < MAX_METHODS; i++) {
+		uint64_t name;
+		if (!pcc_target_read_u64(py->t, methods + (uint64_t)i * METHODDEF_SIZE,
+					 &name)) {
+			*unreadable = true;
+			return false;
+		}
+		if (!name)
+			return false;
+		if (names_sizeof(py, name))
+			return true;
+	}
+	*unreadable = methods != 0; /* no end in sight */
+	return false;
+}
+
+static bool heap_defines_sizeof(struct pcc_python *py, uint64_t type,
+				bool *unreadable)
+{
+	uint64_t dict;
+	if (!pcc_layout_has(&py->l, PCC_L_TP_DICT)
+	    || !pcc_target_read_u64(py->t, type + py->l.off[PCC_L_TP_DICT], &dict)
+	    || !dict) {
+		*unreadable = true;
+		return false;
+	}
+	return pcc_python_dict_get(py, dict, "__sizeof__") != 0;
+}
+
+/* The rule of the __sizeof__ ti's MRO resolves to; *exact when it is one
+ * reproduced here. */
+static enum pcc_size_rule rule_of(struct pcc_python *py,
+				  const struct pcc_type_info *ti, bool *exact)
+{
+	const struct pcc_layout *l = &py->l;
+	*exact = false;
+	uint64_t mro, n;
+	if (!pcc_layout_has(l, PCC_L_TP_MRO) || !pcc_layout_has(l, PCC_L_TUPLE_ITEMS)
+	    || !pcc_target_read_u64(py->t, ti->addr + l->off[PCC_L_TP_MRO], &mro)
+	    || !mro || !pcc_target_read_u64(py->t, mro + (uint64_t)py->off_size, &n)
+	    || n > MAX_MRO)
+		return PCC_SIZE_STRUCT;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t m, flags;
+		if (!pcc_target_read_u64(py->t, mro + l->off[PCC_L_TUPLE_ITEMS] + 8 * i, &m)
+		    || !m
+		    || !pcc_target_read_u64(py->t, m + l->off[PCC_L_TP_FLAGS], &flags))
+			return PCC_SIZE_STRUCT;
+		bool unreadable = false;
+		bool defines = (flags & PCC_TPFLAGS_HEAPTYPE)
+				       ? heap_defines_sizeof(py, m, &unreadable)
+				       : static_defines_sizeof(py, m, &unreadable);
+		if (unreadable)
+			return PCC_SIZE_STRUCT;
+		if (!defines)
+			continue;
+		enum pcc_size_rule rule =
+			m == py->object_type ? PCC_SIZE_OBJECT
+			: m == py->list_type ? PCC_SIZE_LIST
+			: m == py->dict_type ? PCC_SIZE_DICT
+			: m == py->set_type || m == py->frozenset_type ? PCC_SIZE_SET
+									: PCC_SIZE_STRUCT;
+		*exact = rule != PCC_SIZE_STRUCT;
+		return rule;
+	}
+	return PCC_SIZE_STRUCT;
+}
+
+/* What getsizeof adds before the object, for every object of the type
+ * (per_object: before 3.11, a type whose tp_is_gc decides). */
+static uint8_t bytes_before(const struct pcc_python *py,
+			    const struct pcc_type_info *ti)
+{
+	bool gc_type = ti->flags & PCC_TPFLAGS_HAVE_GC;
+	uint64_t before = gc_type ? (uint64_t)py->gc_head_size : 0;
+	if (py->traits && py->traits->getsizeof_preheader
+	    && (ti->flags & py->traits->preheader_flags))
+		before += PREHEADER_WORDS_BYTES;
+	return (uint8_t)before;
+}
+
+void pcc_python_resolve_sizes(struct pcc_python *py)
+{
+	if (!py->size_limit) {
+		py->size_limit = pcc_python_mapped_bytes(py);
+		if (!py->object_type) {
+			const struct pcc_debuginfo *di = py->di;
+			py->object_type = pcc_debuginfo_symbol(di, "PyBaseObject_Type", NULL);
+			py->list_type = pcc_debuginfo_symbol(di, "PyList_Type", NULL);
+			py->set_type = pcc_debuginfo_symbol(di, "PySet_Type", NULL);
+			py->frozenset_type = pcc_debuginfo_symbol(di, "PyFrozenSet_Type", NULL);
+			py->dict_type = pcc_debuginfo_symbol(di, "PyDict_Type", NULL);
+		}
+	}
+	bool preheader = py->traits && py->traits->getsizeof_preheader;
+	/* Reading a type's dict may describe more types: they are next. */
+	while (py->sizes_resolved < pcc_python_type_count(py)) {
+		struct pcc_type_info *ti = pcc_python_type_by_id(py, py->sizes_resolved++);
+		bool exact;
+		ti->size_rule = (uint8_t)rule_of(py, ti, &exact);
+		ti->size_before = bytes_before(py, ti);
+		/* Before 3.11 the GC head counts when the object is a GC
+		 * object, which a type's own tp_is_gc may decide. */
+		ti->size_exact = exact
+				 && (preheader || ti->is_gc != PCC_IS_GC_UNDECIDED);
+	}
+}
+
+/* count items of each bytes, or 0 if that is more than the target has. */
+static uint64_t items_bytes(const struct pcc_python *py, uint64_t count,
+			    uint64_t each)
+{
+	if (!each || count > py->size_limit / each)
+		return 0;
+	return count * each;
+}
+
+static bool read_u8(struct pcc_python *py, uint64_t addr, uint64_t *v)
+{
+	uint8_t b;
+	if (!pcc_target_read(py->t, addr, &b, 1))
+		return false;
+	*v = b;
+	return true;
+}
+
+/* A keys object's table (3.6+): its size in slots, the bytes of its
+ * indices and of an entry; false if unreadable. */
+static bool keys_table(struct pcc_python *py, uint64_t keys, uint64_t *size,
+		       uint64_t *index_bytes, uint64_t *entry)
+{
+	const struct pcc_layout *l = &py->l;
+	uint64_t log2, log2_index, kind;
+	if (pcc_layout_has(l, PCC_L_DK_SIZE)) { /* 3.6-3.10 */
+		if (!pcc_target_read_u64(py->t, keys + l->off[PCC_L_DK_SIZE], size))
+			return false;
+		unsigned ix = *size <= 0xff ? 1 : *size <= 0xffff ? 2
+						: *size <= 0xffffffff ? 4 : 8;
+		*index_bytes = items_bytes(py, *size, ix);
+		*entry = (uint64_t)l->off[PCC_L_DKE_SIZE];
+		return true;
+	}
+	if (!pcc_layout_has(l, PCC_L_DK_LOG2_SIZE)
+	    || !pcc_layout_has(l, PCC_L_DK_LOG2_INDEX_BYTES)
+	    || !pcc_layout_has(l, PCC_L_DK_KIND) || !pcc_layout_has(l, PCC_L_DKUE_SIZE)
+	    || !read_u8(py, keys + l->off[PCC_L_DK_LOG2_SIZE], &log2)
+	    || !read_u8(py, keys + l->off[PCC_L_DK_LOG2_INDEX_BYTES], &log2_index)
+	    || !read_u8(py, keys + l->off[PCC_L_DK_KIND], &kind)
+	    || log2 > MAX_LOG2_SIZE || log2_index > MAX_LOG2_SIZE + 3)
+		return false;
+	*size = UINT64_C(1) << log2;
+	*index_bytes = UINT64_C(1) << log2_index;
+	*entry = (uint64_t)(kind == DICT_KEYS_GENERAL ? l->off[PCC_L_DKE_SIZE]
+						     : l->off[PCC_L_DKUE_SIZE]);
+	return true;
+}
+
+/* What dict.__sizeof__ adds to the dict's struct (struct_bytes). */
+static uint64_t dict_tables(struct pcc_python *py, uint64_t obj,
+			    uint64_t struct_bytes)
+{
+	const struct pcc_layout *l = &py->l;
+	uint64_t keys, values, refcnt, size, index_bytes, entry;
+	if (pcc_layout_has(l, PCC_L_DICT_TABLE)) { /* 2.7 */
+		uint64_t table, mask;
+		if (pcc_layout_has(l, PCC_L_DICT_MASK)
+		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_DICT_TABLE], &table)
+		    && (table < obj || table - obj >= struct_bytes)
+		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_DICT_MASK], &mask)
+		    && mask < UINT64_MAX)
+			return items_bytes(py, mask + 1, (uint64_t)l->off[PCC_L_DKE_SIZE]);
+		return 0;
+	}
+	if (!pcc_layout_has(l, PCC_L_DICT_KEYS) || !pcc_layout_has(l, PCC_L_DICT_VALUES)
+	    || !pcc_layout_has(l, PCC_L_DK_REFCNT) || !pcc_layout_has(l, PCC_L_DK_INDICES)
+	    || !pcc_target_read_u64(py->t, obj + l->off[PCC_L_DICT_KEYS], &keys)
+	    || !pcc_target_read_u64(py->t, obj + l->off[PCC_L_DICT_VALUES], &values)
+	    || !pcc_target_read_u64(py->t, keys + l->off[PCC_L_DK_REFCNT], &refcnt)
+	    || !keys_table(py, keys, &size, &index_bytes, &entry))
+		return 0;
+	uint64_t usable = size > UINT64_MAX / 2 ? 0 : (size << 1) / 3;
+	uint64_t bytes = 0;
+	if (values) {
+		uint64_t nentries, dk_usable;
+		if (!py->traits || !py->traits->split_values_by_keys_usable)
+			bytes += items_bytes(py, usable, 8);
+		else if (pcc_layout_has(l, PCC_L_DK_USABLE)
+			 && pcc_target_read_u64(py->t, keys + l->off[PCC_L_DK_NENTRIES],
+						&nentries)
+			 && pcc_target_read_u64(py->t, keys + l->off[PCC_L_DK_USABLE],
+						&dk_usable)
+			 && nentries + dk_usable >= nentries)
+			bytes += items_bytes(py, nentries + dk_usable, 8);
+	}
+	/* Keys that several dicts share are the type's. */
+	if (refcnt == 1)
+		bytes += (uint64_t)l->off[PCC_L_DK_INDICES] + index_bytes
+			 + items_bytes(py, usable, entry);
+	return bytes;
+}
+
+/* getsizeof's bytes before a type object: 3.11+ adds none before a
+ * static type, and before it a static type is no GC object. */
+static uint64_t before_object(struct pcc_python *py,
+			      const struct pcc_type_info *ti, uint64_t obj)
+{
+	bool preheader = py->traits && py->traits->getsizeof_preheader;
+	if (preheader) {
+		uint64_t flags;
+		if (ti->addr == py->type_type
+		    && pcc_target_read_u64(py->t, obj + py->l.off[PCC_L_TP_FLAGS], &flags)
+		    && !(flags & PCC_TPFLAGS_HEAPTYPE))
+			return 0;
+		return ti->size_before;
+	}
+	if (ti->is_gc != PCC_IS_GC_YES
+	    && pcc_python_is_gc(py, ti, obj) != PCC_IS_GC_YES)
+		return 0;
+	return ti->size_before;
+}
+
+uint64_t pcc_python_object_size(struct pcc_python *py,
+				const struct pcc_type_info *ti, uint64_t obj)
+{
+	if (!ti)
+		return 0;
+	const struct pcc_layout *l = &py->l;
+	uint64_t bytes = ti->basicsize > 0 ? (uint64_t)ti->basicsize : 0;
+	uint64_t v;
+	switch ((enum pcc_size_rule)ti->size_rule) {
+	case PCC_SIZE_LIST:
+		if (pcc_layout_has(l, PCC_L_LIST_ALLOCATED)
+		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_LIST_ALLOCATED], &v))
+			bytes += items_bytes(py, v, 8);
+		break;
+	case PCC_SIZE_SET: {
+		uint64_t mask;
+		/* The small table is inside the object. */
+		if (pcc_layout_has(l, PCC_L_SET_TABLE) && pcc_layout_has(l, PCC_L_SET_MASK)
+		    && pcc_layout_has(l, PCC_L_SETENTRY_SIZE)
+		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_SET_TABLE], &v)
+		    && (v < obj || v - obj >= bytes)
+		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_SET_MASK], &mask)
+		    && mask < UINT64_MAX)
+			bytes += items_bytes(py, mask + 1,
+					     (uint64_t)l->off[PCC_L_SETENTRY_SIZE]);
+		break;
+	}
+	case PCC_SIZE_DICT:
+		bytes += dict_tables(py, obj, bytes);
+		break;
+	case PCC_SIZE_UNRESOLVED:
+	case PCC_SIZE_STRUCT:
+		break;
+	case PCC_SIZE_OBJECT:
+		if (ti->itemsize > 0
+		    && pcc_target_read_u64(py->t, obj + (uint64_t)py->off_size, &v)
+		    && (int64_t)v > 0)
+			bytes += items_bytes(py, v, (uint64_t)ti->itemsize);
+		break;
+	}
+	return bytes + before_object(py, ti, obj);
+}
