@@ -218,14 +218,12 @@ enum {
 	TYPE_SAMPLE_STRIDE = 512,
 };
 
-PCC_VEC(big_size_vec, struct pcc_heap_big_size)
-
 struct headers_work {
 	struct pcc_heap *h;
 	uint64_t unreadable[PCC_PARALLEL_MAX];
 	uint32_t pending[PCC_PARALLEL_MAX];
 	/* Per share, and one more for the serial part. */
-	struct big_size_vec big[PCC_PARALLEL_MAX + 1];
+	struct pcc_heap_big_size_vec big[PCC_PARALLEL_MAX + 1];
 };
 
 static int big_size_cmp(const void *a, const void *b)
@@ -235,25 +233,28 @@ static int big_size_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void set_size(struct pcc_heap *h, struct big_size_vec *big, uint32_t i,
-		     uint64_t bytes)
+/* The object's size: the type's own when all its objects have one, or
+ * PCC_HEAP_SIZE_LATER when the reference pass reads what it needs. */
+static void read_size(struct pcc_heap *h, struct pcc_heap_big_size_vec *big,
+		      uint32_t i, const struct pcc_type_info *ti, uint64_t addr)
 {
-	if (bytes >= PCC_HEAP_BIG_SIZE) {
-		*big_size_vec_push(big) = (struct pcc_heap_big_size){ i, bytes };
-		bytes = PCC_HEAP_BIG_SIZE;
-	}
-	h->sizes[i] = (uint32_t)bytes;
+	if (ti && ti->size_fixed)
+		h->sizes[i] = ti->size_fixed;
+	else if (ti && pcc_python_size_follows_traversal(ti))
+		h->sizes[i] = PCC_HEAP_SIZE_LATER;
+	else
+		pcc_heap_set_size(h, big, i, pcc_python_object_size(h->py, ti, addr));
 }
 
 /* An object whose type was not known to the threads: its type id and
  * its size, the type now described. */
-static uint32_t settle(struct pcc_heap *h, struct big_size_vec *big, uint32_t i)
+static uint32_t settle(struct pcc_heap *h, struct pcc_heap_big_size_vec *big,
+		       uint32_t i)
 {
 	uint64_t addr = pcc_heap_addr(h, i);
 	uint32_t id = pcc_python_type_id_of(h->py, addr);
 	pcc_python_resolve_sizes(h->py);
-	set_size(h, big, i, pcc_python_object_size(h->py, pcc_python_type_by_id(h->py, id),
-						   addr));
+	read_size(h, big, i, pcc_python_type_by_id(h->py, id), addr);
 	return id;
 }
 
@@ -273,6 +274,8 @@ static void read_headers_share(void *ctx, unsigned share, unsigned shares)
 	uint32_t begin, end;
 	pcc_parallel_range(share, shares, h->n, &begin, &end);
 	struct pcc_type_id_cache cache = { { 0 }, { 0 } };
+	uint32_t last_id = PCC_NO_TYPE;
+	const struct pcc_type_info *last_ti = NULL;
 	uint64_t unreadable = 0;
 	uint32_t pending = 0;
 	struct pcc_heap_cursor cursor = { 0 };
@@ -281,13 +284,15 @@ static void read_headers_share(void *ctx, unsigned share, unsigned shares)
 		uint32_t wide = pcc_python_known_type_id_of(h->py, addr, &cache);
 		uint16_t id = narrow_id(wide);
 		h->narrow_type_ids[i] = id;
-		if (id == PCC_HEAP_NARROW_NOT_YET)
+		if (id == PCC_HEAP_NARROW_NOT_YET) {
 			pending++; /* and its size with its type */
-		else
-			set_size(h, &work->big[share], i,
-				 pcc_python_object_size(h->py,
-							pcc_python_type_by_id(h->py, wide),
-							addr));
+		} else {
+			if (wide != last_id) {
+				last_ti = pcc_python_type_by_id(h->py, wide);
+				last_id = wide;
+			}
+			read_size(h, &work->big[share], i, last_ti, addr);
+		}
 		int64_t rc = pcc_python_refcnt(h->py, addr);
 		if (rc == PCC_REFCNT_IMMORTAL) {
 			h->flags[i] |= PCC_OBJ_IMMORTAL;
@@ -306,7 +311,7 @@ static void read_headers_share(void *ctx, unsigned share, unsigned shares)
 /* More types than 16 bits hold (a heap of generated classes, or a
  * corrupt one): the ids in 32, those from object "from" on read again. */
 static void widen_type_ids(struct pcc_heap *h, uint32_t from,
-			   struct big_size_vec *big)
+			   struct pcc_heap_big_size_vec *big)
 {
 	h->type_ids = pcc_xmalloc((h->n ? h->n : 1) * sizeof(uint32_t));
 	pcc_advise_huge(h->type_ids, h->n * sizeof(uint32_t));
@@ -321,15 +326,16 @@ static void widen_type_ids(struct pcc_heap *h, uint32_t from,
 	h->narrow_type_ids = NULL;
 }
 
-/* The threads' objects of 4 GiB or more, in index order. */
-static void gather_big_sizes(struct pcc_heap *h, struct headers_work *work,
-			     unsigned shares)
+void pcc_heap_add_big_sizes(struct pcc_heap *h,
+			    struct pcc_heap_big_size_vec *vecs, unsigned n)
 {
-	struct big_size_vec all = { 0 };
-	for (unsigned s = 0; s <= shares; s++) {
-		for (size_t k = 0; k < work->big[s].len; k++)
-			*big_size_vec_push(&all) = work->big[s].data[k];
-		big_size_vec_free(&work->big[s]);
+	struct pcc_heap_big_size_vec all = { .data = h->big_sizes,
+					     .len = h->nbig_sizes,
+					     .cap = h->nbig_sizes };
+	for (unsigned s = 0; s < n; s++) {
+		for (size_t k = 0; k < vecs[s].len; k++)
+			*pcc_heap_big_size_vec_push(&all) = vecs[s].data[k];
+		pcc_heap_big_size_vec_free(&vecs[s]);
 	}
 	pcc_sort(all.data, all.len, sizeof(*all.data), big_size_cmp);
 	h->big_sizes = all.data;
@@ -358,7 +364,7 @@ void pcc_heap_read_headers(struct pcc_heap *h)
 	}
 	/* The types the threads did not know, described one by one; the
 	 * sizes, like the ids, written in the extra vector at [shares]. */
-	struct big_size_vec *serial = &work.big[shares];
+	struct pcc_heap_big_size_vec *serial = &work.big[shares];
 	/* In address order: consecutive objects mostly share a type, which
 	 * the type cache answers without a probe. */
 	for (uint32_t i = 0; i < h->n && pending; i++) {
@@ -372,7 +378,7 @@ void pcc_heap_read_headers(struct pcc_heap *h)
 		h->narrow_type_ids[i] = narrow_id(id);
 		pending--;
 	}
-	gather_big_sizes(h, &work, shares);
+	pcc_heap_add_big_sizes(h, work.big, shares + 1);
 }
 
 static int big_size_find(const void *key, const void *elem)
@@ -382,8 +388,11 @@ static int big_size_find(const void *key, const void *elem)
 	return i < b->index ? -1 : i > b->index;
 }
 
-uint64_t pcc_heap_big_size(const struct pcc_heap *h, uint32_t i)
+uint64_t pcc_heap_size_apart(const struct pcc_heap *h, uint32_t i)
 {
+	if (h->sizes[i] == PCC_HEAP_SIZE_LATER) /* no reference pass ran */
+		return pcc_python_object_size(h->py, pcc_heap_type(h, i),
+					      pcc_heap_addr(h, i));
 	const struct pcc_heap_big_size *b =
 		bsearch(&i, h->big_sizes, h->nbig_sizes, sizeof(*b), big_size_find);
 	return b ? b->bytes : 0;

@@ -126,6 +126,7 @@ enum {
 	 * too wide for 16 bits. */
 	PCC_HEAP_NARROW_NOT_YET = UINT16_MAX - 1,
 	PCC_HEAP_BIG_SIZE = UINT32_MAX,
+	PCC_HEAP_SIZE_LATER = UINT32_MAX - 1,
 };
 
 /* The objects from first on, up to the next region's first, have the
@@ -139,6 +140,7 @@ struct pcc_heap_big_size {
 	uint32_t index;
 	uint64_t bytes;
 };
+PCC_VEC(pcc_heap_big_size_vec, struct pcc_heap_big_size)
 
 struct pcc_heap {
 	struct pcc_python *py;
@@ -197,7 +199,9 @@ struct pcc_heap {
 	uint8_t *flags;
 	/* Per object, read with its header: its bytes as sys.getsizeof
 	 * gives them (pcc_python_object_size), or PCC_HEAP_BIG_SIZE for 4 GiB
-	 * or more, whose bytes big_sizes holds by index. */
+	 * or more, whose bytes big_sizes holds by index; PCC_HEAP_SIZE_LATER
+	 * where the size reads what the object's traversal reads (a dict's
+	 * keys), until the reference pass, which reads them anyway. */
 	uint32_t *sizes;
 	struct pcc_heap_big_size *big_sizes;
 	size_t nbig_sizes;
@@ -314,12 +318,29 @@ static inline uint32_t pcc_heap_type_id(const struct pcc_heap *h, uint32_t i)
 }
 
 /* The bytes of the i-th object, as sys.getsizeof gives them. */
-uint64_t pcc_heap_big_size(const struct pcc_heap *h, uint32_t i);
+uint64_t pcc_heap_size_apart(const struct pcc_heap *h, uint32_t i);
 static inline uint64_t pcc_heap_size(const struct pcc_heap *h, uint32_t i)
 {
 	uint32_t bytes = h->sizes[i];
-	return bytes == PCC_HEAP_BIG_SIZE ? pcc_heap_big_size(h, i) : bytes;
+	return bytes >= PCC_HEAP_SIZE_LATER ? pcc_heap_size_apart(h, i) : bytes;
 }
+
+/* Write down the i-th object's size; one of PCC_HEAP_SIZE_LATER bytes or
+ * more goes to big, for pcc_heap_add_big_sizes. */
+static inline void pcc_heap_set_size(struct pcc_heap *h,
+				     struct pcc_heap_big_size_vec *big,
+				     uint32_t i, uint64_t bytes)
+{
+	if (bytes >= PCC_HEAP_SIZE_LATER) {
+		*pcc_heap_big_size_vec_push(big) = (struct pcc_heap_big_size){ i, bytes };
+		bytes = PCC_HEAP_BIG_SIZE;
+	}
+	h->sizes[i] = (uint32_t)bytes;
+}
+
+/* The sizes of these n vectors join big_sizes; the vectors are freed. */
+void pcc_heap_add_big_sizes(struct pcc_heap *h,
+			    struct pcc_heap_big_size_vec *vecs, unsigned n);
 
 /* The type of the i-th object; NULL if its ob_type is unreadable. */
 static inline struct pcc_type_info *pcc_heap_type(const struct pcc_heap *h,

@@ -5,12 +5,15 @@
  * results are built.
  *
  *   walk          py's generation lists  -> heap: sorted addresses, the
- *                                           page index, flags (immortal,
- *                                           unknown traversal), emulated
+ *                                           block index, type ids, sizes
+ *                                           (but the dicts'), flags
+ *                                           (immortal, held), emulated
  *                                           referents kept in py
  *   reachability  heap, watched files    -> gc_refs, PCC_OBJ_REACHABLE,
  *                                           the unreachable set (ascending),
- *                                           each watched object's referrers
+ *                                           each watched object's referrers,
+ *                                           the dicts' sizes (their keys
+ *                                           read by the traversal)
  *   cycles        the unreachable set    -> groups, group_of; gc_refs is
  *                                           reused for positions
  *   files         reachability, referrers-> open files, leaked ones, holders

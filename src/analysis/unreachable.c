@@ -26,6 +26,7 @@
 #include "edge_cache.h"
 #include "heap.h"
 #include "type_counts.h"
+#include "../cpython/object_size.h"
 #include "../cpython/refcount.h"
 #include "../cpython/traverse.h"
 #include "../util/parallel.h"
@@ -83,6 +84,9 @@ struct decref_share {
 	struct referrer_note_vec notes; /* owners of watched referents */
 	uint32_t last_refers; /* the last owner flagged PCC_OBJ_REFERS */
 	struct pcc_edge_cache_writer cache;
+	/* The sizes left for this pass (PCC_HEAP_SIZE_LATER) of 4 GiB or
+	 * more. */
+	struct pcc_heap_big_size_vec big_sizes;
 };
 
 /* Subtract each reference in the buffer from its target's gc_refs. */
@@ -128,11 +132,14 @@ static void decref_run(void *ctx, unsigned share, unsigned shares)
 		bool partial;
 		enum pcc_is_gc is_gc;
 		refs->owner = i;
-		enum pcc_kind kind = pcc_python_referents(h->py,
-							  pcc_heap_cursor_addr(h, &cursor, i),
-							  pcc_heap_type(h, i),
-							  true, refs, &partial,
-							  &is_gc);
+		uint64_t addr = pcc_heap_cursor_addr(h, &cursor, i);
+		struct pcc_type_info *ti = pcc_heap_type(h, i);
+		enum pcc_kind kind = pcc_python_referents(h->py, addr, ti, true, refs,
+							  &partial, &is_gc);
+		/* What the traversal read is in the cache now. */
+		if (h->sizes[i] == PCC_HEAP_SIZE_LATER)
+			pcc_heap_set_size(h, &d->big_sizes, i,
+					  pcc_python_object_size(h->py, ti, addr));
 		uint8_t f = 0;
 		if (is_gc != PCC_IS_GC_YES)
 			f |= PCC_OBJ_HELD;
@@ -190,6 +197,10 @@ static void subtract_references(struct pcc_heap *h)
 		free(d[s].refs);
 	}
 	pcc_python_budget_return(h->py, budget, shares);
+	struct pcc_heap_big_size_vec big[PCC_PARALLEL_MAX];
+	for (unsigned s = 0; s < shares; s++)
+		big[s] = d[s].big_sizes;
+	pcc_heap_add_big_sizes(h, big, shares);
 	pcc_type_counts_finish(&unknown, &h->unknown_types);
 	pcc_type_counts_finish(&undecided, &h->undecided_types);
 }

@@ -160,6 +160,7 @@ struct pcc_type_info {
 	uint8_t size_rule;
 	uint8_t size_before;
 	bool size_exact;
+	uint32_t size_fixed; /* the size of every object of the type; 0: each its own */
 	int8_t file_role; /* enum pcc_file_role, once file_role_known */
 	bool file_role_known;
 	struct pcc_edge_program program;

@@ -125,6 +125,21 @@ static uint8_t bytes_before(const struct pcc_python *py,
 	return (uint8_t)before;
 }
 
+/* The size of every object of ti, when its objects cannot differ (no
+ * items, no tables, no per-object GC question); else 0. */
+static uint32_t fixed_size(const struct pcc_python *py,
+			   const struct pcc_type_info *ti)
+{
+	bool preheader = py->traits && py->traits->getsizeof_preheader;
+	bool struct_only = ti->size_rule == PCC_SIZE_STRUCT
+			   || (ti->size_rule == PCC_SIZE_OBJECT && ti->itemsize <= 0);
+	bool same_before = preheader ? ti->addr != py->type_type
+				     : ti->is_gc == PCC_IS_GC_YES || ti->is_gc == PCC_IS_GC_NO;
+	uint64_t bytes = (ti->basicsize > 0 ? (uint64_t)ti->basicsize : 0)
+			 + (!preheader && ti->is_gc == PCC_IS_GC_NO ? 0 : ti->size_before);
+	return struct_only && same_before && bytes < UINT32_MAX / 2 ? (uint32_t)bytes : 0;
+}
+
 void pcc_python_resolve_sizes(struct pcc_python *py)
 {
 	if (!py->size_limit) {
@@ -149,6 +164,7 @@ void pcc_python_resolve_sizes(struct pcc_python *py)
 		 * object, which a type's own tp_is_gc may decide. */
 		ti->size_exact = exact
 				 && (preheader || ti->is_gc != PCC_IS_GC_UNDECIDED);
+		ti->size_fixed = fixed_size(py, ti);
 	}
 }
 

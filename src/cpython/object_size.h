@@ -29,6 +29,13 @@ enum pcc_size_rule {
  * Serial: it reads type dicts, which may describe more types. */
 void pcc_python_resolve_sizes(struct pcc_python *py);
 
+/* Whether the size of ti's objects reads what their traversal reads (a
+ * dict's keys): best asked right after it, while that is in the cache. */
+static inline bool pcc_python_size_follows_traversal(const struct pcc_type_info *ti)
+{
+	return ti->size_rule == PCC_SIZE_DICT;
+}
+
 /* The bytes sys.getsizeof gives obj, of type ti (resolved); 0 if ti is
  * NULL.  Reads only, so threads may ask at once.  A part that cannot be
  * read, or that would be larger than the target's memory, counts 0. */
