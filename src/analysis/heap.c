@@ -239,7 +239,7 @@ static void read_size(struct pcc_heap *h, struct pcc_heap_big_size_vec *big,
 		      uint32_t i, const struct pcc_type_info *ti, uint64_t addr)
 {
 	if (ti && ti->size_fixed)
-		h->sizes[i] = ti->size_fixed;
+		pcc_heap_set_size(h, big, i, ti->size_fixed);
 	else if (ti && pcc_python_size_follows_traversal(ti))
 		h->sizes[i] = PCC_HEAP_SIZE_LATER;
 	else
@@ -347,8 +347,8 @@ void pcc_heap_read_headers(struct pcc_heap *h)
 	size_t n = h->n ? h->n : 1;
 	h->narrow_type_ids = pcc_xmalloc(n * sizeof(uint16_t));
 	pcc_advise_huge(h->narrow_type_ids, h->n * sizeof(uint16_t));
-	h->sizes = pcc_xmalloc(n * sizeof(uint32_t));
-	pcc_advise_huge(h->sizes, h->n * sizeof(uint32_t));
+	h->sizes = pcc_xmalloc(n * sizeof(uint16_t));
+	pcc_advise_huge(h->sizes, h->n * sizeof(uint16_t));
 	for (uint32_t i = 0; i < h->n; i += TYPE_SAMPLE_STRIDE)
 		pcc_python_type_id_of(h->py, pcc_heap_addr(h, i));
 	pcc_python_resolve_sizes(h->py);

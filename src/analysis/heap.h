@@ -6,7 +6,8 @@
  * (millions of objects, a reference lookup for every edge in every pass).
  * The objects are kept sorted by address (4 bytes each: the high bits are
  * shared by runs of objects) with their type id (2, or 4 in a heap of
- * 65,535 types or more), gc_refs (4) and flags (1) beside them.  An
+ * 65,535 types or more), gc_refs (4), size (2, the large ones apart) and
+ * flags (1) beside them.  An
  * address is found through
  * the block of 256 aligned slots it lies in: a hash table of blocks gives
  * the index of the block's first object and a bitmap of its occupied
@@ -125,8 +126,8 @@ enum {
 	/* While the headers are read: a type not described yet, or an id
 	 * too wide for 16 bits. */
 	PCC_HEAP_NARROW_NOT_YET = UINT16_MAX - 1,
-	PCC_HEAP_BIG_SIZE = UINT32_MAX,
-	PCC_HEAP_SIZE_LATER = UINT32_MAX - 1,
+	PCC_HEAP_BIG_SIZE = UINT16_MAX,
+	PCC_HEAP_SIZE_LATER = UINT16_MAX - 1,
 };
 
 /* The objects from first on, up to the next region's first, have the
@@ -198,11 +199,13 @@ struct pcc_heap {
 	int32_t *gc_refs;
 	uint8_t *flags;
 	/* Per object, read with its header: its bytes as sys.getsizeof
-	 * gives them (pcc_python_object_size), or PCC_HEAP_BIG_SIZE for 4 GiB
-	 * or more, whose bytes big_sizes holds by index; PCC_HEAP_SIZE_LATER
-	 * where the size reads what the object's traversal reads (a dict's
-	 * keys), until the reference pass, which reads them anyway. */
-	uint32_t *sizes;
+	 * gives them (pcc_python_object_size), in 16 bits, or
+	 * PCC_HEAP_BIG_SIZE for 64 KiB or more, whose bytes big_sizes holds
+	 * by index (at 16 bytes each, a 4,000th of the object's own);
+	 * PCC_HEAP_SIZE_LATER where the size reads what the object's
+	 * traversal reads (a dict's keys), until the reference pass, which
+	 * reads them anyway. */
+	uint16_t *sizes;
 	struct pcc_heap_big_size *big_sizes;
 	size_t nbig_sizes;
 	/* From pcc_heap_find_unreachable to pcc_heap_drop_edges: the
@@ -321,7 +324,7 @@ static inline uint32_t pcc_heap_type_id(const struct pcc_heap *h, uint32_t i)
 uint64_t pcc_heap_size_apart(const struct pcc_heap *h, uint32_t i);
 static inline uint64_t pcc_heap_size(const struct pcc_heap *h, uint32_t i)
 {
-	uint32_t bytes = h->sizes[i];
+	uint16_t bytes = h->sizes[i];
 	return bytes >= PCC_HEAP_SIZE_LATER ? pcc_heap_size_apart(h, i) : bytes;
 }
 
@@ -335,7 +338,7 @@ static inline void pcc_heap_set_size(struct pcc_heap *h,
 		*pcc_heap_big_size_vec_push(big) = (struct pcc_heap_big_size){ i, bytes };
 		bytes = PCC_HEAP_BIG_SIZE;
 	}
-	h->sizes[i] = (uint32_t)bytes;
+	h->sizes[i] = (uint16_t)bytes;
 }
 
 /* The sizes of these n vectors join big_sizes; the vectors are freed. */

@@ -84,7 +84,7 @@ struct decref_share {
 	struct referrer_note_vec notes; /* owners of watched referents */
 	uint32_t last_refers; /* the last owner flagged PCC_OBJ_REFERS */
 	struct pcc_edge_cache_writer cache;
-	/* The sizes left for this pass (PCC_HEAP_SIZE_LATER) of 4 GiB or
+	/* The sizes left for this pass (PCC_HEAP_SIZE_LATER) of 64 KiB or
 	 * more. */
 	struct pcc_heap_big_size_vec big_sizes;
 };

@@ -124,6 +124,28 @@ START_TEST(test_regions)
 }
 END_TEST
 
+/* Sizes in 16 bits, the large ones apart: written from several vectors
+ * (the threads'), in any order, each reads back whole. */
+START_TEST(test_big_sizes)
+{
+	struct pcc_heap h;
+	memset(&h, 0, sizeof(h));
+	h.n = 8;
+	uint16_t sizes[8];
+	h.sizes = sizes;
+	struct pcc_heap_big_size_vec big[2] = { { 0 }, { 0 } };
+	const uint64_t want[8] = { 48, UINT64_C(1) << 40, 65533, 65534,
+				   65535, 65536, 0, 1234567 };
+	for (uint32_t i = 0; i < 8; i++)
+		pcc_heap_set_size(&h, &big[i % 2 ? 0 : 1], 7 - i, want[7 - i]);
+	pcc_heap_add_big_sizes(&h, big, 2);
+	ck_assert_uint_eq(h.nbig_sizes, 5);
+	for (uint32_t i = 0; i < 8; i++)
+		ck_assert_uint_eq(pcc_heap_size(&h, i), want[i]);
+	free(h.big_sizes);
+}
+END_TEST
+
 /* Every object found at its index, and the address after each not. */
 static void check_lookups(const struct pcc_heap *h)
 {
@@ -447,6 +469,7 @@ int main(void)
 	TCase *tc = tcase_create("index");
 	tcase_add_test(tc, test_find_random_heap);
 	tcase_add_test(tc, test_regions);
+	tcase_add_test(tc, test_big_sizes);
 	tcase_add_test(tc, test_find_index_threads);
 	tcase_add_test(tc, test_dense_run_and_the_rest);
 	tcase_add_test(tc, test_page_edges);
