@@ -220,6 +220,9 @@ enum {
 
 struct headers_work {
 	struct pcc_heap *h;
+	/* The types known when the threads start, by id: all that they see. */
+	struct pcc_type_info **types;
+	uint32_t ntypes;
 	uint64_t unreadable[PCC_PARALLEL_MAX];
 	uint32_t pending[PCC_PARALLEL_MAX];
 	/* Per share, and one more for the serial part. */
@@ -235,11 +238,12 @@ static int big_size_cmp(const void *a, const void *b)
 
 /* The object's size: the type's own when all its objects have one, or
  * PCC_HEAP_SIZE_LATER when the reference pass reads what it needs. */
-static void read_size(struct pcc_heap *h, struct pcc_heap_big_size_vec *big,
+static inline __attribute__((always_inline)) void
+read_size(struct pcc_heap *h, struct pcc_heap_big_size_vec *big,
 		      uint32_t i, const struct pcc_type_info *ti, uint64_t addr)
 {
-	if (ti && ti->size_fixed)
-		pcc_heap_set_size(h, big, i, ti->size_fixed);
+	if (ti && ti->size_fixed && ti->size_fixed < PCC_HEAP_SIZE_LATER)
+		h->sizes[i] = (uint16_t)ti->size_fixed;
 	else if (ti && pcc_python_size_follows_traversal(ti))
 		h->sizes[i] = PCC_HEAP_SIZE_LATER;
 	else
@@ -274,8 +278,6 @@ static void read_headers_share(void *ctx, unsigned share, unsigned shares)
 	uint32_t begin, end;
 	pcc_parallel_range(share, shares, h->n, &begin, &end);
 	struct pcc_type_id_cache cache = { { 0 }, { 0 } };
-	uint32_t last_id = PCC_NO_TYPE;
-	const struct pcc_type_info *last_ti = NULL;
 	uint64_t unreadable = 0;
 	uint32_t pending = 0;
 	struct pcc_heap_cursor cursor = { 0 };
@@ -287,11 +289,8 @@ static void read_headers_share(void *ctx, unsigned share, unsigned shares)
 		if (id == PCC_HEAP_NARROW_NOT_YET) {
 			pending++; /* and its size with its type */
 		} else {
-			if (wide != last_id) {
-				last_ti = pcc_python_type_by_id(h->py, wide);
-				last_id = wide;
-			}
-			read_size(h, &work->big[share], i, last_ti, addr);
+			read_size(h, &work->big[share], i,
+				  wide < work->ntypes ? work->types[wide] : NULL, addr);
 		}
 		int64_t rc = pcc_python_refcnt(h->py, addr);
 		if (rc == PCC_REFCNT_IMMORTAL) {
@@ -352,7 +351,10 @@ void pcc_heap_read_headers(struct pcc_heap *h)
 	for (uint32_t i = 0; i < h->n; i += TYPE_SAMPLE_STRIDE)
 		pcc_python_type_id_of(h->py, pcc_heap_addr(h, i));
 	pcc_python_resolve_sizes(h->py);
-	struct headers_work work = { .h = h };
+	struct headers_work work = { .h = h, .ntypes = pcc_python_type_count(h->py) };
+	work.types = pcc_xmalloc((work.ntypes + 1) * sizeof(*work.types));
+	for (uint32_t id = 0; id < work.ntypes; id++)
+		work.types[id] = pcc_python_type_by_id(h->py, id);
 	unsigned shares = h->threads ? h->threads : 1;
 	if (shares > PCC_PARALLEL_MAX)
 		shares = PCC_PARALLEL_MAX;
@@ -379,6 +381,7 @@ void pcc_heap_read_headers(struct pcc_heap *h)
 		pending--;
 	}
 	pcc_heap_add_big_sizes(h, work.big, shares + 1);
+	free(work.types);
 }
 
 static int big_size_find(const void *key, const void *elem)

@@ -159,8 +159,11 @@ struct pcc_type_info {
 	 * the rule is the type's own __sizeof__ (else a lower bound). */
 	uint8_t size_rule;
 	uint8_t size_before;
+	bool size_before_varies;
 	bool size_exact;
 	uint32_t size_fixed; /* the size of every object of the type; 0: each its own */
+	uint32_t size_count_at;   /* a count of items at this offset, */
+	uint16_t size_count_each; /* of these bytes each; 0: no count */
 	int8_t file_role; /* enum pcc_file_role, once file_role_known */
 	bool file_role_known;
 	struct pcc_edge_program program;

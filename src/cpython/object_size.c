@@ -112,32 +112,51 @@ static enum pcc_size_rule rule_of(struct pcc_python *py,
 	return PCC_SIZE_STRUCT;
 }
 
-/* What getsizeof adds before the object, for every object of the type
- * (per_object: before 3.11, a type whose tp_is_gc decides). */
-static uint8_t bytes_before(const struct pcc_python *py,
-			    const struct pcc_type_info *ti)
+/* What getsizeof adds before the objects of the type, and whether an
+ * object may differ (before_object): a type object of PyType_Type (3.11+
+ * adds none before a static one), and before 3.11 an object whose type's
+ * tp_is_gc decides whether it is a GC object. */
+static void bytes_before(const struct pcc_python *py, struct pcc_type_info *ti)
 {
-	bool gc_type = ti->flags & PCC_TPFLAGS_HAVE_GC;
-	uint64_t before = gc_type ? (uint64_t)py->gc_head_size : 0;
-	if (py->traits && py->traits->getsizeof_preheader
-	    && (ti->flags & py->traits->preheader_flags))
+	bool preheader = py->traits && py->traits->getsizeof_preheader;
+	bool gc = ti->flags & PCC_TPFLAGS_HAVE_GC;
+	if (!preheader && ti->is_gc == PCC_IS_GC_NO)
+		gc = false;
+	uint64_t before = gc ? (uint64_t)py->gc_head_size : 0;
+	if (preheader && (ti->flags & py->traits->preheader_flags))
 		before += PREHEADER_WORDS_BYTES;
-	return (uint8_t)before;
+	ti->size_before = (uint8_t)before;
+	ti->size_before_varies = preheader ? ti->addr == py->type_type
+					   : gc && ti->is_gc != PCC_IS_GC_YES;
 }
 
 /* The size of every object of ti, when its objects cannot differ (no
- * items, no tables, no per-object GC question); else 0. */
-static uint32_t fixed_size(const struct pcc_python *py,
-			   const struct pcc_type_info *ti)
+ * items, no tables, the same bytes before each); else 0. */
+static uint32_t fixed_size(const struct pcc_type_info *ti)
 {
-	bool preheader = py->traits && py->traits->getsizeof_preheader;
 	bool struct_only = ti->size_rule == PCC_SIZE_STRUCT
 			   || (ti->size_rule == PCC_SIZE_OBJECT && ti->itemsize <= 0);
-	bool same_before = preheader ? ti->addr != py->type_type
-				     : ti->is_gc == PCC_IS_GC_YES || ti->is_gc == PCC_IS_GC_NO;
 	uint64_t bytes = (ti->basicsize > 0 ? (uint64_t)ti->basicsize : 0)
-			 + (!preheader && ti->is_gc == PCC_IS_GC_NO ? 0 : ti->size_before);
-	return struct_only && same_before && bytes < UINT32_MAX / 2 ? (uint32_t)bytes : 0;
+			 + ti->size_before;
+	return struct_only && !ti->size_before_varies && bytes < UINT32_MAX / 2
+		       ? (uint32_t)bytes
+		       : 0;
+}
+
+/* Where the rule finds a count of items in the object, and their bytes
+ * (size_count_each 0: no such count). */
+static void count_items(const struct pcc_python *py, struct pcc_type_info *ti)
+{
+	const struct pcc_layout *l = &py->l;
+	ti->size_count_each = 0;
+	if (ti->size_rule == PCC_SIZE_LIST && pcc_layout_has(l, PCC_L_LIST_ALLOCATED)) {
+		ti->size_count_at = (uint32_t)l->off[PCC_L_LIST_ALLOCATED];
+		ti->size_count_each = 8;
+	} else if (ti->size_rule == PCC_SIZE_OBJECT && ti->itemsize > 0
+		   && ti->itemsize <= UINT16_MAX) {
+		ti->size_count_at = (uint32_t)py->off_size;
+		ti->size_count_each = (uint16_t)ti->itemsize;
+	}
 }
 
 void pcc_python_resolve_sizes(struct pcc_python *py)
@@ -159,30 +178,33 @@ void pcc_python_resolve_sizes(struct pcc_python *py)
 		struct pcc_type_info *ti = pcc_python_type_by_id(py, py->sizes_resolved++);
 		bool exact;
 		ti->size_rule = (uint8_t)rule_of(py, ti, &exact);
-		ti->size_before = bytes_before(py, ti);
+		bytes_before(py, ti);
 		/* Before 3.11 the GC head counts when the object is a GC
 		 * object, which a type's own tp_is_gc may decide. */
 		ti->size_exact = exact
 				 && (preheader || ti->is_gc != PCC_IS_GC_UNDECIDED);
-		ti->size_fixed = fixed_size(py, ti);
+		ti->size_fixed = fixed_size(ti);
+		count_items(py, ti);
 	}
 }
 
-/* count items of each bytes, or 0 if that is more than the target has. */
+/* count items of each bytes, or 0 if that is more than the target has
+ * (no division: a call per container). */
 static uint64_t items_bytes(const struct pcc_python *py, uint64_t count,
 			    uint64_t each)
 {
-	if (!each || count > py->size_limit / each)
+	uint64_t bytes;
+	if (__builtin_mul_overflow(count, each, &bytes) || bytes > py->size_limit)
 		return 0;
-	return count * each;
+	return bytes;
 }
 
 static bool read_u8(struct pcc_python *py, uint64_t addr, uint64_t *v)
 {
-	uint8_t b;
-	if (!pcc_target_read(py->t, addr, &b, 1))
+	const uint8_t *b = pcc_target_ptr(py->t, addr, 1);
+	if (!b)
 		return false;
-	*v = b;
+	*v = *b;
 	return true;
 }
 
@@ -261,24 +283,43 @@ static uint64_t dict_tables(struct pcc_python *py, uint64_t obj,
 	return bytes;
 }
 
-/* getsizeof's bytes before a type object: 3.11+ adds none before a
- * static type, and before it a static type is no GC object. */
+/* getsizeof's bytes before an object of a type whose objects differ
+ * there (bytes_before). */
 static uint64_t before_object(struct pcc_python *py,
 			      const struct pcc_type_info *ti, uint64_t obj)
 {
-	bool preheader = py->traits && py->traits->getsizeof_preheader;
-	if (preheader) {
+	if (py->traits && py->traits->getsizeof_preheader) {
 		uint64_t flags;
-		if (ti->addr == py->type_type
-		    && pcc_target_read_u64(py->t, obj + py->l.off[PCC_L_TP_FLAGS], &flags)
+		if (pcc_target_read_u64(py->t, obj + py->l.off[PCC_L_TP_FLAGS], &flags)
 		    && !(flags & PCC_TPFLAGS_HEAPTYPE))
 			return 0;
 		return ti->size_before;
 	}
-	if (ti->is_gc != PCC_IS_GC_YES
-	    && pcc_python_is_gc(py, ti, obj) != PCC_IS_GC_YES)
+	return pcc_python_is_gc(py, ti, obj) == PCC_IS_GC_YES ? ti->size_before : 0;
+}
+
+/* The part of the size that depends on the object's tables. */
+static uint64_t tables_bytes(struct pcc_python *py, const struct pcc_type_info *ti,
+			     uint64_t obj, uint64_t struct_bytes)
+{
+	const struct pcc_layout *l = &py->l;
+	uint64_t table, mask;
+	switch ((enum pcc_size_rule)ti->size_rule) {
+	case PCC_SIZE_SET:
+		/* The small table is inside the object. */
+		if (pcc_layout_has(l, PCC_L_SET_TABLE) && pcc_layout_has(l, PCC_L_SET_MASK)
+		    && pcc_layout_has(l, PCC_L_SETENTRY_SIZE)
+		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_SET_TABLE], &table)
+		    && (table < obj || table - obj >= struct_bytes)
+		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_SET_MASK], &mask)
+		    && mask < UINT64_MAX)
+			return items_bytes(py, mask + 1, (uint64_t)l->off[PCC_L_SETENTRY_SIZE]);
 		return 0;
-	return ti->size_before;
+	case PCC_SIZE_DICT:
+		return dict_tables(py, obj, struct_bytes);
+	default:
+		return 0;
+	}
 }
 
 uint64_t pcc_python_object_size(struct pcc_python *py,
@@ -286,40 +327,16 @@ uint64_t pcc_python_object_size(struct pcc_python *py,
 {
 	if (!ti)
 		return 0;
-	const struct pcc_layout *l = &py->l;
 	uint64_t bytes = ti->basicsize > 0 ? (uint64_t)ti->basicsize : 0;
-	uint64_t v;
-	switch ((enum pcc_size_rule)ti->size_rule) {
-	case PCC_SIZE_LIST:
-		if (pcc_layout_has(l, PCC_L_LIST_ALLOCATED)
-		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_LIST_ALLOCATED], &v))
-			bytes += items_bytes(py, v, 8);
-		break;
-	case PCC_SIZE_SET: {
-		uint64_t mask;
-		/* The small table is inside the object. */
-		if (pcc_layout_has(l, PCC_L_SET_TABLE) && pcc_layout_has(l, PCC_L_SET_MASK)
-		    && pcc_layout_has(l, PCC_L_SETENTRY_SIZE)
-		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_SET_TABLE], &v)
-		    && (v < obj || v - obj >= bytes)
-		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_SET_MASK], &mask)
-		    && mask < UINT64_MAX)
-			bytes += items_bytes(py, mask + 1,
-					     (uint64_t)l->off[PCC_L_SETENTRY_SIZE]);
-		break;
+	if (ti->size_count_each) {
+		/* A count of items in the object: a list's allocated, a
+		 * var-sized object's ob_size. */
+		uint64_t n;
+		if (pcc_target_read_u64(py->t, obj + ti->size_count_at, &n) && (int64_t)n > 0)
+			bytes += items_bytes(py, n, ti->size_count_each);
+	} else if (ti->size_rule == PCC_SIZE_SET || ti->size_rule == PCC_SIZE_DICT) {
+		bytes += tables_bytes(py, ti, obj, bytes);
 	}
-	case PCC_SIZE_DICT:
-		bytes += dict_tables(py, obj, bytes);
-		break;
-	case PCC_SIZE_UNRESOLVED:
-	case PCC_SIZE_STRUCT:
-		break;
-	case PCC_SIZE_OBJECT:
-		if (ti->itemsize > 0
-		    && pcc_target_read_u64(py->t, obj + (uint64_t)py->off_size, &v)
-		    && (int64_t)v > 0)
-			bytes += items_bytes(py, v, (uint64_t)ti->itemsize);
-		break;
-	}
-	return bytes + before_object(py, ti, obj);
+	return bytes + (ti->size_before_varies ? before_object(py, ti, obj)
+					       : ti->size_before);
 }
