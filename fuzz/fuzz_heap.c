@@ -194,8 +194,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (heap.n == 0)
 		die("the fixture core has no tracked objects", NULL);
 	fx.nobjects = heap.n;
-	fx.objects = pcc_xmalloc(heap.n * sizeof(*fx.objects));
-	memcpy(fx.objects, heap.addrs, heap.n * sizeof(*fx.objects));
+	fx.objects = pcc_heap_addresses(&heap);
 	pcc_heap_deinit(&heap);
 	qsort(fx.objects, fx.nobjects, sizeof(*fx.objects), compare_u64);
 

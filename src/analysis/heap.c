@@ -699,36 +699,43 @@ static void index_blocks(struct pcc_heap *h, const uint64_t *addrs,
 	h->addr_span = h->n ? addrs[h->n - 1] - addrs[0] : 0;
 }
 
-PCC_VEC(region_vec, struct pcc_heap_region)
-
 static uint32_t high_bits(const struct pcc_heap *h, uint64_t addr)
 {
 	return (uint32_t)(addr >> h->align_shift >> 32);
 }
 
-/* The high bits ascend with the addresses: each region ends a binary
- * search away, and there are at most 2^13 of them (47-bit user
- * addresses, 8-byte slots). */
+/* The first object after i whose high bits differ from i's (h->n if
+ * none): they ascend with the addresses, so a binary search finds it. */
+static uint32_t region_end(const struct pcc_heap *h, const uint64_t *addrs,
+			   uint32_t i)
+{
+	uint32_t high = high_bits(h, addrs[i]), lo = i, hi = h->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (high_bits(h, addrs[mid]) <= high)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The regions, each a binary search away: at most 2^13 of them (47-bit
+ * user addresses, 8-byte slots). */
 static void find_regions(struct pcc_heap *h, const uint64_t *addrs)
 {
-	struct region_vec regions = { 0 };
+	uint32_t n = 1;
+	for (uint32_t i = 0; h->n && (i = region_end(h, addrs, i)) < h->n;)
+		n++;
+	h->regions = pcc_xmalloc((n + 1) * sizeof(*h->regions));
+	h->nregions = n;
 	uint32_t i = 0;
-	do {
-		uint32_t high = h->n ? high_bits(h, addrs[i]) : 0;
-		*region_vec_push(&regions) = (struct pcc_heap_region){ i, high };
-		uint32_t lo = i, hi = h->n;
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2;
-			if (high_bits(h, addrs[mid]) <= high)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		i = lo;
-	} while (i < h->n);
-	h->nregions = (uint32_t)regions.len;
-	*region_vec_push(&regions) = (struct pcc_heap_region){ UINT32_MAX, 0 };
-	h->regions = regions.data;
+	for (uint32_t r = 0; r < n; r++) {
+		h->regions[r] = (struct pcc_heap_region){ i, h->n ? high_bits(h, addrs[i]) : 0 };
+		if (h->n)
+			i = region_end(h, addrs, i);
+	}
+	h->regions[n] = (struct pcc_heap_region){ UINT32_MAX, 0 };
 
 	uint32_t nhints = (h->n >> PCC_HEAP_REGION_HINT_SHIFT) + 1;
 	h->region_hints = pcc_xmalloc(nhints * sizeof(uint32_t));

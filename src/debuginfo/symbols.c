@@ -70,8 +70,9 @@ void pcc_debuginfo_load_symbols(struct pcc_debuginfo *di,
 uint64_t pcc_debuginfo_symbol(const struct pcc_debuginfo *di, const char *name,
 			      uint64_t *size_ret)
 {
-	char **hit = bsearch(&name, di->symbol_names, di->nsymbols,
-			     sizeof(char *), str_cmp);
+	char **hit = di->nsymbols ? bsearch(&name, di->symbol_names, di->nsymbols,
+					   sizeof(char *), str_cmp)
+				  : NULL;
 	if (!hit)
 		return 0;
 	const struct pcc_symbol *s = &di->symbols[hit - di->symbol_names];
