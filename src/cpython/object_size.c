@@ -239,22 +239,34 @@ static bool keys_table(struct pcc_python *py, uint64_t keys, uint64_t *size,
 	return true;
 }
 
+/* A hash table of mask + 1 entries, counted when it is not the small one
+ * inside the object's struct (struct_bytes): a set's, a 2.7 dict's. */
+static uint64_t own_table_bytes(struct pcc_python *py, uint64_t obj,
+				uint64_t struct_bytes, enum pcc_layout_field table_at,
+				enum pcc_layout_field mask_at,
+				enum pcc_layout_field entry_size)
+{
+	const struct pcc_layout *l = &py->l;
+	uint64_t table, mask;
+	if (pcc_layout_has(l, table_at) && pcc_layout_has(l, mask_at)
+	    && pcc_layout_has(l, entry_size)
+	    && pcc_target_read_u64(py->t, obj + l->off[table_at], &table)
+	    && (table < obj || table - obj >= struct_bytes)
+	    && pcc_target_read_u64(py->t, obj + l->off[mask_at], &mask)
+	    && mask < UINT64_MAX)
+		return items_bytes(py, mask + 1, (uint64_t)l->off[entry_size]);
+	return 0;
+}
+
 /* What dict.__sizeof__ adds to the dict's struct (struct_bytes). */
 static uint64_t dict_tables(struct pcc_python *py, uint64_t obj,
 			    uint64_t struct_bytes)
 {
 	const struct pcc_layout *l = &py->l;
 	uint64_t keys, values, refcnt, size, index_bytes, entry;
-	if (pcc_layout_has(l, PCC_L_DICT_TABLE)) { /* 2.7 */
-		uint64_t table, mask;
-		if (pcc_layout_has(l, PCC_L_DICT_MASK)
-		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_DICT_TABLE], &table)
-		    && (table < obj || table - obj >= struct_bytes)
-		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_DICT_MASK], &mask)
-		    && mask < UINT64_MAX)
-			return items_bytes(py, mask + 1, (uint64_t)l->off[PCC_L_DKE_SIZE]);
-		return 0;
-	}
+	if (pcc_layout_has(l, PCC_L_DICT_TABLE)) /* 2.7 */
+		return own_table_bytes(py, obj, struct_bytes, PCC_L_DICT_TABLE,
+				       PCC_L_DICT_MASK, PCC_L_DKE_SIZE);
 	if (!pcc_layout_has(l, PCC_L_DICT_KEYS) || !pcc_layout_has(l, PCC_L_DICT_VALUES)
 	    || !pcc_layout_has(l, PCC_L_DK_REFCNT) || !pcc_layout_has(l, PCC_L_DK_INDICES)
 	    || !pcc_target_read_u64(py->t, obj + l->off[PCC_L_DICT_KEYS], &keys)
@@ -302,19 +314,10 @@ static uint64_t before_object(struct pcc_python *py,
 static uint64_t tables_bytes(struct pcc_python *py, const struct pcc_type_info *ti,
 			     uint64_t obj, uint64_t struct_bytes)
 {
-	const struct pcc_layout *l = &py->l;
-	uint64_t table, mask;
 	switch ((enum pcc_size_rule)ti->size_rule) {
 	case PCC_SIZE_SET:
-		/* The small table is inside the object. */
-		if (pcc_layout_has(l, PCC_L_SET_TABLE) && pcc_layout_has(l, PCC_L_SET_MASK)
-		    && pcc_layout_has(l, PCC_L_SETENTRY_SIZE)
-		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_SET_TABLE], &table)
-		    && (table < obj || table - obj >= struct_bytes)
-		    && pcc_target_read_u64(py->t, obj + l->off[PCC_L_SET_MASK], &mask)
-		    && mask < UINT64_MAX)
-			return items_bytes(py, mask + 1, (uint64_t)l->off[PCC_L_SETENTRY_SIZE]);
-		return 0;
+		return own_table_bytes(py, obj, struct_bytes, PCC_L_SET_TABLE,
+				       PCC_L_SET_MASK, PCC_L_SETENTRY_SIZE);
 	case PCC_SIZE_DICT:
 		return dict_tables(py, obj, struct_bytes);
 	default:
