@@ -318,7 +318,7 @@ static bool apply_patch(const uint8_t *p, struct applied_patch *ret)
 static void render(struct pcc_analysis *a, bool referents)
 {
 	const struct pcc_result *r = &a->result;
-	pcc_report_text(r, fx.devnull);
+	pcc_report_text(r, 10, fx.devnull);
 	if (referents)
 		pcc_report_referents(&a->heap, fx.devnull);
 	if (!fx.check_utf8) {

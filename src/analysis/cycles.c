@@ -630,6 +630,7 @@ void pcc_heap_group_cycles(struct pcc_heap *h)
 			continue;
 		struct pcc_group *grp = &h->groups.data[h->group_of[v] - 1];
 		grp->objects++;
+		grp->bytes += pcc_heap_size(h, h->unreachable[v]);
 		uint64_t type = pcc_heap_type_addr(h, h->unreachable[v]);
 		size_t i;
 		for (i = 0; i < grp->types.len && grp->types.data[i].type != type; i++)

@@ -52,6 +52,7 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 	memset(h, 0, sizeof(*h));
 	h->py = py;
 	h->threads = threads;
+	h->max_objects = max_objects;
 	h->gcs = pcc_python_gc_states(py, &h->ngcs);
 	h->complete = true;
 	struct pcc_u64_vec objs = { 0 };
@@ -75,17 +76,19 @@ void pcc_heap_build(struct pcc_heap *h, struct pcc_python *py,
 	/* gc.freeze() moves objects out of the collector's reach: they are
 	 * only counted, and count as referenced from outside. */
 	h->frozen = pcc_xcalloc(h->ngcs ? h->ngcs : 1, sizeof(uint64_t));
+	struct pcc_u64_vec frozen = { 0 };
 	for (size_t i = 0; i < h->ngcs; i++) {
 		const struct pcc_gc_state *gs = &h->gcs[i];
 		if (!gs->permanent_head)
 			continue;
-		struct pcc_u64_vec frozen = { 0 };
-		size_t before = objs.len;
+		size_t before = objs.len + frozen.len, had = frozen.len;
 		walk_list(h, &frozen, gs->permanent_head, gs->interp_id,
 			  "permanent generation", max_objects > before ? max_objects - before : 0);
-		h->frozen[i] = frozen.len;
-		pcc_u64_vec_free(&frozen);
+		h->frozen[i] = frozen.len - had;
 	}
+	pcc_sort_addresses(frozen.data, (uint32_t)frozen.len, threads);
+	h->frozen_addrs = frozen.data;
+	h->nfrozen = frozen.len;
 	if (objs.len >= UINT32_MAX / 2) {
 		pcc_heap_warn(h, "more than %u tracked objects: only the first "
 			      "are analysed", UINT32_MAX / 2);
@@ -138,7 +141,7 @@ struct types_pass {
 	const bool *want;
 	size_t ntypes;
 	struct pcc_u64_vec found[PCC_PARALLEL_MAX];
-	uint64_t *counts[PCC_PARALLEL_MAX];
+	uint64_t *counts[PCC_PARALLEL_MAX], *bytes[PCC_PARALLEL_MAX];
 };
 
 static void objects_of_types_share(void *ctx, unsigned share, unsigned shares)
@@ -173,26 +176,34 @@ static void count_by_type_share(void *ctx, unsigned share, unsigned shares)
 	struct types_pass *p = ctx;
 	uint32_t begin, end;
 	pcc_parallel_range(share, shares, p->h->n, &begin, &end);
-	uint64_t *counts = p->counts[share];
+	uint64_t *counts = p->counts[share], *bytes = p->bytes[share];
 	for (uint32_t i = begin; i < end; i++) {
 		uint32_t id = pcc_heap_type_id(p->h, i);
-		counts[id < p->ntypes ? id : p->ntypes]++;
+		id = id < p->ntypes ? id : (uint32_t)p->ntypes;
+		counts[id]++;
+		bytes[id] += pcc_heap_size(p->h, i);
 	}
 }
 
 void pcc_heap_count_by_type(const struct pcc_heap *h, uint64_t *counts,
-			    size_t ntypes)
+			    uint64_t *bytes, size_t ntypes)
 {
 	struct types_pass p = { .h = h, .ntypes = ntypes };
 	unsigned shares = pass_shares(h);
 	p.counts[0] = counts;
-	for (unsigned s = 1; s < shares; s++)
+	p.bytes[0] = bytes;
+	for (unsigned s = 1; s < shares; s++) {
 		p.counts[s] = pcc_xcalloc(ntypes + 1, sizeof(uint64_t));
+		p.bytes[s] = pcc_xcalloc(ntypes + 1, sizeof(uint64_t));
+	}
 	pcc_parallel_run(shares, count_by_type_share, &p);
 	for (unsigned s = 1; s < shares; s++) {
-		for (size_t id = 0; id <= ntypes; id++)
+		for (size_t id = 0; id <= ntypes; id++) {
 			counts[id] += p.counts[s][id];
+			bytes[id] += p.bytes[s][id];
+		}
 		free(p.counts[s]);
+		free(p.bytes[s]);
 	}
 }
 
@@ -812,6 +823,11 @@ void pcc_heap_deinit(struct pcc_heap *h)
 	free(h->regions);
 	free(h->region_hints);
 	free(h->frozen);
+	free(h->frozen_addrs);
+	free(h->other_addrs);
+	free(h->other_type_ids);
+	free(h->other_bytes);
+	free(h->other_frozen);
 	free(h->dense);
 	free(h->blocks);
 	free(h->block_bits);
@@ -842,7 +858,8 @@ void pcc_heap_deinit(struct pcc_heap *h)
 	pcc_open_file_vec_free(&h->files);
 	pcc_count_vec_free(&h->unknown_types);
 	pcc_count_vec_free(&h->undecided_types);
-	pcc_count_vec_free(&h->type_histogram);
+	pcc_type_total_vec_free(&h->type_histogram);
+	pcc_count_vec_free(&h->others_unknown_types);
 	if (h->garbage_types)
 		for (size_t i = 0; i < h->ngcs; i++)
 			pcc_count_vec_free(&h->garbage_types[i]);

@@ -55,6 +55,14 @@ struct pcc_count {
 };
 PCC_VEC(pcc_count_vec, struct pcc_count)
 
+/* A type's objects in the memory graph. */
+struct pcc_type_total {
+	uint64_t type;
+	uint64_t count, tracked, bytes;
+	bool bytes_exact; /* else its bytes are a lower bound */
+};
+PCC_VEC(pcc_type_total_vec, struct pcc_type_total)
+
 struct pcc_group {
 	uint32_t id;
 	/* Of the example loop: type names and edge labels, the same with or
@@ -64,6 +72,7 @@ struct pcc_group {
 	char fingerprint[17];
 	uint32_t cycles;
 	uint64_t objects; /* in cycles plus hanging off them */
+	uint64_t bytes;   /* theirs, as sys.getsizeof gives them */
 	uint32_t objects_per_cycle; /* of the example cycle's component */
 	/* The example: a loop through one cycle, node indexes, and edges. */
 	uint32_t *loop;
@@ -223,9 +232,32 @@ struct pcc_heap {
 	 * counts them (greenlet): taken for alive. */
 	struct pcc_count_vec undecided_types;
 	uint64_t unreadable_objects; /* reference count unreadable: alive */
-	struct pcc_count_vec type_histogram;
+	/* The memory graph's types, most bytes first (pcc_heap_count_types),
+	 * and its objects and bytes in all. */
+	struct pcc_type_total_vec type_histogram;
+	uint64_t graph_objects, graph_bytes, graph_bytes_bound;
 	uint64_t partial_objects;
 	uint64_t *frozen; /* per interpreter: objects in the permanent generation */
+	/* Theirs, every interpreter's, ascending. */
+	uint64_t *frozen_addrs;
+	size_t nfrozen;
+	/*
+	 * The memory graph's other nodes (pcc_heap_find_others): the objects
+	 * of the permanent generation, and those the tracked objects hold
+	 * that the collector does not track, followed through untracked
+	 * containers; ascending, each with its type id, its bytes as
+	 * sys.getsizeof gives them, and whether it is tracked (frozen).
+	 */
+	uint64_t *other_addrs;
+	uint32_t *other_type_ids;
+	uint64_t *other_bytes;
+	bool *other_frozen;
+	uint32_t nothers;
+	uint64_t others_unreadable; /* referents whose type is unreadable */
+	/* Other nodes whose referents are not followed: their traversal is
+	 * unknown (what they hold is left out). */
+	struct pcc_count_vec others_unknown_types;
+	uint64_t max_objects; /* read at most, of each kind */
 	uint64_t negative_refs; /* objects whose gc_refs went below zero */
 	struct pcc_open_file_vec files; /* leaked first, then by name */
 	uint64_t leaked_files;
@@ -434,10 +466,11 @@ void pcc_heap_find_many(const struct pcc_heap *h, const uint64_t *addrs,
  * one pass on the heap's threads. */
 void pcc_heap_objects_of_types(const struct pcc_heap *h, const bool *want,
 			       size_t ntypes, struct pcc_u64_vec *out);
-/* Add to counts[id] (ntypes + 1 of them, the last for no type) the
- * objects of each type id, on the heap's threads. */
+/* Add to counts[id] and bytes[id] (ntypes + 1 of them, the last for no
+ * type) the objects of each type id and their bytes, on the heap's
+ * threads. */
 void pcc_heap_count_by_type(const struct pcc_heap *h, uint64_t *counts,
-			    size_t ntypes);
+			    uint64_t *bytes, size_t ntypes);
 
 /* Is object i watched (PCC_OBJ_WATCHED)? */
 static inline bool pcc_heap_is_watched(const struct pcc_heap *h, uint32_t i)
@@ -473,7 +506,10 @@ void pcc_heap_group_cycles(struct pcc_heap *h);
 void pcc_heap_find_files(struct pcc_heap *h, uint32_t same_path_threshold);
 /* Diagnoses of the collector's state. */
 void pcc_heap_check_health(struct pcc_heap *h);
-/* Type histogram of all tracked objects. */
+/* The memory graph's nodes besides the tracked objects (graph.c). */
+void pcc_heap_find_others(struct pcc_heap *h);
+/* Type histogram of the memory graph: every type's objects, how many are
+ * tracked, and their bytes. */
 void pcc_heap_count_types(struct pcc_heap *h);
 
 #endif

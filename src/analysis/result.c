@@ -15,6 +15,7 @@
 #include "../cpython/traversal_check.h"
 #include "../cpython/traverse.h"
 #include "../util/u64_map.h"
+#include "../util/u64_set.h"
 
 struct builder {
 	struct pcc_result *r;
@@ -120,6 +121,7 @@ static void build_groups(struct builder *b, const struct pcc_heap *h)
 		out->cycles = g->cycles;
 		out->objects = g->objects;
 		out->objects_per_cycle = g->objects_per_cycle;
+		out->bytes = g->bytes;
 		copy_counts(b, &out->types, &g->types);
 		out->loop_len = g->loop_len;
 		out->loop = pcc_xcalloc(g->loop_len ? g->loop_len : 1,
@@ -210,11 +212,25 @@ void pcc_result_build(struct pcc_result *r, struct pcc_heap *h,
 	build_gc(&b, h);
 	copy_strings(&r->diagnoses, &h->diagnoses);
 	r->tracked = h->n;
+	for (size_t i = 0; i < h->ngcs; i++)
+		r->tracked += h->frozen[i];
+	r->objects = h->graph_objects;
+	r->bytes = h->graph_bytes;
+	r->bytes_bound = h->graph_bytes_bound;
+	pcc_result_type_total_vec_reserve(&r->type_histogram, h->type_histogram.len);
+	for (size_t i = 0; i < h->type_histogram.len; i++) {
+		const struct pcc_type_total *t = &h->type_histogram.data[i];
+		*pcc_result_type_total_vec_push(&r->type_histogram) =
+			(struct pcc_result_type_total){
+				type_name(&b, t->type), t->type, t->count, t->tracked,
+				t->bytes, t->bytes_exact
+			};
+	}
 	r->partial_objects = h->partial_objects;
 	r->unreadable_objects = h->unreadable_objects;
 	copy_counts(&b, &r->unknown_types, &h->unknown_types);
 	copy_counts(&b, &r->undecided_types, &h->undecided_types);
-	copy_counts(&b, &r->type_histogram, &h->type_histogram);
+	copy_counts(&b, &r->untracked_unknown_types, &h->others_unknown_types);
 	build_emulation(&b);
 	build_check(&b, check);
 	build_groups(&b, h);
@@ -240,7 +256,8 @@ void pcc_result_deinit(struct pcc_result *r)
 	free_strings(&r->diagnoses);
 	pcc_result_count_vec_free(&r->unknown_types);
 	pcc_result_count_vec_free(&r->undecided_types);
-	pcc_result_count_vec_free(&r->type_histogram);
+	pcc_result_count_vec_free(&r->untracked_unknown_types);
+	pcc_result_type_total_vec_free(&r->type_histogram);
 	free(r->emulation.unavailable);
 	pcc_result_fallback_vec_free(&r->emulation.fallbacks);
 	pcc_result_diff_vec_free(&r->check.diffs);
@@ -268,7 +285,7 @@ void pcc_result_deinit(struct pcc_result *r)
 
 uint32_t pcc_heap_objects(const struct pcc_heap *h)
 {
-	return h->n;
+	return h->n + h->nothers;
 }
 
 static bool visit_collect(void *ctx, uint64_t ref, const struct pcc_edge *e)
@@ -278,16 +295,60 @@ static bool visit_collect(void *ctx, uint64_t ref, const struct pcc_edge *e)
 	return false;
 }
 
+static void flush_keys(struct pcc_referents *r)
+{
+	for (uint32_t k = 0; k < r->len; k++)
+		*pcc_u64_vec_push(r->ctx) = r->addrs[k];
+	r->len = 0;
+}
+
 void pcc_heap_referents(struct pcc_heap *h, uint32_t i,
 			struct pcc_result_referents *out)
 {
-	out->addr = pcc_heap_addr(h, i);
-	const struct pcc_type_info *ti = pcc_heap_type(h, i);
-	out->type = pcc_python_type_name(h->py, pcc_heap_type(h, i));
-	out->bytes = pcc_heap_size(h, i);
+	const struct pcc_type_info *ti;
+	out->tracked = true;
+	out->frozen = false;
+	if (i < h->n) {
+		out->addr = pcc_heap_addr(h, i);
+		ti = pcc_heap_type(h, i);
+		out->bytes = pcc_heap_size(h, i);
+	} else {
+		uint32_t k = i - h->n;
+		out->addr = h->other_addrs[k];
+		ti = pcc_python_type_by_id(h->py, h->other_type_ids[k]);
+		out->bytes = h->other_bytes[k];
+		out->tracked = out->frozen = h->other_frozen[k];
+	}
+	out->type = pcc_python_type_name(h->py, (struct pcc_type_info *)ti);
 	out->bytes_exact = ti && ti->size_exact;
 	out->refs.len = 0;
-	enum pcc_kind kind = pcc_python_traverse(h->py, out->addr, visit_collect,
-						 &out->refs, false, &out->partial);
+	out->keys.len = 0;
+	out->partial = false;
+	enum pcc_kind kind = PCC_KIND_NONE;
+	bool gc = ti && (ti->flags & PCC_TPFLAGS_HAVE_GC)
+		  && pcc_python_is_gc(h->py, ti, out->addr) == PCC_IS_GC_YES;
+	if (i < h->n || gc)
+		kind = pcc_python_traverse(h->py, out->addr, visit_collect,
+					   &out->refs, false, &out->partial);
 	out->kind = pcc_kind_name(kind);
+	if (i >= h->n && !gc)
+		return;
+	/* What the memory graph's walk finds beyond the traversal: a dict's
+	 * keys. */
+	struct pcc_u64_vec all = { 0 };
+	struct pcc_referents *r = pcc_xmalloc(sizeof(*r));
+	*r = (struct pcc_referents){ .flush = flush_keys, .ctx = &all,
+				     .dict_keys = true };
+	pcc_python_referents(h->py, out->addr, (struct pcc_type_info *)ti, false, r,
+			     NULL, NULL);
+	flush_keys(r);
+	free(r);
+	struct pcc_u64_set in_refs = { 0 };
+	for (size_t j = 0; j < out->refs.len; j++)
+		pcc_u64_set_add(&in_refs, out->refs.data[j]);
+	for (size_t k = 0; k < all.len; k++)
+		if (!pcc_u64_set_has(&in_refs, all.data[k]))
+			*pcc_u64_vec_push(&out->keys) = all.data[k];
+	pcc_u64_set_free(&in_refs);
+	pcc_u64_vec_free(&all);
 }

@@ -25,6 +25,15 @@ struct pcc_result_count {
 };
 PCC_VEC(pcc_result_count_vec, struct pcc_result_count)
 
+/* A type's objects in the memory graph. */
+struct pcc_result_type_total {
+	const char *type;
+	uint64_t type_addr; /* 0: the objects' type is unreadable */
+	uint64_t count, tracked, bytes;
+	bool bytes_exact; /* else a lower bound */
+};
+PCC_VEC(pcc_result_type_total_vec, struct pcc_result_type_total)
+
 /* Which fields of a collector state are known (absent from the version, or
  * not found in a stripped interpreter: JSON null). */
 enum {
@@ -60,6 +69,7 @@ struct pcc_result_group {
 	char *display;   /* with what debug info adds */
 	uint32_t cycles;
 	uint64_t objects; /* in cycles plus hanging off them */
+	uint64_t bytes;   /* theirs, as sys.getsizeof gives them */
 	uint32_t objects_per_cycle;
 	struct pcc_result_count_vec types; /* most first */
 	struct pcc_result_node *loop;
@@ -124,10 +134,17 @@ struct pcc_result {
 	size_t ngcs;
 	struct pcc_string_vec diagnoses;
 
-	uint32_t tracked;
+	uint64_t tracked; /* the permanent generation's too */
 	uint64_t partial_objects, unreadable_objects;
 	struct pcc_result_count_vec unknown_types, undecided_types;
-	struct pcc_result_count_vec type_histogram; /* most first */
+	/* Untracked objects of the memory graph whose referents are not
+	 * followed (their traversal is unknown). */
+	struct pcc_result_count_vec untracked_unknown_types;
+	/* The memory graph: tracked objects and what they hold.  Its types,
+	 * most bytes first; its objects and bytes, and how many of the bytes
+	 * are lower bounds. */
+	struct pcc_result_type_total_vec type_histogram;
+	uint64_t objects, bytes, bytes_bound;
 	struct pcc_result_emulation emulation;
 	struct pcc_result_check check;
 
@@ -161,8 +178,12 @@ struct pcc_result_referents {
 	bool partial;
 	uint64_t bytes;   /* as sys.getsizeof gives them */
 	bool bytes_exact; /* else a lower bound */
+	bool tracked, frozen; /* frozen: in the permanent generation */
 	struct pcc_u64_vec refs;
+	/* A dict's keys that refs leaves out, which the memory graph has. */
+	struct pcc_u64_vec keys;
 };
+/* The memory graph's nodes: the tracked objects, then the others. */
 uint32_t pcc_heap_objects(const struct pcc_heap *h);
 void pcc_heap_referents(struct pcc_heap *h, uint32_t i,
 			struct pcc_result_referents *out);

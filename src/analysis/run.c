@@ -18,7 +18,10 @@
  *                                           reused for positions
  *   files         reachability, referrers-> open files, leaked ones, holders
  *   health        all of the above       -> diagnoses, garbage types
- *   histogram     heap                   -> tracked objects by type
+ *   memory        heap, permanent gen.   -> the graph's other nodes: what
+ *                                           the tracked objects hold that is
+ *                                           not tracked, with types, sizes
+ *   histogram     heap, other nodes      -> the graph's objects by type
  *   check         heap                   -> traversal differences
  *   results       all of the above       -> struct pcc_result
  */
@@ -34,6 +37,7 @@ static const char *const phase_names[PCC_PHASE_COUNT] = {
 	[PCC_PHASE_REACHABILITY] = "reachability",
 	[PCC_PHASE_CYCLES] = "cycles",
 	[PCC_PHASE_FILES_HEALTH] = "files and health",
+	[PCC_PHASE_MEMORY] = "memory graph",
 	[PCC_PHASE_HISTOGRAM] = "type histogram",
 	[PCC_PHASE_CHECK] = "check traversals",
 	[PCC_PHASE_RESULTS] = "results",
@@ -78,6 +82,11 @@ void pcc_analysis_run(struct pcc_analysis *a, struct pcc_python *py,
 	pcc_heap_find_files(h, o->same_path_threshold);
 	pcc_heap_check_health(h);
 	phase_done(done, ctx, PCC_PHASE_FILES_HEALTH, h);
+
+	pcc_progress_begin(o->progress, "memory graph", "objects", 0);
+	pcc_heap_find_others(h);
+	pcc_progress_end(o->progress);
+	phase_done(done, ctx, PCC_PHASE_MEMORY, h);
 
 	pcc_heap_count_types(h);
 	phase_done(done, ctx, PCC_PHASE_HISTOGRAM, h);

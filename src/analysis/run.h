@@ -24,7 +24,8 @@ enum pcc_phase {
 	PCC_PHASE_REACHABILITY, /* refcounts, roots, the unreachable set */
 	PCC_PHASE_CYCLES,       /* cycles of the unreachable set, grouped */
 	PCC_PHASE_FILES_HEALTH, /* open files, leaked ones; the collector */
-	PCC_PHASE_HISTOGRAM,    /* tracked objects by type */
+	PCC_PHASE_MEMORY,       /* what the tracked objects hold, and sizes */
+	PCC_PHASE_HISTOGRAM,    /* the memory graph's objects by type */
 	PCC_PHASE_CHECK,        /* --check-traversals */
 	PCC_PHASE_RESULTS,      /* names and labels resolved for the reports */
 	PCC_PHASE_COUNT

@@ -50,6 +50,7 @@ enum {
 	OPT_NO_EMULATION,
 	OPT_CHECK_TRAVERSALS,
 	OPT_QUIET,
+	OPT_TOP,
 };
 
 static const struct option long_options[] = {
@@ -67,6 +68,7 @@ static const struct option long_options[] = {
 	{ "same-path-threshold", required_argument, NULL, OPT_SAME_PATH },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "top", required_argument, NULL, OPT_TOP },
 	{ "no-dwarf", no_argument, NULL, OPT_NO_DWARF },
 	{ "no-emulation", no_argument, NULL, OPT_NO_EMULATION },
 	{ "check-traversals", no_argument, NULL, OPT_CHECK_TRAVERSALS },
@@ -93,6 +95,7 @@ struct options {
 	uint64_t max_objects;
 	uint32_t same_path_threshold;
 	unsigned threads;
+	unsigned top; /* types in the memory section, by bytes and by count */
 	char **cores; /* the CORE arguments ("-": standard input) */
 	int ncores;
 	pid_t pid; /* --pid, else 0 */
@@ -120,6 +123,9 @@ static void usage(FILE *out)
 	      "  --no-default-debuginfo-path  look for debug info only in\n"
 	      "                         --debuginfo-path dirs and debuginfod\n"
 	      "  --max-objects N        stop walking the GC lists after N objects\n"
+	      "  --top N                the memory section lists the N types with\n"
+	      "                         the most bytes and the N with the most\n"
+	      "                         objects (default 10; 0: no such section)\n"
 	      "  --same-path-threshold N  flag N or more handles open on one\n"
 	      "                         path at once (default 10)\n"
 	      "  --no-dwarf             ignore debug info: built-in layouts and\n"
@@ -159,6 +165,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	o->max_objects = UINT64_C(1) << 31;
 	o->same_path_threshold = 10;
+	o->top = 10;
 	o->threads = pcc_parallel_cpus();
 	int c;
 	opterr = 0;
@@ -220,6 +227,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return usage_error("--threads takes 1 to 8, not '%s'",
 						   optarg);
 			o->threads = (unsigned)v;
+			break;
+		}
+		case OPT_TOP: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || optarg[0] == '-' || v > 100000)
+				return usage_error("--top takes 0 to 100000, not '%s'",
+						   optarg);
+			o->top = (unsigned)v;
 			break;
 		}
 		case OPT_MAX_OBJECTS:
@@ -451,7 +467,7 @@ static int analyse(const struct options *o, const char *core,
 	if (o->json)
 		pcc_report_json(r, stdout);
 	else
-		pcc_report_text(r, stdout);
+		pcc_report_text(r, o->top, stdout);
 	if (fflush(stdout) != 0)
 		status = fail(pcc_error_os("cannot write the report"));
 out_heap:

@@ -90,6 +90,9 @@ struct pcc_python {
 	/* The builtin types whose __sizeof__ object_size.c reproduces, and
 	 * how many type ids pcc_python_resolve_sizes has seen. */
 	uint64_t object_type, list_type, set_type, frozenset_type, dict_type;
+	uint64_t long_type, bytes_type, tuple_type; /* bytes: 2.7's str */
+	uint64_t unicode_struct_size; /* 2.7: sizeof(PyUnicodeObject) */
+	uint64_t static_type_size; /* sizeof(PyTypeObject); 0: unknown */
 	uint32_t sizes_resolved;
 	uint64_t size_limit; /* no part of an object is larger: the target's bytes */
 

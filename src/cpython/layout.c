@@ -204,6 +204,13 @@ static void derive_fixed_members(struct pcc_layout *l)
 		{ PCC_L_LIST_ALLOCATED, PCC_L_LIST_ITEMS, 8, false },
 		{ PCC_L_DK_REFCNT, PCC_L_DK_INDICES, 0, true },
 		{ PCC_L_DK_USABLE, PCC_L_DK_NENTRIES, -8, false },
+		/* od_first, od_last, od_fast_nodes, od_fast_nodes_size */
+		{ PCC_L_ODICT_FAST_NODES_SIZE, PCC_L_ODICT_FIRST, 3 * 8, false },
+		/* raw; ok, detached, readable, writable; finalizing and
+		 * fast_closed_checks; abs_pos; buffer */
+		{ PCC_L_BUFFERED_BUFFER, PCC_L_BUFFERED_RAW, 5 * 8, false },
+		/* buffer_size, buffer_mask, dict */
+		{ PCC_L_BUFFERED_BUFFER_SIZE, PCC_L_BUFFERED_DICT, -2 * 8, false },
 	};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (l->off[fixed[i].field] < 0 && l->off[fixed[i].beside] >= 0)

@@ -50,6 +50,8 @@
 	X(HT_CACHED_KEYS, "PyHeapTypeObject", "ht_cached_keys")               \
 	X(HT_NAME, "PyHeapTypeObject", "ht_name")                             \
 	X(HT_QUALNAME, "PyHeapTypeObject", "ht_qualname")                     \
+	/* where PyHeapTypeObject goes on past a PyTypeObject: its size */    \
+	X(HT_AS_ASYNC, "PyHeapTypeObject", "as_async|as_number")              \
 	X(MEMBERDEF_SIZE, "PyMemberDef", "")                                  \
 	X(MEMBERDEF_NAME, "PyMemberDef", "name")                              \
 	X(MEMBERDEF_TYPE, "PyMemberDef", "type")                              \
@@ -185,6 +187,8 @@
 	X(DEFDICT_FACTORY, "defdictobject", "default_factory")                \
 	X(ODICT_FIRST, "PyODictObject|_odictobject", "od_first")              \
 	X(ODICT_INST_DICT, "PyODictObject|_odictobject", "od_inst_dict")      \
+	X(ODICT_FAST_NODES_SIZE, "PyODictObject|_odictobject",                 \
+	  "od_fast_nodes_size")                                               \
 	X(ODICTNODE_KEY, "_ODictNode|_odictnode", "key")                      \
 	X(ODICTNODE_NEXT, "_ODictNode|_odictnode", "next")                    \
 	/* io */                                                              \
@@ -193,6 +197,8 @@
 	X(FILEIO_DICT, "fileio", "dict")                                      \
 	X(BUFFERED_RAW, "buffered", "raw")                                    \
 	X(BUFFERED_DICT, "buffered", "dict")                                  \
+	X(BUFFERED_BUFFER, "buffered", "buffer")                              \
+	X(BUFFERED_BUFFER_SIZE, "buffered", "buffer_size")                    \
 	X(TEXTIO_BUFFER, "textio", "buffer")                                  \
 	X(TEXTIO_DICT, "textio", "dict")                                      \
 	/* 2.7 file objects, and the C library's FILE they hold */            \

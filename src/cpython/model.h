@@ -164,6 +164,9 @@ struct pcc_type_info {
 	uint32_t size_fixed; /* the size of every object of the type; 0: each its own */
 	uint32_t size_count_at;   /* a count of items at this offset, */
 	uint16_t size_count_each; /* of these bytes each; 0: no count */
+	/* The struct the rule counts: PCC_SIZE_TYPE sizeof(PyHeapTypeObject),
+	 * PCC_SIZE_INT offsetof(PyLongObject, ob_digit) or tp_basicsize. */
+	uint32_t size_base;
 	int8_t file_role; /* enum pcc_file_role, once file_role_known */
 	bool file_role_known;
 	struct pcc_edge_program program;

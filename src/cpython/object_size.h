@@ -4,9 +4,10 @@
  * its type resolves to, plus what getsizeof adds before the object (the
  * GC head, and from 3.11 the pre-header of managed dicts and weakrefs).
  * Where pycorecheck does not reproduce that __sizeof__ (a class that
- * defines its own, a C type of an extension, int), the size is the
- * object's struct, tp_basicsize, with those bytes before it: what its
- * allocation holds at least, which that __sizeof__ may count otherwise.
+ * defines its own, a C type of an extension, code), the size is the
+ * object's struct and items, tp_basicsize + ob_size * tp_itemsize, with
+ * those bytes before it: what its allocation holds at least, which that
+ * __sizeof__ may count otherwise.
  */
 #ifndef PCC_OBJECT_SIZE_H
 #define PCC_OBJECT_SIZE_H
@@ -15,7 +16,8 @@
 
 enum pcc_size_rule {
 	PCC_SIZE_UNRESOLVED,
-	PCC_SIZE_STRUCT, /* tp_basicsize: a lower bound */
+	/* tp_basicsize + ob_size * tp_itemsize, as object's: a lower bound */
+	PCC_SIZE_STRUCT,
 	/* object.__sizeof__: tp_basicsize + ob_size * tp_itemsize */
 	PCC_SIZE_OBJECT,
 	PCC_SIZE_LIST, /* list: tp_basicsize + allocated pointers */
@@ -23,6 +25,12 @@ enum pcc_size_rule {
 	/* dict: its keys when not shared, its values when split (2.7: its
 	 * table when not the small one) */
 	PCC_SIZE_DICT,
+	PCC_SIZE_INT, /* int (2.7: long): tp_basicsize + its digits */
+	PCC_SIZE_STR, /* str (2.7: unicode): its text, and its copies */
+	PCC_SIZE_TYPE, /* type: its struct, a heap type's cached keys */
+	PCC_SIZE_DEQUE, /* collections.deque: its blocks */
+	PCC_SIZE_ODICT, /* OrderedDict: dict's, and its nodes */
+	PCC_SIZE_BUFFERED, /* _io.Buffered*: its buffer */
 };
 
 /* Resolve the size rule of every type described since the last call.

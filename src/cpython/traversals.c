@@ -128,6 +128,7 @@ static const char *const other_symbols[] = {
 	"PyExc_BaseException", "PyUnicode_Type", "_PyThreadState_Current",
 	"PyFile_Type", "PyUnicodeUCS2_AsUnicode", "PyUnicodeUCS4_AsUnicode",
 	"PyString_Type", "PyBaseObject_Type", "PyFrozenSet_Type",
+	"PyLong_Type", "PyBytes_Type", "PyTuple_Type",
 };
 
 void pcc_python_load_symbols(struct pcc_python *py)

@@ -50,6 +50,9 @@ struct pcc_referents {
 	/* Set when owned_only left a reference out (the caller clears it):
 	 * the object may refer to more than was appended. */
 	bool omitted;
+	/* Set by the caller: a dict's keys too, where its traversal leaves
+	 * them out (a table of str keys, a split dict): the memory graph. */
+	bool dict_keys;
 	void (*flush)(struct pcc_referents *r);
 	void *ctx;
 	/* NULL: the interpreter's own budget; else a share of it, taken

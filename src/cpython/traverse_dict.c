@@ -154,6 +154,28 @@ void pcc_traverse_dict(struct walk *w, uint64_t obj)
 		pcc_traverse_dict_tables(w, keys, values);
 }
 
+/* For the memory graph: the keys of a table whose traversal visits only
+ * its values, or of a split dict, those whose values are set. */
+static void emit_keys(struct walk *w, const struct pcc_dict_keys *dk,
+		      uint64_t values)
+{
+	const uint8_t *p = rdn(w, dk->entries, dk->nentries, dk->esize);
+	const uint8_t *v = values ? rdn(w, values + dv_values_off(w->py), dk->nentries, 8)
+				  : NULL;
+	if (!p || (values && !v))
+		return;
+	for (uint64_t i = 0; i < dk->nentries; i++) {
+		uint64_t key, value;
+		memcpy(&key, p + i * dk->esize + dk->key_off, 8);
+		if (v)
+			value = word_at(v, i);
+		else
+			memcpy(&value, p + i * dk->esize + dk->value_off, 8);
+		if (value)
+			emit(w, key, PCC_EDGE_DICT_KEY, NULL, key, 0);
+	}
+}
+
 void pcc_traverse_dict_tables(struct walk *w, uint64_t keys, uint64_t values)
 {
 	struct pcc_python *py = w->py;
@@ -161,6 +183,8 @@ void pcc_traverse_dict_tables(struct walk *w, uint64_t keys, uint64_t values)
 	struct pcc_dict_keys dk;
 	if (!pcc_traverse_read_dict_keys(w, keys, &dk))
 		return;
+	if (w->out && w->out->dict_keys && (values || !dk.general))
+		emit_keys(w, &dk, values);
 	if (values) {
 		if (py->inline_values_owner_only
 		    && pcc_layout_has(l, PCC_L_DV_EMBEDDED)) {

@@ -36,9 +36,25 @@ struct pcc_version_traits {
 	 * these tp_flags; before it, the GC head of a GC object only. */
 	bool getsizeof_preheader;
 	uint64_t preheader_flags;
+	/* ... but not to a static type (3.13+; 3.11.7 and 3.12.1 add the GC
+	 * head to every type object). */
+	bool getsizeof_static_types_bare;
 	/* dict.__sizeof__ counts a split dict's values as the shared keys'
 	 * dk_nentries + dk_usable (3.11+), not the keys' usable fraction. */
 	bool split_values_by_keys_usable;
+	/* The pointers of the method tables PyHeapTypeObject holds between
+	 * its PyTypeObject and ht_name (as_async, as_number, as_mapping,
+	 * as_sequence, as_buffer): sizeof(PyTypeObject), type.__sizeof__ of
+	 * a static type, follows from ht_name's offset.  0: unknown. */
+	int heap_type_method_slots;
+	/* str.__sizeof__ counts a wchar_t copy of the text (3.0-3.11). */
+	bool unicode_wstr;
+	/* int.__sizeof__ counts digits by lv_tag >> 3, one at least (3.12+);
+	 * before, by |ob_size|. */
+	bool int_digits_tagged;
+	/* ... after the object's own tp_basicsize (2.7's long, 3.13+), not
+	 * int's (offsetof(PyLongObject, ob_digit)). */
+	bool int_sizeof_own_basicsize;
 	/* 3.12+: an immortal object's refcount has bit 31 set (PEP 683). */
 	bool immortal_refcnt;
 	/* 3.14+: the count is the low 32 bits of ob_refcnt. */

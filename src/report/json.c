@@ -7,7 +7,7 @@
 #include "report.h"
 #include "../util/utf8.h"
 
-enum { SCHEMA_VERSION = 1 };
+enum { SCHEMA_VERSION = 2 };
 
 void pcc_json_string(FILE *out, const char *s)
 {
@@ -106,6 +106,23 @@ static void json_counts(FILE *out, const struct pcc_result_count_vec *v,
 		pcc_json_string(out, v->data[i].type);
 		fprintf(out, ",\"count\":%llu}",
 			(unsigned long long)v->data[i].count);
+	}
+	fputc(']', out);
+}
+
+static void json_type_totals(FILE *out, const struct pcc_result_type_total_vec *v)
+{
+	fputc('[', out);
+	for (size_t i = 0; i < v->len; i++) {
+		const struct pcc_result_type_total *t = &v->data[i];
+		fputs(i ? ",{\"type\":" : "{\"type\":", out);
+		pcc_json_string(out, t->type);
+		fputs(",\"type_addr\":", out);
+		json_addr(out, t->type_addr);
+		fprintf(out, ",\"count\":%llu,\"tracked\":%llu,\"bytes\":%llu,"
+			"\"bytes_exact\":%s}", (unsigned long long)t->count,
+			(unsigned long long)t->tracked, (unsigned long long)t->bytes,
+			t->bytes_exact ? "true" : "false");
 	}
 	fputc(']', out);
 }
@@ -220,8 +237,9 @@ static void json_unreachable(const struct pcc_result *r, FILE *out)
 		fprintf(out, "%s{\"id\":%u,\"fingerprint\":\"%s\",\"signature\":",
 			i ? "," : "", g->id, g->fingerprint);
 		pcc_json_string(out, g->signature);
-		fprintf(out, ",\"cycles\":%u,\"objects\":%llu,\"objects_per_cycle\":%u,"
-			"\"types\":", g->cycles, (unsigned long long)g->objects,
+		fprintf(out, ",\"cycles\":%u,\"objects\":%llu,\"bytes\":%llu,"
+			"\"objects_per_cycle\":%u,\"types\":", g->cycles,
+			(unsigned long long)g->objects, (unsigned long long)g->bytes,
 			g->objects_per_cycle);
 		json_counts(out, &g->types, SIZE_MAX);
 		fputs(",\"example\":[", out);
@@ -290,16 +308,21 @@ void pcc_report_json(const struct pcc_result *r, FILE *out)
 	json_target(r, out);
 	fputc(',', out);
 	json_gc(r, out);
-	fprintf(out, ",\"heap\":{\"tracked\":%u,\"partial_objects\":%llu,"
-		"\"unreadable_objects\":%llu,\"unknown_types\":", r->tracked,
+	fprintf(out, ",\"heap\":{\"tracked\":%llu,\"objects\":%llu,\"bytes\":%llu,"
+		"\"bytes_lower_bound\":%llu,\"partial_objects\":%llu,"
+		"\"unreadable_objects\":%llu,\"unknown_types\":",
+		(unsigned long long)r->tracked, (unsigned long long)r->objects,
+		(unsigned long long)r->bytes, (unsigned long long)r->bytes_bound,
 		(unsigned long long)r->partial_objects,
 		(unsigned long long)r->unreadable_objects);
 	json_counts(out, &r->unknown_types, SIZE_MAX);
 	fputs(",\"undecided_types\":", out);
 	json_counts(out, &r->undecided_types, SIZE_MAX);
+	fputs(",\"untracked_unknown_types\":", out);
+	json_counts(out, &r->untracked_unknown_types, SIZE_MAX);
 	json_emulation(r, out);
 	fputs("},\"type_histogram\":", out);
-	json_counts(out, &r->type_histogram, 100);
+	json_type_totals(out, &r->type_histogram);
 	json_check(r, out);
 	fputc(',', out);
 	json_unreachable(r, out);
@@ -328,11 +351,19 @@ void pcc_report_referents(struct pcc_heap *h, FILE *out)
 				fputc(',', out);
 			json_addr(out, refs.refs.data[k]);
 		}
+		fputs("],\"keys\":[", out);
+		for (size_t k = 0; k < refs.keys.len; k++) {
+			if (k)
+				fputc(',', out);
+			json_addr(out, refs.keys.data[k]);
+		}
 		fprintf(out, "],\"kind\":\"%s\",\"partial\":%s,\"bytes\":%llu,"
-			"\"bytes_exact\":%s}\n", refs.kind,
+			"\"bytes_exact\":%s,\"tracked\":%s,\"frozen\":%s}\n", refs.kind,
 			refs.partial ? "true" : "false",
 			(unsigned long long)refs.bytes,
-			refs.bytes_exact ? "true" : "false");
+			refs.bytes_exact ? "true" : "false",
+			refs.tracked ? "true" : "false", refs.frozen ? "true" : "false");
 	}
 	pcc_u64_vec_free(&refs.refs);
+	pcc_u64_vec_free(&refs.keys);
 }

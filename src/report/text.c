@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "../util/sort.h"
 #include "../util/utf8.h"
 
 /* Target-derived text goes to a terminal: control characters become '?',
@@ -201,12 +202,31 @@ static void text_origin(const struct pcc_origin *o, FILE *out)
 			o->threads == 1 ? "" : "s");
 }
 
+/* bytes for people: "812 B", "3.4 KiB", "1.1 MiB". */
+static void put_bytes(FILE *out, uint64_t bytes)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	if (bytes < 1024) {
+		fprintf(out, "%llu B", (unsigned long long)bytes);
+		return;
+	}
+	double v = (double)bytes / 1024;
+	unsigned u = 0;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	fprintf(out, "%.1f %s", v, units[u]);
+}
+
 static void text_group(const struct pcc_result_group *g, FILE *out)
 {
-	fprintf(out, "\n#%u  %u cycle%s × %u object%s, %llu objects in all  "
-		"[%s]\n", g->id, g->cycles, g->cycles == 1 ? "" : "s",
+	fprintf(out, "\n#%u  %u cycle%s × %u object%s, %llu objects in all, ",
+		g->id, g->cycles, g->cycles == 1 ? "" : "s",
 		g->objects_per_cycle, g->objects_per_cycle == 1 ? "" : "s",
-		(unsigned long long)g->objects, g->fingerprint);
+		(unsigned long long)g->objects);
+	put_bytes(out, g->bytes);
+	fprintf(out, "  [%s]\n", g->fingerprint);
 	fputs("    ", out);
 	put_clean(out, g->display);
 	fputs("\n    types:", out);
@@ -232,12 +252,76 @@ static void text_warnings(const struct pcc_string_vec *v, FILE *out)
 	}
 }
 
-void pcc_report_text(const struct pcc_result *r, FILE *out)
+static void text_type_total(FILE *out, const struct pcc_result_type_total *t)
+{
+	char bytes[32];
+	FILE *f = fmemopen(bytes, sizeof(bytes), "w");
+	if (f) {
+		put_bytes(f, t->bytes);
+		fclose(f);
+	} else {
+		bytes[0] = 0;
+	}
+	fprintf(out, "%s%10s %8llu × ", t->bytes_exact ? "  " : "≥ ", bytes,
+		(unsigned long long)t->count);
+	put_clean(out, t->type);
+	if (t->tracked && t->tracked != t->count)
+		fprintf(out, " (%llu tracked)", (unsigned long long)t->tracked);
+	else if (!t->tracked)
+		fputs(" (untracked)", out);
+	fputc('\n', out);
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const struct pcc_result_type_total *x = *(const struct pcc_result_type_total *const *)a;
+	const struct pcc_result_type_total *y = *(const struct pcc_result_type_total *const *)b;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	return (x->type_addr > y->type_addr) - (x->type_addr < y->type_addr);
+}
+
+/* The heap's bytes, and the top types by bytes and by count. */
+static void text_memory(const struct pcc_result *r, unsigned top, FILE *out)
+{
+	const struct pcc_result_type_total_vec *v = &r->type_histogram;
+	fputs("\nmemory: ", out);
+	put_bytes(out, r->bytes);
+	fprintf(out, " in %llu objects: %llu tracked, %llu they hold that are not",
+		(unsigned long long)r->objects, (unsigned long long)r->tracked,
+		(unsigned long long)(r->objects - r->tracked));
+	if (r->bytes_bound) {
+		fputs(" (≥: ", out);
+		put_bytes(out, r->bytes_bound);
+		fputs(" of it are lower bounds)", out);
+	}
+	fputs("\n  most bytes:\n", out);
+	size_t n = v->len < top ? v->len : top;
+	for (size_t i = 0; i < n; i++) {
+		fputs("  ", out);
+		text_type_total(out, &v->data[i]);
+	}
+	const struct pcc_result_type_total **order =
+		pcc_xmalloc((v->len ? v->len : 1) * sizeof(*order));
+	for (size_t i = 0; i < v->len; i++)
+		order[i] = &v->data[i];
+	pcc_sort(order, v->len, sizeof(*order), by_count);
+	fputs("  most objects:\n", out);
+	for (size_t i = 0; i < n; i++) {
+		fputs("  ", out);
+		text_type_total(out, order[i]);
+	}
+	free(order);
+}
+
+void pcc_report_text(const struct pcc_result *r, unsigned top, FILE *out)
 {
 	text_origin(&r->origin, out);
 	text_gc(r, out);
-	fprintf(out, "%u tracked objects, %u unreachable", r->tracked,
-		r->nunreachable);
+	fprintf(out, "%llu tracked objects, %u unreachable",
+		(unsigned long long)r->tracked, r->nunreachable);
 	if (r->ngroups)
 		fprintf(out, " in %zu kind%s of cycle", r->ngroups,
 			r->ngroups == 1 ? "" : "s");
@@ -245,6 +329,8 @@ void pcc_report_text(const struct pcc_result *r, FILE *out)
 	for (size_t i = 0; i < r->ngroups; i++)
 		text_group(&r->groups[i], out);
 	text_files(r, out);
+	if (top)
+		text_memory(r, top, out);
 	if (r->diagnoses.len) {
 		fputs("\ndiagnosis:\n", out);
 		for (size_t i = 0; i < r->diagnoses.len; i++) {
@@ -261,6 +347,10 @@ void pcc_report_text(const struct pcc_result *r, FILE *out)
 	text_type_counts(out, &r->undecided_types,
 			 "of types that decide for themselves whether the "
 			 "collector counts them (tp_is_gc; treated as alive)");
+	text_type_counts(out, &r->untracked_unknown_types,
+			 "held untracked, of types whose references pycorecheck "
+			 "cannot follow (what they hold is left out of the "
+			 "memory section)");
 	text_warnings(&r->origin.warnings, out);
 	text_warnings(&r->warnings, out);
 	if (!r->complete)

@@ -757,6 +757,192 @@ def _compare_referents(oracle, refs_path):
     return reasons, details, note
 
 
+def read_dump(refs_path):
+    """The referents dump's lines by address (hex, normalised), or None."""
+    lines = collections.OrderedDict()
+    try:
+        with open(refs_path) as fh:
+            for line in fh:
+                line = line.strip()
+                if line:
+                    d = json.loads(line)
+                    lines[hex(int(d["addr"], 16))] = d
+    except (IOError, OSError, ValueError, KeyError, TypeError):
+        return None
+    return lines
+
+
+def compare_graph(oracle, report, refs_path):
+    """The memory graph: (reasons, details, note).
+
+    - Its nodes beyond the tracked objects: the untracked objects that the
+      tracked ones hold, followed through untracked containers, with every
+      dict's keys.  Reached from the tracked objects the child and the
+      parent share (not the volatile frames), they are the same set, each
+      of the same type, size and referents.
+    - The report's type histogram and heap totals are the sums over the
+      dump's nodes, and heap.tracked counts the tracked ones (the
+      permanent generation's included).
+    - Its bytes in all are within 0.5% of the child's sys.getsizeof over
+      the same graph (the lower bounds and the volatile frames apart)."""
+    reasons, details = [], []
+    og = oracle.get("graph")
+    if og is None:
+        return reasons, details, ""
+    if "skipped" in og:
+        return reasons, details, "    memory graph: not compared: %s" % og["skipped"]
+    lines = read_dump(refs_path)
+    if lines is None:
+        return ["no readable referents dump for the memory graph"], [], ""
+    onodes = dict((hex(int(a, 16)), v) for a, v in og["nodes"].items())
+    okeys = dict((hex(int(a, 16)), v) for a, v in og["dict_keys"].items())
+    osizes = dict((hex(int(a, 16)), v) for a, v in oracle.get("sizes", {}).items())
+    volatile = set(hex(int(a, 16)) for a in oracle.get("volatile", []))
+    orefs = set(hex(int(a, 16)) for a in oracle.get("referents", {}))
+
+    def out_of(d):
+        return [hex(int(x, 16)) for x in d.get("referents", []) + d.get("keys", [])]
+
+    # Both closures from the same tracked objects: those the child and
+    # the parent share (not the volatile frames) whose referents
+    # pycorecheck follows whole (not unknown, not partial).
+    starts = [a for a, d in lines.items()
+              if d.get("tracked") and not d.get("frozen") and a not in volatile
+              and a in orefs and d.get("kind") != "unknown" and not d.get("partial")]
+    mine = set()
+    stack = []
+    for a in starts:
+        stack.extend(out_of(lines[a]))
+    while stack:
+        a = stack.pop()
+        d = lines.get(a)
+        if d is None or a in mine or (d.get("tracked") and not d.get("frozen")):
+            continue
+        mine.add(a)
+        stack.extend(out_of(d))
+    oref_lists = dict((hex(int(a, 16)), v[1]) for a, v in oracle.get("referents", {}).items())
+    theirs = set()
+    stack = []
+    for a in starts:
+        stack.extend(hex(int(x, 16)) for x in oref_lists.get(a, []) + okeys.get(a, []))
+    while stack:
+        a = stack.pop()
+        o = onodes.get(a)
+        if o is None or a in theirs:
+            continue
+        theirs.add(a)
+        d = lines.get(a) or {}
+        # What pycorecheck says it cannot follow (an untracked object of
+        # an unknown traversal) holds nothing for either side.
+        if d.get("kind") != "unknown" and not d.get("partial"):
+            stack.extend(hex(int(x, 16)) for x in o[2] + o[3])
+    missing = sorted(theirs - mine)
+    extra = sorted(mine - theirs)
+    # Frozen objects the shared heap does not reach are nodes of the
+    # parent's graph that the child, walking from gc.get_objects(), never
+    # saw; and what the dump could not read is no node of its.
+    extra = [a for a in extra if not (lines[a].get("frozen") and a not in onodes)]
+    if missing or extra:
+        reasons.append("memory graph: %d untracked nodes missing, %d extra (oracle %d, pycorecheck %d)" % (
+            len(missing), len(extra), len(theirs), len(mine)))
+        for label, addrs in (("missing", missing), ("extra", extra)):
+            if addrs:
+                c = collections.Counter(
+                    (onodes.get(a) or [lines.get(a, {}).get("type", "?")])[0] for a in addrs)
+                details.append("    %s: %s; e.g. %s" % (label, ", ".join(
+                    "%s x%d" % kv for kv in c.most_common(8)), ", ".join(addrs[:MAX_EXAMPLES])))
+    bad_types, bad_sizes, bad_refs = [], collections.OrderedDict(), []
+    exact = bound = 0
+    for a in sorted(mine & theirs):
+        d, o = lines[a], onodes[a]
+        if short_type(d.get("type")) != o[0]:
+            bad_types.append((a, o[0], d.get("type")))
+            continue
+        osz = osizes.get(a)
+        if osz is not None:
+            want = osz[0] if d.get("bytes_exact") else osz[1]
+            if d.get("bytes_exact"):
+                exact += 1
+            else:
+                bound += 1
+            if d.get("bytes") != want:
+                bad_sizes.setdefault(o[0], []).append((a, d.get("bytes"), d.get("bytes_exact"), want))
+        if not d.get("partial") and sorted(set(out_of(d))) != sorted(set(
+                hex(int(x, 16)) for x in o[2] + o[3])):
+            bad_refs.append((a, o[0]))
+    # A tracked dict's keys.
+    bad_keys = []
+    for a, keys in okeys.items():
+        d = lines.get(a)
+        if d is None or a in volatile or d.get("partial"):
+            continue
+        if not set(hex(int(k, 16)) for k in keys) <= set(out_of(d)):
+            bad_keys.append((a, d.get("type")))
+    if bad_types:
+        reasons.append("memory graph: type names differ for %d untracked nodes" % len(bad_types))
+        details.append("    e.g. %s" % ", ".join("%s %s->%s" % t for t in bad_types[:MAX_EXAMPLES]))
+    if bad_sizes:
+        total = sum(len(v) for v in bad_sizes.values())
+        reasons.append("memory graph: sizes differ from sys.getsizeof for %d untracked nodes (%s)" % (
+            total, ", ".join("%s x%d" % (t, len(v)) for t, v in bad_sizes.items())))
+        for t, lst in bad_sizes.items():
+            details.append("    sizes of %s (%d): %s" % (t, len(lst), ", ".join(
+                "%s %s, %s %s" % (a, m, "getsizeof" if e else "struct (lower bound)", w)
+                for a, m, e, w in lst[:MAX_EXAMPLES])))
+    if bad_refs:
+        reasons.append("memory graph: referents and keys differ for %d untracked nodes" % len(bad_refs))
+        details.append("    e.g. %s" % ", ".join("%s(%s)" % t for t in bad_refs[:MAX_EXAMPLES]))
+    if bad_keys:
+        reasons.append("memory graph: keys missing from %d dicts" % len(bad_keys))
+        details.append("    e.g. %s" % ", ".join("%s(%s)" % t for t in bad_keys[:MAX_EXAMPLES]))
+    if theirs and not exact:
+        reasons.append("memory graph: no untracked node's size was compared with sys.getsizeof")
+
+    # The report's sums are the dump's.
+    heap = report.get("heap") or {}
+    sums = collections.defaultdict(lambda: [0, 0, 0])
+    for d in lines.values():
+        s3 = sums[d.get("type")]
+        s3[0] += 1
+        s3[1] += 1 if d.get("tracked") else 0
+        s3[2] += d.get("bytes") or 0
+    hist = collections.defaultdict(lambda: [0, 0, 0])
+    for t in report.get("type_histogram") or []:
+        h3 = hist[t.get("type")]
+        h3[0] += t.get("count", 0)
+        h3[1] += t.get("tracked", 0)
+        h3[2] += t.get("bytes", 0)
+    if dict(sums) != dict(hist):
+        diff = sorted(set(sums) ^ set(hist)) + sorted(
+            t for t in set(sums) & set(hist) if sums[t] != hist[t])
+        reasons.append("type_histogram is not the sum of the dump's nodes for %d types" % len(diff))
+        details.append("    e.g. %s" % ", ".join("%s dump %s report %s" % (
+            t, sums.get(t), hist.get(t)) for t in diff[:MAX_EXAMPLES]))
+    ntracked = sum(1 for d in lines.values() if d.get("tracked"))
+    nbytes = sum(d.get("bytes") or 0 for d in lines.values())
+    for key, want in (("objects", len(lines)), ("tracked", ntracked), ("bytes", nbytes)):
+        if heap.get(key) != want:
+            reasons.append("heap.%s is %r, the dump's nodes say %r" % (key, heap.get(key), want))
+
+    # Bytes in all, over the shared graph: the child's getsizeof against
+    # pycorecheck's (whose lower bounds make it smaller), where __sizeof__
+    # is CPython's: no tool reproduces a class's own.
+    shared = [a for a in lines if a in orefs and a not in volatile] + sorted(mine & theirs)
+    o_total = m_total = 0
+    for a in shared:
+        osz = osizes.get(a)
+        if osz is None or (len(osz) > 2 and not osz[2]):
+            continue
+        o_total += osz[0]
+        m_total += lines[a].get("bytes") or 0
+    if o_total and abs(o_total - m_total) > 0.005 * o_total:
+        reasons.append("memory graph: %d bytes in all, sys.getsizeof says %d (%.2f%% apart, more than 0.5%%)" % (
+            m_total, o_total, 100.0 * abs(o_total - m_total) / o_total))
+    note = ("    memory graph: %d untracked nodes, %d sizes equal to sys.getsizeof, %d lower bounds; "
+            "%d bytes against getsizeof's %d" % (len(mine & theirs), exact, bound, m_total, o_total))
+    return reasons, details, note
+
+
 def compare(oracle, report, refs_path, rc, stderr, stripped=None, referents_cache=None):
     """List of failure reasons (short) and detail lines.  stripped: the
     stripped libpython the report must have read (see stripped_copy).
@@ -802,6 +988,11 @@ def compare(oracle, report, refs_path, rc, stderr, stripped=None, referents_cach
     r, d, referents_note = compare_referents(oracle, refs_path, referents_cache)
     reasons += r
     details += d
+    r, d, graph_note = compare_graph(oracle, report, refs_path)
+    reasons += r
+    details += d
+    if graph_note:
+        referents_note += "\n" + graph_note
 
     # e. open files: the same descriptor owners, each reachable or not as
     # the interpreter saw it; names and modes of FileIO (binary) and of

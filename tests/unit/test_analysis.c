@@ -87,6 +87,76 @@ START_TEST(test_cycle_is_garbage_and_rooted_cycle_is_not)
 }
 END_TEST
 
+/* An object the collector does not track: on no list, though of a GC
+ * type it has a GC head (as an untracked tuple has). */
+static uint64_t untracked(uint64_t type, uint64_t size)
+{
+	uint64_t obj = mock_alloc(&m, MOCK_GC_HEAD + size) + MOCK_GC_HEAD;
+	mock_put(&m, obj + MOCK_OB_REFCNT, 1);
+	mock_put(&m, obj + MOCK_OB_TYPE, type);
+	return obj;
+}
+
+static const struct pcc_result_type_total *total_of(const struct pcc_result *r,
+						     const char *type)
+{
+	for (size_t i = 0; i < r->type_histogram.len; i++)
+		if (strcmp(r->type_histogram.data[i].type, type) == 0)
+			return &r->type_histogram.data[i];
+	ck_abort_msg("no %s in the type histogram", type);
+	return NULL;
+}
+
+START_TEST(test_memory_graph_follows_untracked_containers)
+{
+	/* A tracked list holds an untracked tuple and a blob (of a type that
+	 * is no GC type); the tuple holds that blob again and another one:
+	 * each is counted once, and what the tuple holds is found through
+	 * it.  A list in the permanent generation is a tracked node too. */
+	uint64_t blob_type = mock_type(&m, "blob", 0, 0);
+	uint64_t b1 = untracked(blob_type, 16), b2 = untracked(blob_type, 16);
+	uint64_t t = untracked(m.tuple_type, 24 + 16);
+	mock_put(&m, t + MOCK_OB_SIZE, 2);
+	mock_put(&m, t + MOCK_TUPLE_ITEMS, b1);
+	mock_put(&m, t + MOCK_TUPLE_ITEMS + 8, b2);
+	uint64_t l = mock_list(&m, 1, (uint64_t[]){ t, b1 }, 2);
+	uint64_t frozen_head = mock_alloc(&m, MOCK_GC_HEAD);
+	mock_put(&m, frozen_head + MOCK_GC_NEXT, frozen_head);
+	mock_put(&m, frozen_head + MOCK_GC_PREV, frozen_head);
+	m.py->gcs.data[0].permanent_head = frozen_head;
+	uint64_t f = mock_alloc(&m, MOCK_GC_HEAD + 40);
+	mock_put(&m, frozen_head + MOCK_GC_NEXT, f);
+	mock_put(&m, frozen_head + MOCK_GC_PREV, f);
+	mock_put(&m, f + MOCK_GC_NEXT, frozen_head);
+	mock_put(&m, f + MOCK_GC_PREV, frozen_head);
+	f += MOCK_GC_HEAD;
+	mock_put(&m, f + MOCK_OB_REFCNT, 1);
+	mock_put(&m, f + MOCK_OB_TYPE, m.list_type);
+	(void)l;
+
+	struct pcc_analysis an;
+	run(&an);
+	const struct pcc_result *r = &an.result;
+	ck_assert_uint_eq(r->tracked, 2);
+	ck_assert_uint_eq(r->objects, 5);
+	const struct pcc_result_type_total *lists = total_of(r, "list");
+	ck_assert_uint_eq(lists->count, 2);
+	ck_assert_uint_eq(lists->tracked, 2);
+	const struct pcc_result_type_total *tuples = total_of(r, "tuple");
+	ck_assert_uint_eq(tuples->count, 1);
+	ck_assert_uint_eq(tuples->tracked, 0);
+	const struct pcc_result_type_total *blobs = total_of(r, "blob");
+	ck_assert_uint_eq(blobs->count, 2);
+	ck_assert_uint_eq(blobs->tracked, 0);
+	ck_assert_uint_eq(blobs->bytes, 2 * 32);
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < r->type_histogram.len; i++)
+		bytes += r->type_histogram.data[i].bytes;
+	ck_assert_uint_eq(r->bytes, bytes);
+	pcc_analysis_deinit(&an);
+}
+END_TEST
+
 START_TEST(test_garbage_hanging_off_a_cycle)
 {
 	/* e is referenced only from the garbage cycle: garbage too, in the
@@ -340,6 +410,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_cycle_is_garbage_and_rooted_cycle_is_not, 0, 3);
 	tcase_add_loop_test(tc, test_garbage_hanging_off_a_cycle, 0, 3);
+	tcase_add_loop_test(tc, test_memory_graph_follows_untracked_containers, 0, 3);
 	tcase_add_loop_test(tc, test_unreadable_referent_keeps_nothing_alive_falsely, 0, 3);
 	tcase_add_loop_test(tc, test_unreadable_type_is_named_and_alive, 0, 3);
 	tcase_add_loop_test(tc, test_type_ids_are_dense_and_per_object, 0, 3);

@@ -170,10 +170,11 @@ static uint64_t ext_object(const char *name, const char *const *methods,
 START_TEST(test_extension_sizeof_is_a_lower_bound)
 {
 	/* A static type of an extension with a __sizeof__ of its own, and
-	 * one whose MRO cannot be read: their structs, flagged. */
+	 * one whose MRO cannot be read: their structs and items (object's
+	 * rule), flagged. */
 	uint64_t b = ext_object("ext.Buffer", with_sizeof, 100);
 	bool exact;
-	ck_assert_uint_eq(size_of(b, &exact), 32 + MOCK_GC_HEAD);
+	ck_assert_uint_eq(size_of(b, &exact), 32 + 100 * 8 + MOCK_GC_HEAD);
 	ck_assert(!exact);
 
 	uint64_t lost = mock_type(&m, "ext.Lost", PCC_TPFLAGS_HAVE_GC, 0);
@@ -238,6 +239,83 @@ START_TEST(test_dict_keys_unless_shared)
 }
 END_TEST
 
+/* A str of length characters of kind bytes each, in state's form. */
+static uint64_t mock_str(uint64_t str_type, uint32_t state, uint64_t length)
+{
+	const struct pcc_layout *l = &m.py->l;
+	uint64_t s = mock_object(&m, str_type, 1, 256);
+	mock_put(&m, s + (uint64_t)l->off[PCC_L_ASCII_LENGTH], length);
+	uint32_t *at = (uint32_t *)&m.mem[s + (uint64_t)l->off[PCC_L_ASCII_STATE]
+					  - MOCK_BASE];
+	*at = state;
+	return s;
+}
+
+START_TEST(test_str_text_and_copies)
+{
+	/* 3.11: PyASCIIObject 48 bytes, PyCompactUnicodeObject 72. */
+	uint64_t str_type = mock_type(&m, "str", 0, 0);
+	mock_put(&m, str_type + MOCK_TP_BASICSIZE, 80);
+	mock_methods(str_type, with_sizeof, 2);
+	mock_mro(str_type, &object_type, 1);
+	m.py->unicode_type = str_type;
+	uint64_t ascii = 48, compact = 72;
+	const uint32_t ready = 1u << 7, compact_ascii = 3u << 5 | 1u << 2 | ready;
+	bool exact;
+	/* Compact ASCII: the struct and the text with its NUL. */
+	ck_assert_uint_eq(size_of(mock_str(str_type, compact_ascii, 5), &exact),
+			  ascii + 5 + 1);
+	ck_assert(exact);
+	/* Compact UCS-2, with a UTF-8 copy of 9 bytes elsewhere. */
+	uint64_t ucs2 = mock_str(str_type, 1u << 5 | 2u << 2 | ready, 4);
+	mock_put(&m, ucs2 + ascii + 8, mock_alloc(&m, 16));
+	mock_put(&m, ucs2 + ascii, 9);
+	ck_assert_uint_eq(size_of(ucs2, &exact), compact + 5 * 2 + 9 + 1);
+	/* Compact ASCII with a wchar_t copy (3.11 and before). */
+	uint64_t wide = mock_str(str_type, compact_ascii, 3);
+	mock_put(&m, wide + ascii - 8, mock_alloc(&m, 16));
+	ck_assert_uint_eq(size_of(wide, &exact), ascii + 3 + 1 + 4 * 4);
+	/* Its text elsewhere (a legacy string): PyUnicodeObject and the
+	 * text; none when the data pointer is NULL. */
+	uint64_t legacy = mock_str(str_type, 1u << 2 | ready, 6);
+	mock_put(&m, legacy + compact, mock_alloc(&m, 16));
+	ck_assert_uint_eq(size_of(legacy, &exact), compact + 8 + 7);
+	mock_put(&m, legacy + compact, 0);
+	ck_assert_uint_eq(size_of(legacy, &exact), compact + 8);
+	/* A length no target can hold: the struct. */
+	ck_assert_uint_eq(size_of(mock_str(str_type, compact_ascii, UINT64_C(1) << 60),
+				  &exact),
+			  compact + 8);
+}
+END_TEST
+
+START_TEST(test_int_digits)
+{
+	uint64_t int_type = mock_type(&m, "int", 0, 0);
+	mock_put(&m, int_type + MOCK_TP_BASICSIZE, 24);
+	mock_put(&m, int_type + MOCK_TP_ITEMSIZE, 4);
+	mock_methods(int_type, with_sizeof, 2);
+	mock_mro(int_type, &object_type, 1);
+	m.py->long_type = int_type;
+	bool exact;
+	/* 3.11: |ob_size| digits; a negative one counts its digits too. */
+	uint64_t neg = mock_object(&m, int_type, 1, 32);
+	mock_put(&m, neg + MOCK_OB_SIZE, (uint64_t)-3);
+	ck_assert_uint_eq(size_of(neg, &exact), 24 + 3 * 4);
+	ck_assert(exact);
+	uint64_t zero = mock_object(&m, int_type, 1, 32);
+	ck_assert_uint_eq(size_of(zero, &exact), 24);
+	/* 3.12+: lv_tag >> 3 digits, one at least. */
+	m.py->traits = pcc_version_traits(3, 12);
+	mock_put(&m, neg + MOCK_OB_SIZE, 3u << 3 | 2);
+	ck_assert_uint_eq(pcc_python_object_size(m.py, pcc_python_type_of(m.py, neg), neg),
+			  24 + 3 * 4);
+	ck_assert_uint_eq(pcc_python_object_size(m.py, pcc_python_type_of(m.py, zero),
+						 zero),
+			  24 + 4);
+}
+END_TEST
+
 static Suite *sizes_suite(void)
 {
 	Suite *s = suite_create("sizes");
@@ -249,6 +327,8 @@ static Suite *sizes_suite(void)
 	tcase_add_test(tc, test_python_subclass_with_preheader);
 	tcase_add_test(tc, test_extension_sizeof_is_a_lower_bound);
 	tcase_add_test(tc, test_dict_keys_unless_shared);
+	tcase_add_test(tc, test_str_text_and_copies);
+	tcase_add_test(tc, test_int_digits);
 	suite_add_tcase(s, tc);
 	return s;
 }
