@@ -331,7 +331,7 @@ void pcc_heap_referents(struct pcc_heap *h, uint32_t i,
 		kind = pcc_python_traverse(h->py, out->addr, visit_collect,
 					   &out->refs, false, &out->partial);
 	out->kind = pcc_kind_name(kind);
-	if (i >= h->n && !gc)
+	if ((i >= h->n && !gc) || !ti || !(ti->flags & PCC_TPFLAGS_DICT_SUBCLASS))
 		return;
 	/* What the memory graph's walk finds beyond the traversal: a dict's
 	 * keys. */

@@ -98,6 +98,7 @@ typedef bool pcc_visit_fn(void *ctx, uint64_t referent,
 enum {
 	PCC_TPFLAGS_HEAPTYPE = 1u << 9,
 	PCC_TPFLAGS_HAVE_GC = 1u << 14,
+	PCC_TPFLAGS_DICT_SUBCLASS = 1u << 29, /* dict and its subclasses */
 };
 
 /*

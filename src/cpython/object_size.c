@@ -197,9 +197,8 @@ static void bytes_before(const struct pcc_python *py, struct pcc_type_info *ti)
  * items, no tables, the same bytes before each); else 0. */
 static uint32_t fixed_size(const struct pcc_type_info *ti)
 {
-	bool struct_only = (ti->size_rule == PCC_SIZE_STRUCT
-			    || ti->size_rule == PCC_SIZE_OBJECT)
-			   && ti->itemsize <= 0;
+	bool struct_only = ti->size_rule == PCC_SIZE_STRUCT
+			   || (ti->size_rule == PCC_SIZE_OBJECT && ti->itemsize <= 0);
 	uint64_t bytes = (ti->basicsize > 0 ? (uint64_t)ti->basicsize : 0)
 			 + ti->size_before;
 	return struct_only && !ti->size_before_varies && bytes < UINT32_MAX / 2
@@ -216,11 +215,8 @@ static void count_items(const struct pcc_python *py, struct pcc_type_info *ti)
 	if (ti->size_rule == PCC_SIZE_LIST && pcc_layout_has(l, PCC_L_LIST_ALLOCATED)) {
 		ti->size_count_at = (uint32_t)l->off[PCC_L_LIST_ALLOCATED];
 		ti->size_count_each = 8;
-	} else if ((ti->size_rule == PCC_SIZE_OBJECT
-		    || ti->size_rule == PCC_SIZE_STRUCT)
-		   && ti->itemsize > 0 && ti->itemsize <= UINT16_MAX) {
-		/* A lower bound for STRUCT: object's rule, which its own
-		 * __sizeof__ may count otherwise. */
+	} else if (ti->size_rule == PCC_SIZE_OBJECT && ti->itemsize > 0
+		   && ti->itemsize <= UINT16_MAX) {
 		ti->size_count_at = (uint32_t)py->off_size;
 		ti->size_count_each = (uint16_t)ti->itemsize;
 	}
@@ -503,12 +499,12 @@ static uint64_t int_bytes(struct pcc_python *py, const struct pcc_type_info *ti,
 		return 0;
 	if (py->traits && py->traits->int_digits_tagged) {
 		digits = word >> INT_TAG_BITS;
-		if (!digits)
-			digits = 1; /* zero has room for one */
 	} else {
 		int64_t size = (int64_t)word;
 		digits = size < 0 ? -(uint64_t)size : (uint64_t)size;
 	}
+	if (!digits && py->traits && py->traits->int_one_digit_at_least)
+		digits = 1; /* zero has room for one */
 	return items_bytes(py, digits, (uint64_t)ti->itemsize);
 }
 

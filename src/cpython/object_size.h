@@ -5,9 +5,8 @@
  * GC head, and from 3.11 the pre-header of managed dicts and weakrefs).
  * Where pycorecheck does not reproduce that __sizeof__ (a class that
  * defines its own, a C type of an extension, code), the size is the
- * object's struct and items, tp_basicsize + ob_size * tp_itemsize, with
- * those bytes before it: what its allocation holds at least, which that
- * __sizeof__ may count otherwise.
+ * object's struct, tp_basicsize, with those bytes before it: what its
+ * allocation holds at least, which that __sizeof__ may count otherwise.
  */
 #ifndef PCC_OBJECT_SIZE_H
 #define PCC_OBJECT_SIZE_H
@@ -16,7 +15,8 @@
 
 enum pcc_size_rule {
 	PCC_SIZE_UNRESOLVED,
-	/* tp_basicsize + ob_size * tp_itemsize, as object's: a lower bound */
+	/* tp_basicsize: a lower bound (ob_size need not count items: a
+	 * 3.12 frame's is its f_back) */
 	PCC_SIZE_STRUCT,
 	/* object.__sizeof__: tp_basicsize + ob_size * tp_itemsize */
 	PCC_SIZE_OBJECT,

@@ -52,6 +52,8 @@ struct pcc_version_traits {
 	/* int.__sizeof__ counts digits by lv_tag >> 3, one at least (3.12+);
 	 * before, by |ob_size|. */
 	bool int_digits_tagged;
+	/* ... and one digit at least, zero's (3.11+, gh-100637). */
+	bool int_one_digit_at_least;
 	/* ... after the object's own tp_basicsize (2.7's long, 3.13+), not
 	 * int's (offsetof(PyLongObject, ob_digit)). */
 	bool int_sizeof_own_basicsize;
